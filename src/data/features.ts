@@ -1,0 +1,100 @@
+/**
+ * Examples → token features → padded batches. Batches are padded only to their own longest
+ * example (dynamic padding) and, for training, drawn from length buckets so that little compute
+ * goes to padding. Truncation is counted, never silent.
+ */
+import type {EncoderBatch} from '../model/encoder.js';
+import type {PtTokenizer} from '../tokenizer/index.js';
+import {UserError} from '../errors.js';
+import {shuffled, type Rng} from '../random.js';
+import type {PairExample} from './types.js';
+
+export interface Feature {
+  inputIds: number[];
+  tokenTypeIds: number[];
+  /** Label index, or -1 when the example has no label. */
+  label: number;
+  /** Index of the example this feature came from. */
+  example: number;
+}
+
+export interface FeatureSet {
+  features: Feature[];
+  truncated: number;
+}
+
+export interface Batch extends EncoderBatch {
+  labels: Int32Array;
+  /** Feature indices in this batch, in order. */
+  indices: number[];
+}
+
+/** Tokenise pair examples; an unknown label is an error naming the example's file line. */
+export function buildPairFeatures(
+  examples: readonly PairExample[],
+  tokenizer: PtTokenizer,
+  labels: readonly string[],
+  maxLength: number,
+  file?: string,
+): FeatureSet {
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  let truncated = 0;
+  const features = examples.map((ex, i) => {
+    const enc = tokenizer.encode(ex.textA, ex.textB, maxLength);
+    if (enc.truncated) truncated++;
+    let label = -1;
+    if (ex.label !== null) {
+      const found = labelIndex.get(ex.label);
+      if (found === undefined) {
+        throw new UserError(`unknown label "${ex.label}"; expected one of ${labels.join(', ')}`, {file, line: ex.line, field: 'label'});
+      }
+      label = found;
+    }
+    return {inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, label, example: i};
+  });
+  return {features, truncated};
+}
+
+/** Pad the given features into one batch. */
+export function collate(features: readonly Feature[], indices: number[], padId: number): Batch {
+  const seqLen = Math.max(...indices.map((i) => features[i].inputIds.length));
+  const batch = indices.length;
+  const inputIds = new Int32Array(batch * seqLen).fill(padId);
+  const tokenTypeIds = new Int32Array(batch * seqLen);
+  const attentionMask = new Float32Array(batch * seqLen);
+  const labels = new Int32Array(batch);
+  indices.forEach((fi, b) => {
+    const f = features[fi];
+    inputIds.set(f.inputIds, b * seqLen);
+    tokenTypeIds.set(f.tokenTypeIds, b * seqLen);
+    attentionMask.fill(1, b * seqLen, b * seqLen + f.inputIds.length);
+    labels[b] = f.label;
+  });
+  return {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices};
+}
+
+/**
+ * Training batches for one epoch: shuffle, cut into buckets of 50 batches, sort each bucket by
+ * length, batch, then shuffle the batch order.
+ */
+export function trainingBatches(features: readonly Feature[], batchSize: number, padId: number, rng: Rng): Batch[] {
+  const order = shuffled(
+    features.map((_, i) => i),
+    rng,
+  );
+  const bucketSize = batchSize * 50;
+  const groups: number[][] = [];
+  for (let start = 0; start < order.length; start += bucketSize) {
+    const bucket = order.slice(start, start + bucketSize).sort((a, b) => features[a].inputIds.length - features[b].inputIds.length);
+    for (let i = 0; i < bucket.length; i += batchSize) groups.push(bucket.slice(i, i + batchSize));
+  }
+  return shuffled(groups, rng).map((g) => collate(features, g, padId));
+}
+
+/** Evaluation batches: sorted by length for least padding; `indices` map results back. */
+export function evaluationBatches(features: readonly Feature[], batchSize: number, padId: number): Batch[] {
+  const order = features.map((_, i) => i).sort((a, b) => features[a].inputIds.length - features[b].inputIds.length);
+  const batches: Batch[] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(collate(features, order.slice(i, i + batchSize), padId));
+  return batches;
+}

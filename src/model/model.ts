@@ -1,0 +1,76 @@
+/**
+ * A task model = shared encoder weights + one prompt method + one head. Built per run; the
+ * frozen encoder tensors are shared by every model built on the same EncoderWeights.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {Encoder, type EncoderBatch, type EncoderWeights} from './encoder.js';
+import {ClassificationHead, crossEntropy} from './heads.js';
+import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
+import {deriveSeed} from '../random.js';
+
+export interface ModelSpec {
+  prompt: PromptOptions;
+  numLabels: number;
+  /** Hidden dropout of encoder and head. */
+  dropout: number;
+  /** Feed the pretrained pooler's output to the head (as the reference does), when present. */
+  usePooler: boolean;
+  seed: number;
+}
+
+export interface ParamCounts {
+  trainable: number;
+  total: number;
+}
+
+export class TaskModel {
+  readonly encoder: Encoder;
+  readonly prompt: Prompt;
+  readonly head: ClassificationHead;
+  readonly variables: tf.Variable[];
+  readonly params: ParamCounts;
+  private readonly usePooler: boolean;
+
+  constructor(weights: EncoderWeights, readonly spec: ModelSpec) {
+    const method = METHOD_TABLE.get(spec.prompt.method);
+    if (!method) throw new Error(`unknown method "${spec.prompt.method}"`);
+    const cfg = weights.config;
+    this.encoder = new Encoder(weights, {
+      trainable: method.trainsEncoder,
+      seed: deriveSeed(spec.seed, 'encoder-dropout'),
+      hiddenDropout: spec.dropout,
+    });
+    this.prompt = createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
+    this.head = new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
+    this.usePooler = spec.usePooler && weights.hasPooler;
+    this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
+    const trainable = this.variables.reduce((n, v) => n + v.size, 0);
+    const extra = this.prompt.variables.concat(this.head.variables).reduce((n, v) => n + v.size, 0);
+    this.params = {trainable, total: weights.totalParams() + extra};
+  }
+
+  /** Logits [batch, labels]; call inside tf.tidy. */
+  logits(batch: EncoderBatch, training: boolean): tf.Tensor2D {
+    const hooks = this.prompt.hooks(batch.batch, training);
+    const sequence = this.encoder.forward(batch, hooks, training);
+    const h = this.encoder.config.hiddenSize;
+    const length = sequence.shape[0] / batch.batch;
+    // [CLS] of each example via slice (its gradient is a pad; gather's would need a kernel WASM lacks).
+    const cls = tf.reshape(
+      tf.slice(tf.reshape(sequence, [batch.batch, length, h]), [0, this.prompt.outputOffset, 0], [batch.batch, 1, h]),
+      [batch.batch, h],
+    ) as tf.Tensor2D;
+    const features = this.usePooler ? this.encoder.pool(cls) : cls;
+    return this.head.logits(features, training);
+  }
+
+  loss(batch: EncoderBatch, labels: Int32Array, training: boolean): tf.Scalar {
+    return crossEntropy(this.logits(batch, training), labels);
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+    this.prompt.dispose();
+    this.head.dispose();
+  }
+}

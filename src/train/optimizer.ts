@@ -1,0 +1,75 @@
+/**
+ * AdamW with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW:
+ *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+ * Biases and LayerNorm parameters are not decayed (the usual BERT recipe).
+ * Also: global-norm gradient clipping.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWOptions {
+  weightDecay: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+export function decays(variableName: string): boolean {
+  const base = variableName.split('#')[0];
+  return !/(\.bias$|LayerNorm)/.test(base);
+}
+
+export class AdamW {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private t = 0;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly eps: number;
+
+  constructor(
+    private readonly variables: tf.Variable[],
+    private readonly opts: AdamWOptions,
+  ) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  /** One update; `grads[i]` belongs to `variables[i]`. */
+  apply(grads: tf.Tensor[], lr: number): void {
+    this.t += 1;
+    const {beta1, beta2, eps} = this;
+    const stepSize = lr / (1 - beta1 ** this.t);
+    const biasCorrection2 = Math.sqrt(1 - beta2 ** this.t);
+    tf.tidy(() => {
+      this.variables.forEach((p, i) => {
+        const g = grads[i];
+        const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        const decayed = decays(p.name) && this.opts.weightDecay > 0 ? tf.mul(p, 1 - lr * this.opts.weightDecay) : p;
+        const denom = tf.add(tf.div(tf.sqrt(v), biasCorrection2), eps);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+      });
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+/** Scale gradients so their global L2 norm is at most maxNorm (0 = off). Returns new tensors and the norm before clipping. */
+export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): {grads: tf.Tensor[]; norm: number} {
+  return tf.tidy(() => {
+    const squares = grads.map((g) => tf.sum(tf.square(g)));
+    const norm = Math.sqrt(squares.length === 1 ? squares[0].dataSync()[0] : tf.addN(squares).dataSync()[0]);
+    if (maxNorm <= 0 || norm <= maxNorm) return {grads: grads.map((g) => tf.keep(g.clone())), norm};
+    const scale = maxNorm / (norm + 1e-6);
+    return {grads: grads.map((g) => tf.keep(tf.mul(g, scale))), norm};
+  });
+}
