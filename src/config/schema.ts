@@ -1,0 +1,282 @@
+/**
+ * The experiment config as users write it in YAML (snake_case keys), as a zod schema.
+ *
+ * Every object is strict so a misspelt key fails instead of silently falling back to a default.
+ * Every leaf carries an "expected ..." message that load.ts completes with what was actually
+ * written (`expected a number > 0, got "fast"`), so each leaf is built by a helper that gives the
+ * type check and the range checks one message. Defaults follow the P-tuning v2 paper and its
+ * reference implementation (Liu et al. 2022, github.com/THUDM/P-tuning-v2) scaled down to CPU.
+ *
+ * References: zod v4 (zod.dev/v4), HF PEFT's prefix/prompt tuning for position-id handling.
+ */
+
+import {z} from 'zod';
+
+/** The training methods ptv2 implements; the order is the order reports list them in. */
+export const METHODS = ['ft', 'pt', 'prefix', 'pt2'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const MODEL_TYPES = ['bert', 'roberta'] as const;
+export const DEPTH_ORDERS = ['ascending', 'descending'] as const;
+
+/** Keys a sweep may vary: the ones the paper's ablations vary, plus the seed for repeats. */
+export const SWEEP_KEYS = [
+  'prompt.length',
+  'prompt.depth',
+  'prompt.reparameterize',
+  'prompt.dropout',
+  'train.lr',
+  'train.batch_size',
+  'train.epochs',
+  'seed',
+] as const;
+export type SweepKey = (typeof SWEEP_KEYS)[number];
+
+export const EXPERIMENT_NAME = /^[\w.-]+$/;
+export const TASK_NAME = /^[a-z0-9_]+$/;
+
+/** One message for every way a leaf can fail, so the user reads one expectation per key. */
+function expecting(what: string): {error: string} {
+  return {error: `expected ${what}`};
+}
+
+function intAtLeast(min: number, what = `an integer >= ${min}`) {
+  const e = expecting(what);
+  return z.int(e).min(min, e);
+}
+
+function intBetween(min: number, max: number) {
+  const e = expecting(`an integer from ${min} to ${max}`);
+  return z.int(e).min(min, e).max(max, e);
+}
+
+function numberAbove(min: number) {
+  const e = expecting(`a number > ${min}`);
+  return z.number(e).gt(min, e);
+}
+
+function numberAtLeast(min: number) {
+  const e = expecting(`a number >= ${min}`);
+  return z.number(e).gte(min, e);
+}
+
+/** Ratios and dropout probabilities: 1 would drop or warm up everything. */
+function fraction() {
+  const e = expecting('a number in [0, 1)');
+  return z.number(e).gte(0, e).lt(1, e);
+}
+
+function flag(what = 'true or false') {
+  return z.boolean(expecting(what));
+}
+
+function text(what: string) {
+  const e = expecting(what);
+  return z.string(e).min(1, e);
+}
+
+function matching(pattern: RegExp, what: string) {
+  const e = expecting(what);
+  return z.string(e).regex(pattern, e);
+}
+
+function mapping<S extends z.ZodRawShape>(shape: S) {
+  return z.strictObject(shape, expecting('a mapping of keys to values'));
+}
+
+/** The leaves a sweep can set, kept apart so sweep values are checked against the same rules. */
+const promptLength = intBetween(1, 512);
+const promptDepth = intAtLeast(1, 'an integer >= 1, or null for all layers').nullable();
+const promptReparameterize = flag();
+const promptDropout = fraction();
+const trainLr = numberAbove(0);
+const trainBatchSize = intAtLeast(1);
+const trainEpochs = intAtLeast(1);
+const seed = intAtLeast(0);
+
+export const SWEEP_LEAVES: ReadonlyMap<SweepKey, z.ZodType> = new Map<SweepKey, z.ZodType>([
+  ['prompt.length', promptLength],
+  ['prompt.depth', promptDepth],
+  ['prompt.reparameterize', promptReparameterize],
+  ['prompt.dropout', promptDropout],
+  ['train.lr', trainLr],
+  ['train.batch_size', trainBatchSize],
+  ['train.epochs', trainEpochs],
+  ['seed', seed],
+]);
+
+export const modelInitSchema = mapping({
+  // Two layers of 64 train in seconds on CPU, which is what a generated checkpoint is for.
+  layers: intAtLeast(1).default(2),
+  // Small enough for smoke tests; divisible by the default head count.
+  hidden: intAtLeast(1).default(64),
+  // 64 / 4 gives 16-dimensional heads, the smallest that still behaves like attention.
+  heads: intAtLeast(1).default(4),
+  // BERT's 4x hidden feed-forward ratio.
+  intermediate: intAtLeast(1).default(256),
+  // Covers the default max_length plus a default-sized prompt.
+  max_positions: intAtLeast(1).default(128),
+  // BERT is the architecture the paper's smallest runs use.
+  type: z.enum(MODEL_TYPES).default('bert'),
+});
+
+export const modelSchema = mapping({
+  path: text('a checkpoint directory path'),
+  init: modelInitSchema.optional(),
+  // SuperGLUE premises and questions mostly fit in 128 tokens; longer costs CPU time quadratically.
+  max_length: intAtLeast(1).default(128),
+  // The checkpoint's tokenizer config knows whether it was trained on lowercased text.
+  lowercase: flag('true, false or null to follow the checkpoint').nullable().default(null),
+});
+
+export const promptSchema = mapping({
+  // Between the paper's short prompts for simple tasks (~8) and long ones for hard tasks (~100).
+  length: promptLength.default(16),
+  // The paper finds the MLP helps some tasks and hurts others, so plain embeddings are the baseline.
+  reparameterize: promptReparameterize.default(false),
+  // The reparameterisation MLP width of the reference implementation.
+  reparam_hidden: intAtLeast(1).default(512),
+  // Prefix-tuning's dropout on the generated prefixes.
+  dropout: promptDropout.default(0.1),
+  // Deep prompts on every layer is what P-tuning v2 is.
+  depth: promptDepth.default(null),
+  // The first k layers, as in the paper's depth ablation.
+  depth_order: z.enum(DEPTH_ORDERS).default('ascending'),
+  // HF/PEFT shift real tokens' positions by P; keeping it makes results comparable to theirs.
+  shift_positions: flag().default(true),
+  // BERT's initializer_range, so prompts start at the scale of the embeddings they sit beside.
+  init_std: numberAtLeast(0).default(0.02),
+});
+
+export const trainSchema = mapping({
+  // Enough for a small frozen-encoder run to move; the paper's 100 epochs are out of reach on CPU.
+  epochs: trainEpochs.default(3),
+  // The reference implementation's usual batch size for SuperGLUE.
+  batch_size: trainBatchSize.default(16),
+  // Evaluation keeps no gradients, so twice the training batch fits in the same memory.
+  eval_batch_size: intAtLeast(1).default(32),
+  // Prompt methods need learning rates around 1e-2..5e-3; fine-tuning overrides it lower.
+  lr: trainLr.default(0.005),
+  // AdamW's customary decay for BERT-style training.
+  weight_decay: numberAtLeast(0).default(0.01),
+  // The 10% linear warmup of BERT's recipe.
+  warmup_ratio: fraction().default(0.1),
+  // BERT's gradient clipping norm; 0 disables clipping.
+  max_grad_norm: numberAtLeast(0).default(1.0),
+  // BERT's hidden dropout.
+  dropout: fraction().default(0.1),
+  // Short runs should see every epoch; early stopping is opt-in.
+  patience: intAtLeast(1, 'an integer >= 1, or null to train every epoch').nullable().default(null),
+  // Whole splits unless the user asks for a quick run.
+  max_train_examples: intAtLeast(1, 'an integer >= 1, or null for all').nullable().default(null),
+  // Whole splits unless the user asks for a quick run.
+  max_eval_examples: intAtLeast(1, 'an integer >= 1, or null for all').nullable().default(null),
+  // Often enough to draw a loss curve, rare enough not to slow the store.
+  log_every: intAtLeast(1).default(10),
+});
+
+/**
+ * A section with every key optional and no defaults, so an override holds only what the user
+ * wrote and merging it cannot reset keys the user did not mention.
+ */
+function overridable<S extends z.ZodRawShape>(section: z.ZodObject<S>) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(section.shape)) {
+    const bare = field instanceof z.ZodDefault ? field.removeDefault() : field;
+    shape[key] = (bare as z.ZodType).optional();
+  }
+  return mapping(shape) as unknown as z.ZodType<Partial<z.output<z.ZodObject<S>>>>;
+}
+
+export const methodOverrideSchema = mapping({
+  train: overridable(trainSchema).optional(),
+  prompt: overridable(promptSchema).optional(),
+});
+
+export const methodOverridesSchema = mapping(
+  Object.fromEntries(METHODS.map((method) => [method, methodOverrideSchema.optional()])) as {
+    [M in Method]: z.ZodOptional<typeof methodOverrideSchema>;
+  },
+);
+
+export const taskSchema = mapping({
+  name: matching(TASK_NAME, 'a task name of lowercase letters, digits and "_"'),
+  data: text('a directory path'),
+  // File names of the SuperGLUE release as converted to JSON lines.
+  train_file: text('a file name').default('train.jsonl'),
+  // SuperGLUE calls its dev split "val".
+  dev_file: text('a file name').default('val.jsonl'),
+  // Test labels are hidden, so predictions are only written when asked for.
+  test_file: text('a file name, or null for no test predictions').nullable().default(null),
+  // model.max_length applies unless a task needs longer or shorter inputs.
+  max_length: intAtLeast(1, 'an integer >= 1, or null for model.max_length').nullable().default(null),
+});
+
+/** Sweep values are checked against the rules of the key they set, each at its own index. */
+export const sweepSchema = mapping({
+  key: z.enum(SWEEP_KEYS),
+  values: z.array(z.unknown(), expecting('a non-empty list of values')).min(1, expecting('a non-empty list of values')),
+}).superRefine((sweep, ctx) => {
+  const leaf = SWEEP_LEAVES.get(sweep.key);
+  const seen = new Set<string>();
+  sweep.values.forEach((value, index) => {
+    const result = leaf?.safeParse(value);
+    if (result && !result.success) {
+      ctx.addIssue({code: 'custom', message: result.error.issues[0].message, path: ['values', index], input: value});
+    }
+    // Job ids carry the value, so a repeated value would plan the same job twice.
+    const id = JSON.stringify(value);
+    if (seen.has(id)) ctx.addIssue({code: 'custom', message: `value ${id} is listed twice`, path: ['values', index]});
+    seen.add(id);
+  });
+});
+
+/** Reports a later duplicate at its own index, so the line points at the repeated entry. */
+function uniqueBy<T>(name: (item: T) => unknown, what: string, subPath: string[] = []) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Set<unknown>();
+    items.forEach((item, index) => {
+      const key = name(item);
+      if (seen.has(key)) {
+        ctx.addIssue({code: 'custom', message: `${what} ${JSON.stringify(key)} is listed twice`, path: [index, ...subPath]});
+      }
+      seen.add(key);
+    });
+  };
+}
+
+export const ptv2ConfigSchema = mapping({
+  name: matching(EXPERIMENT_NAME, 'an experiment name of letters, digits, "_", "." or "-"'),
+  // HF Trainer's default seed, so runs line up with HF baselines by default.
+  seed: seed.default(42),
+  // Pick the fastest backend that loads on this machine.
+  backend: z.enum(BACKENDS).default('auto'),
+  // One store per working directory, next to the run outputs.
+  database: text('a file path').default('runs/ptv2.db'),
+  // Outputs stay under one directory that is easy to ignore in version control.
+  output_dir: text('a directory path').default('runs'),
+  model: modelSchema,
+  methods: z
+    .array(z.enum(METHODS), expecting('a non-empty list of methods'))
+    .min(1, expecting('a non-empty list of methods'))
+    .superRefine(uniqueBy((method: Method) => method, 'method')),
+  prompt: promptSchema.prefault({}),
+  train: trainSchema.prefault({}),
+  method_overrides: methodOverridesSchema.optional(),
+  tasks: z
+    .array(taskSchema, expecting('a non-empty list of tasks'))
+    .min(1, expecting('a non-empty list of tasks'))
+    .superRefine(uniqueBy((task: {name: string}) => task.name, 'task', ['name'])),
+  sweep: sweepSchema.optional(),
+});
+
+export type Ptv2Config = z.output<typeof ptv2ConfigSchema>;
+export type ModelConfig = Ptv2Config['model'];
+export type PromptConfig = Ptv2Config['prompt'];
+export type TrainConfig = Ptv2Config['train'];
+export type TaskConfig = Ptv2Config['tasks'][number];
+export type SweepConfig = NonNullable<Ptv2Config['sweep']>;
+export type MethodOverride = z.output<typeof methodOverrideSchema>;
