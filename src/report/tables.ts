@@ -1,0 +1,163 @@
+/**
+ * The task × method results table of `ptv2 report`, built from best dev scores and rendered as
+ * Markdown (for reading: percentages, best of a row bold and second underlined, as in the P-tuning v2
+ * paper's tables), CSV (RFC 4180, raw values, for spreadsheets) or JSON (for scripts).
+ * Pure: callers fetch scores from the store and write the strings wherever they go.
+ *
+ * References: Liu et al. 2022, "P-Tuning v2" (arXiv:2110.07602), Tables 1–3;
+ * RFC 4180 (https://www.rfc-editor.org/rfc/rfc4180).
+ */
+
+export interface ReportCell {
+  task: string;
+  method: string;
+  value: number | null;
+  metric: string;
+}
+
+export interface ReportTable {
+  title: string;
+  /** Task names, one per row. */
+  rows: string[];
+  /** Method ids, one per column. */
+  columns: string[];
+  /** cells[row][column]; null where the task was not run with that method. */
+  cells: (ReportCell | null)[][];
+}
+
+export interface TaskMethodScore {
+  task: string;
+  method: string;
+  keyMetric: string;
+  value: number | null;
+}
+
+/** Methods in the paper's column order; methods not listed follow alphabetically. */
+export const DEFAULT_METHOD_ORDER: readonly string[] = ['ft', 'pt', 'ptv1', 'prefix', 'pt2', 'mpt2'];
+
+const METHOD_HEADERS = new Map<string, string>([
+  ['ft', 'FT'],
+  ['pt', 'PT'],
+  ['ptv1', 'P-tuning'],
+  ['prefix', 'Prefix'],
+  ['pt2', 'PT-2'],
+  ['mpt2', 'MPT-2'],
+]);
+
+const MISSING = '–';
+const CSV_LINE_END = '\r\n';
+
+/** The column header a method is shown under; unknown methods show their id. */
+export function methodHeader(method: string): string {
+  return METHOD_HEADERS.get(method) ?? method;
+}
+
+/**
+ * One row per task in order of first appearance, one column per method present. When several scores
+ * share a (task, method) — seeds, sweep points — the cell keeps the best value.
+ */
+export function buildTaskMethodTable(
+  scores: TaskMethodScore[],
+  opts: {title?: string; methodOrder?: string[]} = {},
+): ReportTable {
+  const rows = unique(scores.map((s) => s.task));
+  const columns = orderMethods(unique(scores.map((s) => s.method)), opts.methodOrder ?? DEFAULT_METHOD_ORDER);
+
+  const best = new Map<string, ReportCell>();
+  for (const s of scores) {
+    const key = cellKey(s.task, s.method);
+    const current = best.get(key);
+    if (current === undefined || isBetter(s.value, current.value)) {
+      best.set(key, {task: s.task, method: s.method, value: s.value, metric: s.keyMetric});
+    }
+  }
+
+  const cells = rows.map((task) => columns.map((method) => best.get(cellKey(task, method)) ?? null));
+  return {title: opts.title ?? '', rows, columns, cells};
+}
+
+/** Values as percentages with one decimal; in each row the best value is bold and the second underlined. */
+export function renderMarkdown(t: ReportTable): string {
+  const lines: string[] = [];
+  if (t.title) lines.push(`## ${t.title}`, '');
+  lines.push(markdownRow(['Task', ...t.columns.map(methodHeader)]));
+  lines.push(markdownRow([':---', ...t.columns.map(() => '---:')]));
+  t.rows.forEach((task, i) => {
+    const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value)));
+    const emphasis = rowEmphasis(shown);
+    const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
+    lines.push(markdownRow([label, ...shown.map((text) => (text === null ? MISSING : emphasis(text)))]));
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** Header `task,metric,<method ids...>`, raw values (fractions, not percentages), empty where missing. */
+export function renderCsv(t: ReportTable): string {
+  const lines = [['task', 'metric', ...t.columns]];
+  t.rows.forEach((task, i) => {
+    const values = t.cells[i].map((cell) => (cell?.value == null ? '' : String(cell.value)));
+    lines.push([task, rowMetric(t.cells[i]), ...values]);
+  });
+  return lines.map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
+}
+
+/** An array of {task, method, metric, value}, one per cell that has a value, row by row. */
+export function renderJson(t: ReportTable): string {
+  const entries = t.cells
+    .flat()
+    .filter((cell): cell is ReportCell & {value: number} => cell !== null && cell.value !== null)
+    .map(({task, method, metric, value}) => ({task, method, metric, value}));
+  return JSON.stringify(entries, null, 2) + '\n';
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function orderMethods(methods: string[], order: readonly string[]): string[] {
+  const listed = order.filter((m) => methods.includes(m));
+  const others = methods.filter((m) => !order.includes(m)).sort();
+  return [...listed, ...others];
+}
+
+function cellKey(task: string, method: string): string {
+  return JSON.stringify([task, method]);
+}
+
+function isBetter(candidate: number | null, current: number | null): boolean {
+  return candidate !== null && (current === null || candidate > current);
+}
+
+/** The key metric a row's cells report; normally one, but runs configured differently are all named. */
+function rowMetric(cells: (ReportCell | null)[]): string {
+  return unique(cells.flatMap((cell) => (cell === null ? [] : [cell.metric]))).join('/');
+}
+
+function percent(value: number): string {
+  const text = (value * 100).toFixed(1);
+  return text === '-0.0' ? '0.0' : text;
+}
+
+/**
+ * Ranks on the shown text, so values that print the same get the same emphasis. A row with a single
+ * value has nothing to compare against and stays plain.
+ */
+function rowEmphasis(shown: (string | null)[]): (text: string) => string {
+  const present = shown.filter((text): text is string => text !== null);
+  if (present.length < 2) return (text) => text;
+  const ranked = unique(present).sort((a, b) => Number(b) - Number(a));
+  const [first, second] = ranked;
+  return (text) => (text === first ? `**${text}**` : text === second ? `<u>${text}</u>` : text);
+}
+
+function markdownRow(fields: string[]): string {
+  return `| ${fields.join(' | ')} |`;
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replaceAll('|', '\\|');
+}
+
+function csvField(field: string): string {
+  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+}

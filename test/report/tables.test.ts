@@ -1,0 +1,153 @@
+/**
+ * Tests for the report's task × method table: building (column order, best of duplicates) and the
+ * Markdown, CSV and JSON renderings.
+ */
+
+import {describe, test} from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildTaskMethodTable,
+  methodHeader,
+  renderCsv,
+  renderJson,
+  renderMarkdown,
+  type TaskMethodScore,
+} from '../../src/report/tables.js';
+
+function score(task: string, method: string, value: number | null, keyMetric = 'accuracy'): TaskMethodScore {
+  return {task, method, keyMetric, value};
+}
+
+const SUPERGLUE: TaskMethodScore[] = [
+  score('rte', 'pt2', 0.734),
+  score('rte', 'ft', 0.701),
+  score('rte', 'pt', 0.532),
+  score('rte', 'pt2', 0.72),
+  score('cb', 'ft', 0.9, 'f1'),
+  score('cb', 'pt2', 0.95, 'f1'),
+  score('cb', 'mpt2', 0.95, 'f1'),
+  score('cb', 'lora', 0.5, 'f1'),
+  score('boolq', 'pt', null),
+];
+
+describe('buildTaskMethodTable', () => {
+  const CASES: {name: string; input: {methods: string[]; methodOrder?: string[]}; expected: string[]}[] = [
+    {
+      name: 'paper order first, then others alphabetically',
+      input: {methods: ['zeta', 'mpt2', 'pt2', 'alpha', 'prefix', 'ptv1', 'pt', 'ft']},
+      expected: ['ft', 'pt', 'ptv1', 'prefix', 'pt2', 'mpt2', 'alpha', 'zeta'],
+    },
+    {
+      name: 'only methods that were run get a column',
+      input: {methods: ['pt2', 'ft']},
+      expected: ['ft', 'pt2'],
+    },
+    {
+      name: 'a given order replaces the default; unlisted methods follow alphabetically',
+      input: {methods: ['ft', 'pt2', 'pt', 'lora'], methodOrder: ['pt2', 'ft']},
+      expected: ['pt2', 'ft', 'lora', 'pt'],
+    },
+  ];
+  for (const {name, input, expected} of CASES) {
+    test(`columns: ${name}`, () => {
+      const scores = input.methods.map((method) => score('rte', method, 0.5));
+      assert.deepEqual(buildTaskMethodTable(scores, {methodOrder: input.methodOrder}).columns, expected);
+    });
+  }
+
+  test('rows follow first appearance; duplicates keep the best value; unrun pairs are null', () => {
+    const table = buildTaskMethodTable([...SUPERGLUE, score('boolq', 'pt', 0.6), score('boolq', 'pt', null)]);
+    assert.deepEqual(table.rows, ['rte', 'cb', 'boolq']);
+    assert.deepEqual(table.columns, ['ft', 'pt', 'pt2', 'mpt2', 'lora']);
+    assert.deepEqual(table.cells[0][2], {task: 'rte', method: 'pt2', value: 0.734, metric: 'accuracy'});
+    assert.equal(table.cells[0][3], null);
+    assert.deepEqual(table.cells[2][1], {task: 'boolq', method: 'pt', value: 0.6, metric: 'accuracy'});
+    assert.equal(table.title, '');
+  });
+
+  test('display headers', () => {
+    assert.deepEqual(
+      ['ft', 'pt', 'ptv1', 'prefix', 'pt2', 'mpt2', 'lora'].map(methodHeader),
+      ['FT', 'PT', 'P-tuning', 'Prefix', 'PT-2', 'MPT-2', 'lora'],
+    );
+  });
+});
+
+describe('renderMarkdown', () => {
+  test('percentages, best bold (ties included), second underlined, missing as a dash', () => {
+    const table = buildTaskMethodTable(SUPERGLUE, {title: 'SuperGLUE dev'});
+    const expected = [
+      '## SuperGLUE dev',
+      '',
+      '| Task | FT | PT | PT-2 | MPT-2 | lora |',
+      '| :--- | ---: | ---: | ---: | ---: | ---: |',
+      '| rte (accuracy) | <u>70.1</u> | 53.2 | **73.4** | – | – |',
+      '| cb (f1) | <u>90.0</u> | – | **95.0** | **95.0** | 50.0 |',
+      '| boolq (accuracy) | – | – | – | – | – |',
+      '',
+    ].join('\n');
+    assert.equal(renderMarkdown(table), expected);
+  });
+
+  test('ranks on the shown values; a lone value stays plain; pipes in task names are escaped', () => {
+    const table = buildTaskMethodTable([
+      score('a|b', 'ft', 0.80012),
+      score('a|b', 'pt2', 0.79996),
+      score('a|b', 'pt', 0.7),
+      score('close', 'ft', 0.8012),
+      score('close', 'pt2', 0.7996),
+      score('close', 'pt', 0.7),
+      score('solo', 'ft', 0.5),
+    ]);
+    const expected = [
+      '| Task | FT | PT | PT-2 |',
+      '| :--- | ---: | ---: | ---: |',
+      '| a\\|b (accuracy) | **80.0** | <u>70.0</u> | **80.0** |',
+      '| close (accuracy) | **80.1** | 70.0 | <u>80.0</u> |',
+      '| solo (accuracy) | 50.0 | – | – |',
+      '',
+    ].join('\n');
+    assert.equal(renderMarkdown(table), expected);
+  });
+});
+
+describe('renderCsv', () => {
+  test('raw values, RFC 4180 quoting of commas and quotes, empty where missing', () => {
+    const table = buildTaskMethodTable([
+      score('mnli, matched', 'pt2', 0.85),
+      score('mnli, matched', 'ft', 0.8),
+      score('say "hi"', 'pt2', 0.5, 'f1'),
+    ]);
+    assert.equal(
+      renderCsv(table),
+      'task,metric,ft,pt2\r\n"mnli, matched",accuracy,0.8,0.85\r\n"say ""hi""",f1,,0.5\r\n',
+    );
+  });
+});
+
+describe('renderJson', () => {
+  test('one object per valued cell, and the table rebuilds from it', () => {
+    const complete = SUPERGLUE.filter((s) => s.value !== null);
+    const table = buildTaskMethodTable(complete, {title: 'SuperGLUE dev'});
+    const parsed = JSON.parse(renderJson(table)) as {task: string; method: string; metric: string; value: number}[];
+    assert.deepEqual(parsed, [
+      {task: 'rte', method: 'ft', metric: 'accuracy', value: 0.701},
+      {task: 'rte', method: 'pt', metric: 'accuracy', value: 0.532},
+      {task: 'rte', method: 'pt2', metric: 'accuracy', value: 0.734},
+      {task: 'cb', method: 'ft', metric: 'f1', value: 0.9},
+      {task: 'cb', method: 'pt2', metric: 'f1', value: 0.95},
+      {task: 'cb', method: 'mpt2', metric: 'f1', value: 0.95},
+      {task: 'cb', method: 'lora', metric: 'f1', value: 0.5},
+    ]);
+    const rebuilt = buildTaskMethodTable(
+      parsed.map(({task, method, metric, value}) => ({task, method, keyMetric: metric, value})),
+      {title: 'SuperGLUE dev'},
+    );
+    assert.deepEqual(rebuilt, table);
+  });
+
+  test('cells without a value are left out', () => {
+    const table = buildTaskMethodTable([score('boolq', 'pt', null), score('boolq', 'ft', 0.6)]);
+    assert.deepEqual(JSON.parse(renderJson(table)), [{task: 'boolq', method: 'ft', metric: 'accuracy', value: 0.6}]);
+  });
+});
