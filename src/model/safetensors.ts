@@ -1,0 +1,358 @@
+/**
+ * safetensors reader and writer for float tensors (F32, F16, BF16; always float32 in memory).
+ *
+ * Layout (https://github.com/huggingface/safetensors, "Format"): an 8-byte little-endian u64 N,
+ * N bytes of UTF-8 JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?:
+ * {string: string}}`, then the byte buffer; offsets are relative to the buffer start and all
+ * numbers are little-endian. The writer follows the HF Python/Rust writer: header padded with
+ * spaces so the buffer starts on an 8-byte boundary, tensors sorted by name, laid out back to
+ * back with no gaps (HF's reader rejects gaps).
+ */
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {UserError} from '../errors.js';
+
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+
+export interface NamedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, NamedTensor>;
+  metadata: Record<string, string>;
+}
+
+export interface ParseOptions {
+  /**
+   * Tensors to leave out by name. Their byte ranges are still checked, but not their dtype, so
+   * a caller can step over integer buffers such as `embeddings.position_ids` (I64).
+   */
+  skip?: (name: string) => boolean;
+}
+
+const HEADER_LENGTH_BYTES = 8;
+const HEADER_ALIGNMENT = 8;
+const METADATA_KEY = '__metadata__';
+const HOST_IS_LITTLE_ENDIAN = os.endianness() === 'LE';
+
+interface DtypeCodec {
+  bytesPerElement: number;
+  decode(bytes: Uint8Array, count: number): Float32Array;
+  encode(values: Float32Array, out: Uint8Array): void;
+}
+
+// Scratch views that reinterpret one float32 as its bit pattern.
+const scratchFloat = new Float32Array(1);
+const scratchBits = new Uint32Array(scratchFloat.buffer);
+
+function float32Bits(value: number): number {
+  scratchFloat[0] = value;
+  return scratchBits[0];
+}
+
+function float32FromBits(bits: number): number {
+  scratchBits[0] = bits;
+  return scratchFloat[0];
+}
+
+/** IEEE binary16 → number; subnormals are m·2^-24, exponent 31 is inf/NaN. */
+export function halfToFloat(half: number): number {
+  const sign = half & 0x8000 ? -1 : 1;
+  const exponent = (half >>> 10) & 0x1f;
+  const mantissa = half & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** number → IEEE binary16, rounding to nearest even; overflow gives ±inf, NaN stays quiet NaN. */
+export function floatToHalf(value: number): number {
+  const bits = float32Bits(value);
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00;
+  if (halfExponent <= 0) {
+    // Below 2^-25 even the smallest subnormal is more than twice too big: rounds to zero.
+    if (halfExponent < -10) return sign;
+    const significand = mantissa | 0x800000;
+    const dropped = 14 - halfExponent;
+    return sign | roundShiftEven(significand, dropped);
+  }
+  // A carry out of the mantissa correctly bumps the exponent (and 65520+ becomes inf).
+  return sign | roundShiftEven((halfExponent << 23) | mantissa, 13);
+}
+
+/** value >> shift, rounded to nearest with ties to even. */
+function roundShiftEven(value: number, shift: number): number {
+  const kept = value >>> shift;
+  const remainder = value & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  return remainder > halfway || (remainder === halfway && kept & 1) ? kept + 1 : kept;
+}
+
+export function bfloat16ToFloat(bf16: number): number {
+  return float32FromBits((bf16 << 16) >>> 0);
+}
+
+/** number → bfloat16 (top half of float32), rounding to nearest even; NaN stays quiet NaN. */
+export function floatToBfloat16(value: number): number {
+  const bits = float32Bits(value);
+  if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return (bits >>> 16) | 0x40;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+let halfTable: Float32Array | undefined;
+
+/** All 65536 halves decoded once: a lookup beats bit twiddling on checkpoint-sized arrays. */
+function halfLookup(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+function dataView(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const CODECS = new Map<SafetensorsDtype, DtypeCodec>([
+  ['F32', {
+    bytesPerElement: 4,
+    decode(bytes, count) {
+      // A view shares the file's memory; only a misaligned or big-endian source needs a copy.
+      if (HOST_IS_LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+        return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+      }
+      const view = dataView(bytes);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+      return out;
+    },
+    encode(values, out) {
+      if (HOST_IS_LITTLE_ENDIAN) {
+        out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+        return;
+      }
+      const view = dataView(out);
+      for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+    },
+  }],
+  ['F16', {
+    bytesPerElement: 2,
+    decode(bytes, count) {
+      const table = halfLookup();
+      const view = dataView(bytes);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, true)];
+      return out;
+    },
+    encode(values, out) {
+      const view = dataView(out);
+      for (let i = 0; i < values.length; i++) view.setUint16(i * 2, floatToHalf(values[i]), true);
+    },
+  }],
+  ['BF16', {
+    bytesPerElement: 2,
+    decode(bytes, count) {
+      const view = dataView(bytes);
+      const out = new Float32Array(count);
+      const bits = new Uint32Array(out.buffer);
+      // Aliased typed arrays share host byte order, so writing the bits is endian-safe.
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+      return out;
+    },
+    encode(values, out) {
+      const view = dataView(out);
+      for (let i = 0; i < values.length; i++) {
+        view.setUint16(i * 2, floatToBfloat16(values[i]), true);
+      }
+    },
+  }],
+]);
+
+const SUPPORTED_DTYPES = [...CODECS.keys()].join(', ');
+
+function elementCount(shape: number[]): number {
+  return shape.reduce((product, dim) => product * dim, 1);
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function formatShape(shape: number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function readSafetensors(file: string, options: ParseOptions = {}): SafetensorsFile {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    throw new UserError(`cannot read safetensors file: ${reason}`, {file});
+  }
+  return parseSafetensors(bytes, file, options);
+}
+
+export function parseSafetensors(bytes: Uint8Array, file?: string, options: ParseOptions = {}): SafetensorsFile {
+  const fail = (message: string, field?: string): never => {
+    throw new UserError(message, {file, field});
+  };
+  if (bytes.byteLength < HEADER_LENGTH_BYTES) {
+    fail(`file is ${bytes.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not safetensors`);
+  }
+  const headerLength = dataView(bytes).getBigUint64(0, true);
+  const bufferStart = HEADER_LENGTH_BYTES + Number(headerLength);
+  if (headerLength > BigInt(bytes.byteLength - HEADER_LENGTH_BYTES)) {
+    fail(`header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes); it is truncated or not safetensors`);
+  }
+  const header = parseHeader(bytes.subarray(HEADER_LENGTH_BYTES, bufferStart), fail);
+  const buffer = bytes.subarray(bufferStart);
+
+  const tensors = new Map<string, NamedTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === METADATA_KEY) {
+      metadata = checkMetadata(entry, fail);
+      continue;
+    }
+    const tensor = decodeEntry(name, entry, buffer, options.skip?.(name) ?? false, fail);
+    if (tensor) tensors.set(name, tensor);
+  }
+  return {tensors, metadata};
+}
+
+type Fail = (message: string, field?: string) => never;
+
+function parseHeader(headerBytes: Uint8Array, fail: Fail): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', {fatal: true}).decode(headerBytes);
+  } catch {
+    return fail('header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (error) {
+    return fail(`header is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    return fail('header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}');
+  }
+  return header as Record<string, unknown>;
+}
+
+function checkMetadata(entry: unknown, fail: Fail): Record<string, string> {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return fail('must be an object of string values', METADATA_KEY);
+  }
+  for (const [key, value] of Object.entries(entry)) {
+    if (typeof value !== 'string') fail(`value of "${key}" must be a string, got ${JSON.stringify(value)}`, METADATA_KEY);
+  }
+  return {...(entry as Record<string, string>)};
+}
+
+function decodeEntry(name: string, entry: unknown, buffer: Uint8Array, skip: boolean, fail: Fail): NamedTensor | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return fail('header entry must be an object {dtype, shape, data_offsets}', name);
+  }
+  const {dtype, shape, data_offsets: offsets} = entry as Record<string, unknown>;
+  if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
+    return fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, name);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
+    return fail(`data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`, name);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end) fail(`data_offsets begin ${begin} is after end ${end}`, name);
+  if (end > buffer.byteLength) {
+    fail(`data_offsets end ${end} is past the end of the file (data buffer holds ${buffer.byteLength} bytes); the file is truncated or the header is wrong`, name);
+  }
+  if (skip) return undefined;
+
+  const codec = CODECS.get(dtype as SafetensorsDtype);
+  if (!codec) return fail(`unsupported dtype ${JSON.stringify(dtype)}; supported dtypes: ${SUPPORTED_DTYPES}`, name);
+  const count = elementCount(shape as number[]);
+  const expectedBytes = count * codec.bytesPerElement;
+  if (end - begin !== expectedBytes) {
+    fail(`data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${formatShape(shape as number[])} of ${dtype} needs ${expectedBytes}`, name);
+  }
+  return {shape: [...(shape as number[])], data: codec.decode(buffer.subarray(begin, end), count)};
+}
+
+export function encodeSafetensors(
+  tensors: Map<string, NamedTensor> | Record<string, NamedTensor>,
+  metadata?: Record<string, string>,
+  dtype: SafetensorsDtype = 'F32',
+): Uint8Array {
+  return encodeFor(undefined, tensors, metadata, dtype);
+}
+
+function encodeFor(
+  file: string | undefined,
+  tensors: Map<string, NamedTensor> | Record<string, NamedTensor>,
+  metadata: Record<string, string> | undefined,
+  dtype: SafetensorsDtype,
+): Uint8Array {
+  const codec = CODECS.get(dtype);
+  if (!codec) throw new UserError(`unsupported dtype ${JSON.stringify(dtype)}; supported dtypes: ${SUPPORTED_DTYPES}`, {file});
+  const entries = (tensors instanceof Map ? [...tensors] : Object.entries(tensors))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
+  let offset = 0;
+  for (const [name, {shape, data}] of entries) {
+    if (name === METADATA_KEY) throw new UserError(`"${METADATA_KEY}" is reserved and cannot name a tensor`, {file});
+    if (!shape.every(isNonNegativeInteger) || elementCount(shape) !== data.length) {
+      throw new UserError(`shape ${formatShape(shape)} does not match ${data.length} values`, {file, field: name});
+    }
+    const byteLength = data.length * codec.bytesPerElement;
+    header[name] = {dtype, shape, data_offsets: [offset, offset + byteLength]};
+    offset += byteLength;
+  }
+
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.byteLength / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
+  const bufferStart = HEADER_LENGTH_BYTES + headerLength;
+  const out = new Uint8Array(bufferStart + offset);
+  dataView(out).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, HEADER_LENGTH_BYTES);
+  out.fill(0x20, HEADER_LENGTH_BYTES + json.byteLength, bufferStart);
+
+  let position = bufferStart;
+  for (const [, {data}] of entries) {
+    const byteLength = data.length * codec.bytesPerElement;
+    codec.encode(data, out.subarray(position, position + byteLength));
+    position += byteLength;
+  }
+  return out;
+}
+
+/** Writes via a temporary file and rename, so a crash never leaves half a checkpoint behind. */
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, NamedTensor> | Record<string, NamedTensor>,
+  metadata?: Record<string, string>,
+  dtype: SafetensorsDtype = 'F32',
+): void {
+  const bytes = encodeFor(file, tensors, metadata, dtype);
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(temporary, bytes);
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    fs.rmSync(temporary, {force: true});
+    throw error;
+  }
+}
