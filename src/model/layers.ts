@@ -35,10 +35,10 @@ export function isTrainable(t: tf.Tensor): t is tf.Variable {
  */
 export function makeLinear(weightOutIn: tf.Tensor2D, bias: tf.Tensor1D, trainable: boolean, name: string): Linear {
   if (trainable) {
-    return {
+    return tf.tidy(() => ({
       w: tf.variable(weightOutIn.transpose(), true, `${name}.weight`) as tf.Variable<tf.Rank.R2>,
       b: tf.variable(bias, true, `${name}.bias`) as tf.Variable<tf.Rank.R1>,
-    };
+    }));
   }
   return {w: tf.keep(weightOutIn.transpose()), b: bias, wT: weightOutIn};
 }

@@ -54,7 +54,7 @@ export interface Prompt {
 }
 
 function variable(name: string, shape: number[], values: Float32Array): tf.Variable {
-  return tf.variable(tf.tensor(values, shape), true, `${name}#${nextVariableId++}`);
+  return tf.tidy(() => tf.variable(tf.tensor(values, shape), true, `${name}#${nextVariableId++}`));
 }
 let nextVariableId = 0;
 

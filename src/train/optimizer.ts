@@ -34,12 +34,13 @@ export class AdamW {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
-    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    // tidy frees the zero tensors; a variable keeps its own reference to the data.
+    this.m = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+    this.v = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
   }
 
-  /** One update; `grads[i]` belongs to `variables[i]`. */
-  apply(grads: tf.Tensor[], lr: number): void {
+  /** One update; `grads[i]` belongs to `variables[i]`; a variable without a gradient (unused this step) is left as it is. */
+  apply(grads: (tf.Tensor | undefined)[], lr: number): void {
     this.t += 1;
     const {beta1, beta2, eps} = this;
     const stepSize = lr / (1 - beta1 ** this.t);
@@ -47,6 +48,7 @@ export class AdamW {
     tf.tidy(() => {
       this.variables.forEach((p, i) => {
         const g = grads[i];
+        if (!g) return;
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[i].assign(m);
@@ -64,12 +66,12 @@ export class AdamW {
 }
 
 /** Scale gradients so their global L2 norm is at most maxNorm (0 = off). Returns new tensors and the norm before clipping. */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): {grads: tf.Tensor[]; norm: number} {
+export function clipByGlobalNorm<G extends tf.Tensor | undefined>(grads: G[], maxNorm: number): {grads: G[]; norm: number} {
   return tf.tidy(() => {
-    const squares = grads.map((g) => tf.sum(tf.square(g)));
+    const present = grads.filter((g): g is NonNullable<G> => g !== undefined && g !== null);
+    const squares = present.map((g) => tf.sum(tf.square(g)));
     const norm = Math.sqrt(squares.length === 1 ? squares[0].dataSync()[0] : tf.addN(squares).dataSync()[0]);
-    if (maxNorm <= 0 || norm <= maxNorm) return {grads: grads.map((g) => tf.keep(g.clone())), norm};
-    const scale = maxNorm / (norm + 1e-6);
-    return {grads: grads.map((g) => tf.keep(tf.mul(g, scale))), norm};
+    const scale = maxNorm <= 0 || norm <= maxNorm ? 1 : maxNorm / (norm + 1e-6);
+    return {grads: grads.map((g) => (g ? tf.keep(scale === 1 ? g.clone() : tf.mul(g, scale)) : undefined) as G), norm};
   });
 }

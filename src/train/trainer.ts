@@ -74,12 +74,12 @@ export async function train<B>(opts: TrainerOptions<B>): Promise<TrainResult> {
         const lr = learningRateAt(step, schedule);
         // Forward and backward; only the trainable variables get gradients.
         const {value, grads} = tf.variableGrads(() => opts.lossOf(batches[i], true), opts.variables);
-        const ordered = opts.variables.map((v) => grads[v.name]);
+        const ordered = opts.variables.map((v) => grads[v.name] ?? undefined);
         const clipped = clipByGlobalNorm(ordered, opts.maxGradNorm);
         // Update.
         optimizer.apply(clipped.grads, lr);
         const loss = value.dataSync()[0];
-        tf.dispose([value, ...Object.values(grads), ...clipped.grads]);
+        tf.dispose([value, ...Object.values(grads), ...clipped.grads.filter((g) => g !== undefined)]);
         if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step + 1}; lower train.lr or raise prompt.init_std`);
         lossSum += loss;
         step += 1;
