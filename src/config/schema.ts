@@ -130,6 +130,8 @@ export const modelSchema = mapping({
   max_length: intAtLeast(1).default(128),
   // The checkpoint's tokenizer config knows whether it was trained on lowercased text.
   lowercase: flag('true, false or null to follow the checkpoint').nullable().default(null),
+  // The reference implementation classifies from the pretrained pooler's output; false uses [CLS] directly.
+  use_pooler: flag().default(true),
 });
 
 export const promptSchema = mapping({

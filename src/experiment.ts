@@ -1,0 +1,309 @@
+/**
+ * The orchestrator: config → checkpoint, tokenizer, task data → one run per planned job, each
+ * recorded in the store as it goes. Commands drive it job by job (so the progress UI owns the
+ * loop); the trainer below it only emits events.
+ *
+ * Everything that can be wrong with the user's input (config, checkpoint, data files, lengths)
+ * is checked before the experiment row is written, so bad input never leaves a half-written
+ * experiment behind.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as TF from '@tensorflow/tfjs';
+import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from './backend.js';
+import type {LoadedConfig} from './config/load.js';
+import {planJobs, type Job} from './config/plan.js';
+import type {Ptv2Config, TaskConfig} from './config/schema.js';
+import {UserError} from './errors.js';
+import {buildPairFeatures, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
+import {findTask, TASKS, type TaskDefinition} from './data/registry.js';
+import type {Example, PairExample} from './data/types.js';
+import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
+import type {EncoderWeights} from './model/encoder.js';
+import type {TaskModel} from './model/model.js';
+import {writeSafetensors} from './model/safetensors.js';
+import {buildWordPieceVocab} from './model/vocab.js';
+import {deriveSeed, mulberry32, shuffled} from './random.js';
+import {Store} from './store/index.js';
+import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
+import type {TrainEvent} from './train/trainer.js';
+
+export interface TaskData {
+  definition: TaskDefinition;
+  config: TaskConfig;
+  trainExamples: Example[];
+  devExamples: Example[];
+  train: FeatureSet;
+  dev: FeatureSet;
+  maxLength: number;
+}
+
+export interface JobResult {
+  job: Job;
+  runId: number;
+  status: 'completed' | 'failed' | 'interrupted';
+  bestEpoch?: number;
+  bestValue?: number;
+  keyMetric: string;
+  error?: string;
+}
+
+export interface PrepareOptions {
+  /** --backend flag, else PTV2_BACKEND, else the config. */
+  backend?: string;
+  /** --db flag, else the config's database. */
+  database?: string;
+}
+
+/** Write the random checkpoint a config asks for when its directory does not exist yet. */
+export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: boolean}> {
+  const dir = config.model.path;
+  if (fs.existsSync(dir) || !config.model.init) return {created: false};
+  const init = config.model.init;
+  const {worldVocabulary} = await import('./data/synthetic/index.js');
+  const vocab = buildWordPieceVocab(worldVocabulary());
+  const {config: hfConfig, weights} = randomCheckpoint({
+    modelType: init.type,
+    layers: init.layers,
+    hidden: init.hidden,
+    heads: init.heads,
+    intermediate: init.intermediate,
+    maxPositions: init.max_positions,
+    vocabSize: vocab.length,
+    seed: config.seed,
+  });
+  writeCheckpoint(dir, hfConfig, weights, vocab);
+  return {created: true};
+}
+
+function readSplit(definition: TaskDefinition, task: TaskConfig, file: string): Example[] {
+  const full = path.join(task.data, file);
+  if (!fs.existsSync(full)) {
+    throw new UserError(`data file not found for task ${task.name}`, {file: full}, [
+      `check tasks[].data and the split file names (${definition.files.train}, ${definition.files.dev})`,
+    ]);
+  }
+  return definition.read(full);
+}
+
+function limit<T>(items: T[], max: number | null, seed: number): T[] {
+  if (max === null || items.length <= max) return items;
+  return shuffled(items, mulberry32(seed)).slice(0, max);
+}
+
+export class Experiment {
+  readonly jobs: Job[];
+  experimentId = -1;
+  private currentRun: number | undefined;
+
+  private constructor(
+    readonly loaded: LoadedConfig,
+    readonly config: Ptv2Config,
+    readonly backend: BackendInfo,
+    readonly tf: Tf,
+    readonly weights: EncoderWeights,
+    readonly tokenizer: PtTokenizer,
+    readonly tasks: Map<string, TaskData>,
+    readonly store: Store,
+    readonly checkpointCreated: boolean,
+  ) {
+    this.jobs = planJobs(config);
+  }
+
+  /** Validate and load everything, then open the store and write the experiment row. */
+  static async prepare(loaded: LoadedConfig, opts: PrepareOptions = {}): Promise<Experiment> {
+    const config = loaded.config;
+    for (const t of config.tasks) {
+      if (!findTask(t.name)) {
+        throw new UserError(`unknown task "${t.name}"; known tasks: ${[...TASKS.keys()].join(', ')}`, {file: loaded.file, field: 'tasks[].name'});
+      }
+    }
+    const {info, tf} = await initBackend(resolveBackendChoice(opts.backend, config.backend));
+    tf.enableProdMode();
+    const {created} = await ensureCheckpoint(config);
+    const checkpoint = loadCheckpoint(config.model.path);
+    const tokenizer = loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase});
+    const tasks = new Map<string, TaskData>();
+    for (const t of config.tasks) {
+      const definition = findTask(t.name)!;
+      const maxLength = t.max_length ?? config.model.max_length;
+      checkPositions(config, checkpoint.config.maxPositions - checkpoint.config.positionOffset, maxLength, loaded.file);
+      const trainExamples = limit(readSplit(definition, t, t.train_file), config.train.max_train_examples, deriveSeed(config.seed, `${t.name}/train`));
+      const devExamples = limit(readSplit(definition, t, t.dev_file), config.train.max_eval_examples, deriveSeed(config.seed, `${t.name}/dev`));
+      const features = (examples: Example[], file: string) =>
+        buildPairFeatures(examples as PairExample[], tokenizer, definition.labels, maxLength, path.join(t.data, file));
+      tasks.set(t.name, {
+        definition,
+        config: t,
+        trainExamples,
+        devExamples,
+        train: features(trainExamples, t.train_file),
+        dev: features(devExamples, t.dev_file),
+        maxLength,
+      });
+    }
+    const {EncoderWeights} = await import('./model/encoder.js');
+    const weights = new EncoderWeights(checkpoint);
+    const store = Store.open(opts.database ?? config.database);
+    store.markOrphanedRunsInterrupted();
+    const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created);
+    experiment.experimentId = store.createExperiment({name: config.name, configPath: loaded.file, configText: loaded.text});
+    return experiment;
+  }
+
+  outputDir(job: Job): string {
+    const safe = job.id.replace(/[^\w.=-]+/g, '_');
+    return path.join(this.config.output_dir, `${this.config.name}-${this.experimentId}`, safe);
+  }
+
+  /** Train and evaluate one job; the run is in the store from its start. */
+  async runJob(job: Job, onEvent: (event: TrainEvent) => void = () => {}): Promise<JobResult> {
+    const tf = this.tf;
+    const data = this.tasks.get(job.task)!;
+    const cfg = job.config;
+    const {TaskModel} = await import('./model/model.js');
+    const {train, restoreState} = await import('./train/trainer.js');
+    const seed = deriveSeed(job.seed, job.id);
+    const model: TaskModel = new TaskModel(this.weights, {
+      prompt: {
+        method: job.method,
+        length: cfg.prompt.length,
+        reparameterize: cfg.prompt.reparameterize,
+        reparamHidden: cfg.prompt.reparam_hidden,
+        dropout: cfg.prompt.dropout,
+        depth: cfg.prompt.depth ?? undefined,
+        depthOrder: cfg.prompt.depth_order,
+        shiftPositions: cfg.prompt.shift_positions,
+        initStd: cfg.prompt.init_std,
+        seed,
+      },
+      numLabels: data.definition.labels.length,
+      dropout: cfg.train.dropout,
+      usePooler: cfg.model.use_pooler,
+      seed,
+    });
+    const runId = this.store.startRun({
+      experimentId: this.experimentId,
+      task: job.task,
+      method: job.method,
+      stage: job.stage,
+      sweepKey: job.sweepKey,
+      sweepValue: job.sweepValue === undefined ? undefined : JSON.stringify(job.sweepValue),
+      params: {prompt: cfg.prompt, train: cfg.train, model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, truncated: {train: data.train.truncated, dev: data.dev.truncated}},
+      seed: job.seed,
+      backend: this.backend.name,
+      modelPath: cfg.model.path,
+      trainableParams: model.params.trainable,
+      totalParams: model.params.total,
+      keyMetric: data.definition.keyMetric,
+    });
+    this.currentRun = runId;
+    const padId = this.tokenizer.padId;
+    const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
+    const devBatches = evaluationBatches(data.dev.features, cfg.train.eval_batch_size, padId);
+    const stepsPerEpoch = Math.ceil(data.train.features.length / cfg.train.batch_size);
+    let pendingLoss: {epoch: number; loss: number} | undefined;
+    let bestState: TF.Tensor[] = [];
+    try {
+      const result = await train<Batch>({
+        variables: model.variables,
+        epochs: cfg.train.epochs,
+        lr: cfg.train.lr,
+        weightDecay: cfg.train.weight_decay,
+        warmupRatio: cfg.train.warmup_ratio,
+        maxGradNorm: cfg.train.max_grad_norm,
+        patience: cfg.train.patience ?? undefined,
+        logEvery: cfg.train.log_every,
+        stepsPerEpoch,
+        batchesForEpoch: () => trainingBatches(data.train.features, cfg.train.batch_size, padId, shuffleRng),
+        lossOf: (batch, training) => model.loss(batch, batch.labels, training),
+        evaluate: () => this.score(data, predictLabels(tf, model, devBatches, data.dev.features.length, data.definition.labels)),
+        keyMetric: data.definition.keyMetric,
+        onEvent: (event) => {
+          if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
+          if (event.type === 'eval') {
+            const rows = Object.entries(event.metrics).map(([name, value]) => ({epoch: event.epoch, step: event.step, split: 'dev', name, value}));
+            if (pendingLoss) rows.push({epoch: pendingLoss.epoch, step: event.step, split: 'train', name: 'loss', value: pendingLoss.loss});
+            this.store.recordMetrics(runId, rows);
+          }
+          onEvent(event);
+        },
+      });
+      bestState = result.bestState;
+      restoreState(model.variables, bestState);
+      this.writeArtifacts(job, runId, model, data);
+      this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
+      return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric: data.definition.keyMetric};
+    } catch (error) {
+      const message = (error as Error).message;
+      this.store.finishRun(runId, {status: 'failed', error: message});
+      return {job, runId, status: 'failed', error: message, keyMetric: data.definition.keyMetric};
+    } finally {
+      this.currentRun = undefined;
+      tf.dispose(bestState);
+      model.dispose();
+    }
+  }
+
+  private score(data: TaskData, predicted: string[]): Record<string, number> {
+    const gold = data.devExamples.map((e) => (e as PairExample).label ?? '');
+    return data.definition.score(predicted, gold);
+  }
+
+  /** Best-epoch dev predictions (SuperGLUE submission jsonl) and the trained parameters. */
+  private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData): void {
+    const dir = this.outputDir(job);
+    fs.mkdirSync(dir, {recursive: true});
+    const devBatches = evaluationBatches(data.dev.features, job.config.train.eval_batch_size, this.tokenizer.padId);
+    const predicted = predictLabels(this.tf, model, devBatches, data.dev.features.length, data.definition.labels);
+    const predictionFile = path.join(dir, 'dev_predictions.jsonl');
+    const lines = data.devExamples.map((e, i) => JSON.stringify({idx: (e as PairExample).id, label: predicted[i]}));
+    fs.writeFileSync(predictionFile, lines.join('\n') + '\n');
+    this.store.recordArtifact(runId, {kind: 'dev_predictions', path: predictionFile, sha256: sha256File(predictionFile)});
+
+    const stateFile = path.join(dir, 'trainable.safetensors');
+    const tensors = new Map(model.variables.map((v) => [v.name.split('#')[0], {shape: v.shape, data: v.dataSync() as Float32Array}]));
+    writeSafetensors(stateFile, tensors, {method: job.method, task: job.task, prompt_length: String(job.config.prompt.length)});
+    this.store.recordArtifact(runId, {kind: 'trainable_state', path: stateFile, sha256: sha256File(stateFile)});
+  }
+
+  /** Mark the run in progress (if any) and the experiment interrupted; used on SIGINT/SIGTERM. */
+  interrupt(): void {
+    if (this.currentRun !== undefined) this.store.finishRun(this.currentRun, {status: 'interrupted', error: 'interrupted by signal'});
+    this.store.finishExperiment(this.experimentId, 'interrupted');
+    this.store.close();
+  }
+
+  finish(results: JobResult[]): void {
+    this.store.finishExperiment(this.experimentId, results.every((r) => r.status === 'completed') ? 'completed' : 'failed');
+    this.store.close();
+    this.weights.dispose();
+  }
+}
+
+/** Argmax label of every feature, in feature order. */
+export function predictLabels(tf: Tf, model: TaskModel, batches: Batch[], count: number, labels: readonly string[]): string[] {
+  const out = new Array<string>(count);
+  for (const batch of batches) {
+    const best = tf.tidy(() => tf.argMax(model.logits(batch, false), 1).dataSync());
+    batch.indices.forEach((fi, b) => (out[fi] = labels[best[b]]));
+  }
+  return out;
+}
+
+function checkPositions(config: Ptv2Config, available: number, maxLength: number, file: string): void {
+  const usesPrefixPositions = config.methods.some((m) => m === 'pt' || (m !== 'ft' && config.prompt.shift_positions));
+  const needed = maxLength + (usesPrefixPositions ? config.prompt.length : 0);
+  if (needed > available) {
+    throw new UserError(
+      `max_length ${maxLength} + prompt length ${usesPrefixPositions ? config.prompt.length : 0} needs ${needed} positions but the checkpoint has ${available}`,
+      {file, field: 'model.max_length'},
+      ['lower model.max_length or prompt.length', 'or set prompt.shift_positions: false'],
+    );
+  }
+}
+
+function sha256File(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
