@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {Ptv2Command} from '../cli/base.js';
 import {BACKEND_CHOICES} from '../backend.js';
+import type {JobResult} from '../experiment.js';
 
 export default class Run extends Ptv2Command {
   static override description = `Run the experiment a YAML config describes: every method × task (× sweep value), recorded in SQLite.
@@ -52,7 +53,7 @@ written as each epoch ends, so an interrupted experiment keeps its finished epoc
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const results = await runWithProgress(
+    const results = await runWithProgress<JobResult>(
       experiment.jobs.map((job) => ({
         title: job.id,
         run: (onEvent) => experiment.runJob(job, onEvent),

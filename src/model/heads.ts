@@ -24,7 +24,7 @@ export class ClassificationHead {
     const id = nextId++;
     this.classifier = tf.tidy(() => ({
       w: tf.variable(tf.tensor2d(normalArray(rng, hidden * numLabels, 0.02), [hidden, numLabels]), true, `classifier.weight#${id}`),
-      b: tf.variable(tf.zeros([numLabels]), true, `classifier.bias#${id}`),
+      b: tf.variable(tf.zeros([numLabels]) as tf.Tensor1D, true, `classifier.bias#${id}`),
     }));
     this.variables = [this.classifier.w as tf.Variable, this.classifier.b as tf.Variable];
     this.dropout = new Dropout(seed ^ 0x27d4eb2f);

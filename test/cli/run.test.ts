@@ -1,0 +1,110 @@
+/**
+ * End to end through the built CLI (`bin/run.js`, as users run it): run → SQLite → report, a
+ * second experiment appended, and bad input rejected without a stack trace or a database row.
+ */
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/run.js');
+
+function ptv2(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd, encoding: 'utf8', env: {...process.env, PTV2_BACKEND: 'wasm'}, timeout: 300_000});
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+function tinyConfig(dir: string, name: string): string {
+  const file = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(
+    file,
+    `name: ${name}
+database: ${path.join(dir, 'ptv2.db')}
+output_dir: ${path.join(dir, 'out')}
+model:
+  path: ${path.join(dir, 'model')}
+  init: {layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 96}
+  max_length: 64
+methods: [ft, pt2]
+prompt: {length: 4}
+train: {epochs: 2, batch_size: 8, max_train_examples: 24, max_eval_examples: 12, log_every: 1}
+tasks:
+  - {name: rte, data: ${path.join(ROOT, 'datasets/superglue/RTE')}}
+  - {name: cb, data: ${path.join(ROOT, 'datasets/superglue/CB')}}
+`,
+  );
+  return file;
+}
+
+test('run then report: one row per task and method; a second run appends without touching the first', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-e2e-'));
+  const db = path.join(dir, 'ptv2.db');
+  const first = ptv2(['run', tinyConfig(dir, 'first')], dir);
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  assert.match(first.stdout, /backend: wasm/);
+
+  const report = ptv2(['report', '--db', db, '--format', 'json'], dir);
+  assert.equal(report.code, 0, report.stderr);
+  const rows = JSON.parse(report.stdout) as {task: string; method: string; metric: string; value: number}[];
+  assert.deepEqual(rows.map((r) => `${r.task}/${r.method}`).sort(), ['cb/ft', 'cb/pt2', 'rte/ft', 'rte/pt2']);
+  for (const r of rows) assert.ok(r.value >= 0 && r.value <= 1 && r.metric === 'accuracy', JSON.stringify(r));
+
+  const snapshot = () => {
+    const sql = new Database(db, {readonly: true});
+    const out = sql.prepare('SELECT r.*, (SELECT json_group_array(json_array(m.epoch, m.split, m.name, m.value)) FROM metrics m WHERE m.run_id = r.id) AS m FROM runs r WHERE experiment_id = 1 ORDER BY id').all();
+    sql.close();
+    return out;
+  };
+  const before = snapshot();
+  assert.equal(before.length, 4);
+  for (const run of before as {status: string; backend: string; trainable_params: number; total_params: number; method: string}[]) {
+    assert.equal(run.status, 'completed');
+    assert.equal(run.backend, 'wasm');
+    if (run.method === 'pt2') assert.ok(run.trainable_params < run.total_params / 2, 'pt2 trains a small fraction');
+    else assert.ok(run.trainable_params > run.total_params * 0.99, 'ft trains (nearly) everything');
+  }
+
+  const second = ptv2(['run', tinyConfig(dir, 'second')], dir);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(snapshot(), before);
+  const latest = JSON.parse(ptv2(['report', '--db', db, '--format', 'json'], dir).stdout) as unknown[];
+  assert.equal(latest.length, 4);
+  const sql = new Database(db, {readonly: true});
+  assert.equal((sql.prepare('SELECT count(*) AS n FROM experiments').get() as {n: number}).n, 2);
+  const artifacts = sql.prepare('SELECT kind, path FROM artifacts').all() as {kind: string; path: string}[];
+  sql.close();
+  assert.equal(artifacts.length, 16);
+  for (const a of artifacts) assert.ok(fs.existsSync(a.path), a.path);
+});
+
+test('a bad config exits non-zero naming file, line and key, without a stack trace', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-bad-'));
+  const file = tinyConfig(dir, 'bad').replace(/$/, '');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('epochs: 2', 'epochs: 2, lr: fast'));
+  const r = ptv2(['run', file], dir);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:10 train.lr: expected a number > 0, got "fast"`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')));
+});
+
+test('a malformed data line is reported with file, line and field, and nothing is written', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-data-'));
+  const data = path.join(dir, 'RTE');
+  fs.mkdirSync(data);
+  fs.copyFileSync(path.join(ROOT, 'datasets/superglue/RTE/train.jsonl'), path.join(data, 'train.jsonl'));
+  const dev = fs.readFileSync(path.join(ROOT, 'datasets/superglue/RTE/val.jsonl'), 'utf8').split('\n');
+  dev[2] = dev[2].replace('"hypothesis"', '"hypothesys"');
+  fs.writeFileSync(path.join(data, 'val.jsonl'), dev.join('\n'));
+  const config = tinyConfig(dir, 'baddata');
+  fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/tasks:[\s\S]*/, `tasks:\n  - {name: rte, data: ${data}}\n`));
+  const r = ptv2(['run', config], dir);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /val\.jsonl:3 hypothesis/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')), 'no database written for rejected input');
+});
