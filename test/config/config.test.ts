@@ -53,7 +53,7 @@ describe('parseConfig defaults', () => {
       backend: 'auto',
       database: 'runs/ptv2.db',
       output_dir: 'runs',
-      model: {path: 'runs/models/tiny-bert', max_length: 128, lowercase: null},
+      model: {path: 'runs/models/tiny-bert', max_length: 128, lowercase: null, use_pooler: true},
       methods: ['ft', 'pt2'],
       prompt: {
         length: 16,
