@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {UserError} from '../errors.js';
 import {type NamedTensor, readSafetensors, writeSafetensors} from './safetensors.js';
+import {mulberry32} from '../random.js';
 
 export type ModelType = 'bert' | 'roberta';
 export type HiddenActivation = 'gelu' | 'gelu_new' | 'relu';
@@ -349,18 +350,6 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const isSavedBuffer = (name: string) => SAVED_BUFFERS.has(name.startsWith(prefixDot) ? name.slice(prefixDot.length) : name);
   const {tensors} = readSafetensors(weightsFile, {skip: isSavedBuffer});
   return {dir, config, ...matchEncoderWeights(tensors, config, weightsFile)};
-}
-
-/** mulberry32: a tiny 32-bit-state PRNG, good enough for reproducible test weights. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /** Standard normal draws by Box–Muller, cut at ±2σ by redrawing (as torch's trunc_normal_ default). */

@@ -31,11 +31,14 @@ export interface Linear {
 /** tf.customGrad's argument type; its declared parameter union does not fit typed closures. */
 type CustomGradFunc = Parameters<typeof tf.customGrad>[0];
 
-/** tf.customGrad for a function of tensors (the last argument is tfjs's save function). */
-function withGradient<A extends tf.Tensor[], R extends tf.Tensor>(
-  f: (...args: [...A, tf.GradSaveFunc]) => {value: R; gradFunc: (dy: R, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[]},
-): (...args: A) => R {
-  return tf.customGrad(f as unknown as CustomGradFunc) as unknown as (...args: A) => R;
+interface GradResult {
+  value: tf.Tensor;
+  gradFunc: (dy: any, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+}
+
+/** tf.customGrad typed as `F` (tfjs passes its save function as the last argument of `f`). */
+function withGradient<F>(f: (...args: any[]) => GradResult): F {
+  return tf.customGrad(f as unknown as CustomGradFunc) as unknown as F;
 }
 
 export function isTrainable(t: tf.Tensor): t is tf.Variable {
@@ -57,10 +60,10 @@ export function makeLinear(weightOutIn: tf.Tensor2D, bias: tf.Tensor1D, trainabl
 }
 
 function affine(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({a: x, b: w, bias: b});
+  return tf.fused.matMul({a: x, b: w, bias: b}) as tf.Tensor2D;
 }
 
-const trainableLinear = withGradient((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+const trainableLinear = withGradient<(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D>((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
     value: affine(x, w, b),
@@ -75,7 +78,7 @@ const trainableLinear = withGradient((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tens
 export function linear(layer: Linear, x: tf.Tensor2D): tf.Tensor2D {
   if (!layer.wT) return trainableLinear(x, layer.w, layer.b);
   const {w, b, wT} = layer;
-  const frozen = withGradient((input: tf.Tensor2D) => ({
+  const frozen = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D) => ({
     value: affine(input, w, b),
     gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, wT!),
   }));
@@ -95,7 +98,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2
   const idTensor = tf.tensor1d(ids, 'int32');
   if (!isTrainable(table)) return gatherRows(table, idTensor);
   const [rows, width] = table.shape as [number, number];
-  const lookup = withGradient((t: tf.Tensor2D) => ({
+  const lookup = withGradient<(t: tf.Tensor2D) => tf.Tensor2D>((t: tf.Tensor2D) => ({
     value: gatherRows(t, idTensor),
     gradFunc: (dy: tf.Tensor2D) => {
       const upstream = dy.dataSync();
@@ -117,7 +120,7 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
     const {mean, variance} = tf.moments(x, -1, true);
     return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
   }
-  const norm = withGradient((input: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  const norm = withGradient<(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D>((input: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const [y, mean, rstd] = runKernel(KERNEL_NAMES.layerNorm, {x: input, gamma: g, beta: b}, {eps});
     save([input, g, mean, rstd]);
     return {
@@ -130,7 +133,7 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
 }
 
 function gelu(x: tf.Tensor2D, approximate: boolean): tf.Tensor2D {
-  const f = withGradient((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  const f = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([input]);
     return {
       value: runKernel(KERNEL_NAMES.gelu, {x: input}, {approximate})[0] as tf.Tensor2D,
@@ -171,7 +174,7 @@ export class Dropout {
     if (!training || rate <= 0) return x;
     const seed = this.nextSeed();
     if (!fastKernels()) return tf.dropout(x, rate, undefined, seed) as T;
-    const drop = withGradient((input: T) => ({
+    const drop = withGradient<(x: T) => T>((input: T) => ({
       value: runKernel(KERNEL_NAMES.dropout, {x: input}, {rate, seed})[0] as T,
       gradFunc: (dy: T) => runKernel(KERNEL_NAMES.dropout, {x: dy}, {rate, seed})[0],
     }));
@@ -208,8 +211,8 @@ export function selfAttention(
         runKernel(KERNEL_NAMES.attentionGrad, {dContext, q: qs, kT: ks, v: vs, probs: ps}, attrs),
     };
   };
-  if (!prefix) return withGradient((x: tf.Tensor2D, save: tf.GradSaveFunc) => run({qkv: x}, save))(qkv);
-  return withGradient((x: tf.Tensor2D, key: tf.Tensor4D, value: tf.Tensor4D, save: tf.GradSaveFunc) =>
+  if (!prefix) return withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((x: tf.Tensor2D, save: tf.GradSaveFunc) => run({qkv: x}, save))(qkv);
+  return withGradient<(x: tf.Tensor2D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor2D>((x: tf.Tensor2D, key: tf.Tensor4D, value: tf.Tensor4D, save: tf.GradSaveFunc) =>
     run({qkv: x, prefixKey: key, prefixValue: value}, save),
   )(qkv, prefix.key, prefix.value);
 }
