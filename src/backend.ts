@@ -22,7 +22,7 @@ export interface BackendInfo {
   notes: string[];
 }
 
-type Tf = typeof import('@tensorflow/tfjs');
+export type Tf = typeof import('@tensorflow/tfjs');
 
 let active: {info: BackendInfo; tf: Tf} | undefined;
 
