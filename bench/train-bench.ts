@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: ms per P-tuning v2 (`pt2`) and fine-tuning (`ft`) training step on every tfjs
+ * backend present, against PyTorch on the same model and step when python3 can import torch.
+ * Each (config, backend, method) runs in its own child process (bench/run-one.ts,
+ * bench/torch_reference.py) so peak RSS belongs to one measurement. How to read the table and
+ * how to install the reference: bench/README.md.
+ *
+ * Flags: --quick (fewer steps, configs a and b), --configs a,b,c,d, --backends wasm,cpu,
+ *        --steps N, --no-torch, --json FILE (also write the results as JSON).
+ * PTV2_PYTHON picks the python interpreter for the reference.
+ */
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import {createRequire} from 'node:module';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {BENCH_CONFIGS, matmulFlops, METHODS, parseConfigKeys, type BenchConfig, type BenchMethod} from './configs.js';
+import type {RunRequest, RunResult} from './run-one.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(here);
+
+interface Options {
+  configs: BenchConfig[];
+  backends: string[];
+  warmup: number;
+  steps: number;
+  evals: number;
+  torch: boolean;
+  json?: string;
+}
+
+interface Row {
+  config: BenchConfig;
+  backend: string;
+  method: BenchMethod;
+  result?: Omit<RunResult, 'config' | 'backend' | 'method'>;
+  note?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const configs = value('--configs')
+    ? parseConfigKeys(value('--configs')!)
+    : [...BENCH_CONFIGS.values()].filter((c) => !c.optional && (!quick || c.key === 'a' || c.key === 'b'));
+  const steps = value('--steps') ? Number(value('--steps')) : quick ? 3 : 5;
+  return {
+    configs,
+    backends: value('--backends')?.split(',') ?? availableBackends(),
+    warmup: quick ? 1 : 2,
+    steps,
+    evals: quick ? 2 : 3,
+    torch: !argv.includes('--no-torch'),
+    json: value('--json'),
+  };
+}
+
+/** wasm and cpu always; tensorflow when @tensorflow/tfjs-node happens to be installed. */
+function availableBackends(): string[] {
+  const backends = ['wasm', 'cpu'];
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    backends.unshift('tensorflow');
+  } catch {
+    // Optional: its install needs a download outside the npm registry.
+  }
+  return backends;
+}
+
+/** The first interpreter that can import torch (python3 on PATH may be a pyenv without it). */
+function findTorchPython(): {python: string; version: string} | undefined {
+  const candidates = [process.env.PTV2_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], {encoding: 'utf8'});
+    if (probe.status === 0) return {python, version: probe.stdout.trim()};
+  }
+  return undefined;
+}
+
+function parseResult<T>(stdout: string): T | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return line ? (JSON.parse(line.slice('RESULT '.length)) as T) : undefined;
+}
+
+function failure(run: ReturnType<typeof spawnSync>): string {
+  const lastLine = String(run.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? '';
+  const how = run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
+  return `failed (${how}): ${lastLine.slice(0, 160)}`;
+}
+
+function runTfjs(config: BenchConfig, backend: string, method: BenchMethod, opts: Options): Row {
+  // The pure-JS CPU backend takes tens of seconds per step on b: fewer steps there.
+  const slow = backend === 'cpu' && config.key !== 'a';
+  const request: RunRequest = {
+    config: config.key,
+    backend: backend as RunRequest['backend'],
+    method,
+    warmup: slow ? 1 : opts.warmup,
+    steps: slow ? Math.min(2, opts.steps) : opts.steps,
+    evals: slow ? 1 : opts.evals,
+  };
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run-one.ts'), JSON.stringify(request)], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const result = parseResult<RunResult>(run.stdout);
+  return result ? {config, backend: result.backend, method, result} : {config, backend, method, note: failure(run)};
+}
+
+function runTorch(python: string, config: BenchConfig, method: BenchMethod, opts: Options): Row {
+  const request = {...config, method, warmup: opts.warmup, steps: opts.steps, evals: opts.evals, threads: 2};
+  const run = spawnSync(python, [path.join(here, 'torch_reference.py'), JSON.stringify(request)], {encoding: 'utf8'});
+  const result = parseResult<NonNullable<Row['result']>>(run.stdout);
+  return result ? {config, backend: 'pytorch', method, result} : {config, backend: 'pytorch', method, note: failure(run)};
+}
+
+const fixed = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+
+function table(rows: Row[], torchLabel: string): string {
+  const header = '| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × PyTorch | eval × PyTorch |';
+  const lines = [header, '|---|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const row of rows) {
+    const label = row.backend === 'pytorch' ? torchLabel : row.backend;
+    if (!row.result) {
+      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | |`);
+      continue;
+    }
+    const r = row.result;
+    const torch = rows.find((t) => t.backend === 'pytorch' && t.config === row.config && t.method === row.method)?.result;
+    const tokens = row.config.batch * row.config.seq;
+    const flops = matmulFlops(row.config, row.method).step;
+    const ratio = (ours: number, theirs?: number) => (theirs && row.backend !== 'pytorch' ? `${fixed(ours / theirs, 2)}×` : '');
+    lines.push(
+      `| ${row.config.key} | ${label} | ${row.method} | ${fixed(r.stepMs)} | ${fixed(r.evalMs)} | ${fixed(tokens / (r.stepMs / 1000))} | ` +
+        `${fixed(flops / r.stepMs / 1e6, 1)} | ${fixed(r.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} | ${ratio(r.evalMs, torch?.evalMs)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const torch = opts.torch ? findTorchPython() : undefined;
+  if (opts.torch && !torch) {
+    process.stderr.write('PyTorch reference skipped: no python3 here can import torch (see bench/README.md)\n');
+  }
+  const rows: Row[] = [];
+  const started = Date.now();
+  for (const config of opts.configs) {
+    for (const method of METHODS) {
+      for (const backend of opts.backends) {
+        if (backend === 'cpu' && config.skipCpu) {
+          rows.push({config, backend, method, note: 'skipped: the pure-JS CPU backend takes minutes per step here'});
+          continue;
+        }
+        process.stderr.write(`${config.key} ${backend} ${method} … `);
+        const row = runTfjs(config, backend, method, opts);
+        rows.push(row);
+        process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+      }
+      if (torch) {
+        process.stderr.write(`${config.key} pytorch ${method} … `);
+        const row = runTorch(torch.python, config, method, opts);
+        rows.push(row);
+        process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+      }
+    }
+  }
+  const torchLabel = torch ? `pytorch ${torch.version} (2 threads)` : 'pytorch';
+  const configs = opts.configs.map((c) => `- ${c.label}: ffn ${c.ffn}, vocab ${c.vocab}, prompt length ${c.prompt}`).join('\n');
+  process.stdout.write(
+    `\n${table(rows, torchLabel)}\n\n${configs}\n\n` +
+      `Median of ${opts.steps} steps after ${opts.warmup} warm-up steps (pure-JS CPU on b: 2 after 1); ` +
+      `step = forward + backward + clipping + AdamW; GFLOP/s counts matmul FLOPs of the step analytically ` +
+      `(bench/configs.ts); tokens/s = batch·seq per training step. Total time ${fixed((Date.now() - started) / 1000)} s.\n`,
+  );
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows.map(({config, ...rest}) => ({config: config.key, ...rest})), null, 2));
+}
+
+await main();
