@@ -104,12 +104,13 @@ async function measure(req: RunRequest): Promise<RunResult> {
     lossOf: (b, training) => model.loss(b, labels, training),
     evaluate: () => {
       const times: number[] = [];
-      for (let i = 0; i < req.evals + 1; i++) {
+      const evalWarmup = req.warmup > 0 ? 1 : 0;
+      for (let i = 0; i < req.evals + evalWarmup; i++) {
         const t0 = performance.now();
         tf.tidy(() => model.logits(batch, false).dataSync());
         times.push(performance.now() - t0);
       }
-      evalMs = median(times.slice(1));
+      evalMs = median(times.slice(evalWarmup));
       return {score: 0};
     },
     keyMetric: 'score',

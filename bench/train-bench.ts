@@ -8,6 +8,11 @@
  * Flags: --quick (fewer steps, configs a and b), --configs a,b,c,d, --backends wasm,cpu,
  *        --steps N, --no-torch, --json FILE (also write the results as JSON).
  * PTV2_PYTHON picks the python interpreter for the reference.
+ *
+ * Two PyTorch rows per config and method: the reference the ratios use, torch.set_num_threads(2);
+ * and "tuned", 1 intra-op thread over a 2-thread OpenBLAS. With Debian's python3-torch and
+ * libopenblas0-pthread the first runs 2 OpenMP threads that each call a 2-thread OpenBLAS, which
+ * oversubscribes 2 cores; the second is PyTorch at its best on this machine (bench/README.md).
  */
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +33,12 @@ interface Options {
   evals: number;
   torch: boolean;
   json?: string;
+}
+
+/** The big shapes take seconds per step: fewer steps there. */
+function stepsFor(config: BenchConfig, opts: Options): Pick<Options, 'warmup' | 'steps' | 'evals'> {
+  const big = config.layers >= 12;
+  return big ? {warmup: 1, steps: Math.min(3, opts.steps), evals: 2} : {warmup: opts.warmup, steps: opts.steps, evals: opts.evals};
 }
 
 interface Row {
@@ -86,22 +97,25 @@ function parseResult<T>(stdout: string): T | undefined {
   return line ? (JSON.parse(line.slice('RESULT '.length)) as T) : undefined;
 }
 
+/** The first telling stderr line (WASM aborts print the XNNPACK status before a wall of minified code). */
 function failure(run: ReturnType<typeof spawnSync>): string {
-  const lastLine = String(run.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? '';
+  const lines = String(run.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && l.length < 300);
+  const telling = lines.find((l) => /XNN status|Aborted|out of memory|Error:/i.test(l)) ?? lines.pop() ?? '';
   const how = run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
-  return `failed (${how}): ${lastLine.slice(0, 160)}`;
+  return `failed (${how}): ${telling.slice(0, 160)}`;
 }
 
 function runTfjs(config: BenchConfig, backend: string, method: BenchMethod, opts: Options): Row {
-  // The pure-JS CPU backend takes tens of seconds per step on b: fewer steps there.
+  // The pure-JS CPU backend takes about a minute per step on b: one step, no warm-up, there.
   const slow = backend === 'cpu' && config.key !== 'a';
+  const steps = stepsFor(config, opts);
   const request: RunRequest = {
     config: config.key,
     backend: backend as RunRequest['backend'],
     method,
-    warmup: slow ? 1 : opts.warmup,
-    steps: slow ? Math.min(2, opts.steps) : opts.steps,
-    evals: slow ? 1 : opts.evals,
+    warmup: slow ? 0 : steps.warmup,
+    steps: slow ? 1 : steps.steps,
+    evals: slow ? 1 : steps.evals,
   };
   const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run-one.ts'), JSON.stringify(request)], {
     cwd: root,
@@ -112,32 +126,45 @@ function runTfjs(config: BenchConfig, backend: string, method: BenchMethod, opts
   return result ? {config, backend: result.backend, method, result} : {config, backend, method, note: failure(run)};
 }
 
-function runTorch(python: string, config: BenchConfig, method: BenchMethod, opts: Options): Row {
-  const request = {...config, method, warmup: opts.warmup, steps: opts.steps, evals: opts.evals, threads: 2};
-  const run = spawnSync(python, [path.join(here, 'torch_reference.py'), JSON.stringify(request)], {encoding: 'utf8'});
+const TORCH_SETTINGS = new Map([
+  ['pytorch', {threads: 2, env: {}}],
+  ['pytorch-tuned', {threads: 1, env: {OPENBLAS_NUM_THREADS: '2'}}],
+]);
+
+function runTorch(python: string, config: BenchConfig, method: BenchMethod, opts: Options, setting: string): Row {
+  const {threads, env} = TORCH_SETTINGS.get(setting)!;
+  const request = {...config, method, ...stepsFor(config, opts), threads};
+  const run = spawnSync(python, [path.join(here, 'torch_reference.py'), JSON.stringify(request)], {encoding: 'utf8', env: {...process.env, ...env}});
   const result = parseResult<NonNullable<Row['result']>>(run.stdout);
-  return result ? {config, backend: 'pytorch', method, result} : {config, backend: 'pytorch', method, note: failure(run)};
+  return result ? {config, backend: setting, method, result} : {config, backend: setting, method, note: failure(run)};
 }
 
 const fixed = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 
-function table(rows: Row[], torchLabel: string): string {
-  const header = '| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × PyTorch | eval × PyTorch |';
-  const lines = [header, '|---|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+function table(rows: Row[], torchVersion: string): string {
+  const labels = new Map([
+    ['pytorch', `pytorch ${torchVersion}, set_num_threads(2)`],
+    ['pytorch-tuned', `pytorch ${torchVersion} tuned (1 thread + OpenBLAS 2)`],
+  ]);
+  const header = '| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × PyTorch | eval × PyTorch | step × tuned |';
+  const lines = [header, '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const row of rows) {
-    const label = row.backend === 'pytorch' ? torchLabel : row.backend;
+    const label = labels.get(row.backend) ?? row.backend;
     if (!row.result) {
-      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | |`);
+      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | | |`);
       continue;
     }
     const r = row.result;
-    const torch = rows.find((t) => t.backend === 'pytorch' && t.config === row.config && t.method === row.method)?.result;
+    const reference = (setting: string) => rows.find((t) => t.backend === setting && t.config === row.config && t.method === row.method)?.result;
+    const torch = reference('pytorch');
+    const tuned = reference('pytorch-tuned');
     const tokens = row.config.batch * row.config.seq;
     const flops = matmulFlops(row.config, row.method).step;
-    const ratio = (ours: number, theirs?: number) => (theirs && row.backend !== 'pytorch' ? `${fixed(ours / theirs, 2)}×` : '');
+    const ratio = (ours: number, theirs?: number) => (theirs && !labels.has(row.backend) ? `${fixed(ours / theirs, 2)}×` : '');
     lines.push(
       `| ${row.config.key} | ${label} | ${row.method} | ${fixed(r.stepMs)} | ${fixed(r.evalMs)} | ${fixed(tokens / (r.stepMs / 1000))} | ` +
-        `${fixed(flops / r.stepMs / 1e6, 1)} | ${fixed(r.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} | ${ratio(r.evalMs, torch?.evalMs)} |`,
+        `${fixed(flops / r.stepMs / 1e6, 1)} | ${fixed(r.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} | ${ratio(r.evalMs, torch?.evalMs)} | ` +
+        `${ratio(r.stepMs, tuned?.stepMs)} |`,
     );
   }
   return lines.join('\n');
@@ -163,19 +190,18 @@ async function main(): Promise<void> {
         rows.push(row);
         process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
       }
-      if (torch) {
-        process.stderr.write(`${config.key} pytorch ${method} … `);
-        const row = runTorch(torch.python, config, method, opts);
+      for (const setting of torch ? TORCH_SETTINGS.keys() : []) {
+        process.stderr.write(`${config.key} ${setting} ${method} … `);
+        const row = runTorch(torch!.python, config, method, opts, setting);
         rows.push(row);
         process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
       }
     }
   }
-  const torchLabel = torch ? `pytorch ${torch.version} (2 threads)` : 'pytorch';
   const configs = opts.configs.map((c) => `- ${c.label}: ffn ${c.ffn}, vocab ${c.vocab}, prompt length ${c.prompt}`).join('\n');
   process.stdout.write(
-    `\n${table(rows, torchLabel)}\n\n${configs}\n\n` +
-      `Median of ${opts.steps} steps after ${opts.warmup} warm-up steps (pure-JS CPU on b: 2 after 1); ` +
+    `\n${table(rows, torch?.version ?? '')}\n\n${configs}\n\n` +
+      `Median of ${opts.steps} steps after ${opts.warmup} warm-up steps (c and d: 3 after 1; pure-JS CPU on b: one step, no warm-up); ` +
       `step = forward + backward + clipping + AdamW; GFLOP/s counts matmul FLOPs of the step analytically ` +
       `(bench/configs.ts); tokens/s = batch·seq per training step. Total time ${fixed((Date.now() - started) / 1000)} s.\n`,
   );

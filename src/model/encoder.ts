@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type {Checkpoint, EncoderConfig} from './checkpoint.js';
-import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, type Linear} from './layers.js';
+import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, selfAttention, type Linear} from './layers.js';
 
 export interface PrefixKV {
   /** [batch, heads, P, headDim] */
@@ -205,7 +205,6 @@ export class Encoder {
     const cfg = this.config;
     const h = cfg.hiddenSize;
     const heads = cfg.numHeads;
-    const headDim = h / heads;
     const act = ACTIVATIONS.get(cfg.hiddenAct)!;
     const {batch} = input;
 
@@ -228,41 +227,31 @@ export class Encoder {
     x = layerNorm(x, this.embNorm[0], this.embNorm[1], cfg.layerNormEps);
     x = this.dropout.apply(x, this.hiddenDropout, training);
 
-    // Additive key masks: one for layers with a prefix (ones prepended), one for those without.
-    const additiveMask = (prefixLen: number): tf.Tensor4D => {
+    // Additive key masks [batch, keys]: one for layers with a prefix (ones prepended), one for those without.
+    const additiveMask = (prefixLen: number): tf.Tensor2D => {
       const m = prefixLen > 0 ? prependOnes(tokenMask, batch, seqLen, prefixLen) : tokenMask;
-      const keys = seqLen + prefixLen;
       const add = new Float32Array(m.length);
       for (let i = 0; i < m.length; i++) add[i] = m[i] > 0 ? 0 : -1e9;
-      return tf.tensor4d(add, [batch, 1, 1, keys]);
+      return tf.tensor2d(add, [batch, seqLen + prefixLen]);
     };
-    const masks = new Map<number, tf.Tensor4D>();
-    const maskFor = (prefixLen: number): tf.Tensor4D => {
+    const masks = new Map<number, tf.Tensor2D>();
+    const maskFor = (prefixLen: number): tf.Tensor2D => {
       let m = masks.get(prefixLen);
       if (!m) masks.set(prefixLen, (m = additiveMask(prefixLen)));
       return m;
     };
 
-    const splitHeads = (t: tf.Tensor2D): tf.Tensor4D =>
-      tf.transpose(tf.reshape(t, [batch, seqLen, heads, headDim]), [0, 2, 1, 3]);
-
     for (let l = 0; l < this.layers.length; l++) {
       const layer = this.layers[l];
       const prefix = hooks.layerPrefix?.[l] ?? null;
 
-      // Self-attention. q, k, v: [batch, heads, seq, headDim]; k, v gain the prefix along seq.
-      const qkv = linear(layer.qkv, x);
-      const [q2, k2, v2] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
-      const q = tf.mul(splitHeads(q2), 1 / Math.sqrt(headDim));
-      let k = splitHeads(k2);
-      let v = splitHeads(v2);
-      if (prefix) {
-        k = tf.concat([prefix.key, k], 2);
-        v = tf.concat([prefix.value, v], 2);
-      }
-      const scores = tf.add(tf.matMul(q, k, false, true), maskFor(prefix ? prefix.key.shape[2] : 0));
-      const probs = this.dropout.apply(tf.softmax(scores), this.attentionDropout, training);
-      const context = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch * seqLen, h]) as tf.Tensor2D;
+      // Self-attention over [prefix; tokens] keys, on the fused QKV projection (see layers.ts).
+      const attentionRate = training ? this.attentionDropout : 0;
+      const context = selfAttention(linear(layer.qkv, x), maskFor(prefix ? prefix.key.shape[2] : 0), prefix, {
+        heads,
+        rate: attentionRate,
+        seed: attentionRate > 0 ? this.dropout.nextSeed() : 0,
+      });
       const attended = this.dropout.apply(linear(layer.attnOut, context), this.hiddenDropout, training);
       x = layerNorm(tf.add(attended, x) as tf.Tensor2D, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps);
 

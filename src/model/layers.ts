@@ -1,17 +1,24 @@
 /**
- * The encoder's building blocks: linear, embedding lookup, LayerNorm, activations, dropout.
+ * The encoder's building blocks: linear, embedding lookup, LayerNorm, activations, dropout and
+ * self-attention. Each has one fast path on ptv2's kernels (kernels.ts, attention-kernel.ts; WASM
+ * and pure-JS CPU backends) and a stock-tfjs path for every other backend (tfjs-node), so that
+ * speed work changes this file and the kernels, not the encoder.
  *
- * Speed and backend notes live here so that a faster kernel changes one place:
- * - Activations are kept 2-D ([tokens, features]) so every linear is one 2-D, non-transposed
- *   matmul, the only shape the WASM backend runs on XNNPACK.
+ * Layout and gradient choices, all for the WASM backend (PERF-NOTES.md, bench/README.md):
+ * - Activations are 2-D ([tokens, features]) so every linear is one 2-D, non-transposed matmul,
+ *   the only shape WASM runs on XNNPACK; the bias add is fused into it (tf.fused.matMul).
  * - A frozen linear keeps W as [in, out] plus a frozen copy of Wᵀ ([out, in], the layout PyTorch
  *   stores), and a custom gradient computes only dX = dY·Wᵀ: no weight gradient, no transposed
- *   matmul.
- * - A trainable linear also uses explicit transposes in its custom gradient for the same reason.
+ *   matmul. A trainable linear uses explicit transposes in its custom gradient for the same reason.
+ *   On WASM, a frozen linear's large matmuls are split over two threads (parallel-matmul.ts).
  * - A trainable embedding table gets its gradient by a scatter-add on the host, because the WASM
  *   backend has no UnsortedSegmentSum kernel (the gradient tfjs would use for gather).
+ * - Dropout masks come from a hash of (seed, element index) on the fast path, so the backward
+ *   pass recomputes the mask instead of keeping it; the stock path uses tf.dropout.
  */
 import * as tf from '@tensorflow/tfjs';
+import {fastKernels, KERNEL_NAMES, parallelMatMul, runKernel} from './kernels.js';
+import './attention-kernel.js';
 
 export interface Linear {
   /** [in, out] */
@@ -24,6 +31,16 @@ export interface Linear {
 
 /** tf.customGrad's argument type; its declared parameter union does not fit typed closures. */
 type CustomGradFunc = Parameters<typeof tf.customGrad>[0];
+
+interface GradResult {
+  value: tf.Tensor;
+  gradFunc: (dy: any, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+}
+
+/** tf.customGrad typed as `F` (tfjs passes its save function as the last argument of `f`). */
+function withGradient<F>(f: (...args: any[]) => GradResult): F {
+  return tf.customGrad(f as unknown as CustomGradFunc) as unknown as F;
+}
 
 export function isTrainable(t: tf.Tensor): t is tf.Variable {
   return t instanceof tf.Variable && t.trainable;
@@ -43,30 +60,44 @@ export function makeLinear(weightOutIn: tf.Tensor2D, bias: tf.Tensor1D, trainabl
   return {w: tf.keep(weightOutIn.transpose()), b: bias, wT: weightOutIn};
 }
 
-const trainableLinear = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+function affine(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  return tf.fused.matMul({a: x, b: w, bias: b}) as tf.Tensor2D;
+}
+
+const trainableLinear = withGradient<(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D>((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
-    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    value: affine(x, w, b),
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as tf.Tensor2D[];
-      return [
-        tf.matMul(dy as tf.Tensor2D, tf.transpose(ws)),
-        tf.matMul(tf.transpose(xs), dy as tf.Tensor2D),
-        tf.sum(dy, 0),
-      ];
+      return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy), tf.sum(dy, 0)];
     },
   };
-}) as unknown as CustomGradFunc) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+});
+
+/** x·w (+ bias) for a frozen w: split over two threads when large enough (parallel-matmul.ts). */
+function frozenMatMul(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  const [m, k] = x.shape;
+  if (parallelMatMul()?.accepts(m, k, w.shape[1])) {
+    return runKernel(KERNEL_NAMES.frozenMatMul, bias ? {a: x, w, bias} : {a: x, w})[0] as tf.Tensor2D;
+  }
+  return bias ? affine(x, w, bias) : tf.matMul(x, w);
+}
 
 /** y = x·W + b for x: [n, in] → [n, out]. */
 export function linear(layer: Linear, x: tf.Tensor2D): tf.Tensor2D {
   if (!layer.wT) return trainableLinear(x, layer.w, layer.b);
   const {w, b, wT} = layer;
-  const frozen = tf.customGrad(((input: tf.Tensor) => ({
-    value: tf.add(tf.matMul(input as tf.Tensor2D, w), b),
-    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, wT!),
-  })) as unknown as CustomGradFunc) as unknown as (input: tf.Tensor2D) => tf.Tensor2D;
+  const frozen = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D) => ({
+    value: frozenMatMul(input, w, b),
+    gradFunc: (dy: tf.Tensor2D) => frozenMatMul(dy, wT!),
+  }));
   return frozen(x);
+}
+
+function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (fastKernels()) return runKernel(KERNEL_NAMES.gather, {table, ids})[0] as tf.Tensor2D;
+  return tf.gather(table, ids);
 }
 
 /**
@@ -75,11 +106,11 @@ export function linear(layer: Linear, x: tf.Tensor2D): tf.Tensor2D {
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
   const idTensor = tf.tensor1d(ids, 'int32');
-  if (!isTrainable(table)) return tf.gather(table, idTensor);
+  if (!isTrainable(table)) return gatherRows(table, idTensor);
   const [rows, width] = table.shape as [number, number];
-  const lookup = tf.customGrad(((t: tf.Tensor) => ({
-    value: tf.gather(t, idTensor) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor) => {
+  const lookup = withGradient<(t: tf.Tensor2D) => tf.Tensor2D>((t: tf.Tensor2D) => ({
+    value: gatherRows(t, idTensor),
+    gradFunc: (dy: tf.Tensor2D) => {
       const upstream = dy.dataSync();
       const grad = new Float32Array(rows * width);
       for (let i = 0; i < ids.length; i++) {
@@ -89,22 +120,48 @@ export function embeddingLookup(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2
       }
       return tf.tensor2d(grad, [rows, width]);
     },
-  })) as unknown as CustomGradFunc) as unknown as (t: tf.Tensor2D) => tf.Tensor2D;
+  }));
   return lookup(table);
 }
 
 /** LayerNorm over the last axis, HF semantics (biased variance, eps inside the square root). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
-  const {mean, variance} = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+  if (!fastKernels()) {
+    const {mean, variance} = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+  }
+  const norm = withGradient<(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D>((input: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const [y, mean, rstd] = runKernel(KERNEL_NAMES.layerNorm, {x: input, gamma: g, beta: b}, {eps});
+    save([input, g, mean, rstd]);
+    return {
+      value: y as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, [xs, gs, ms, rs]: tf.Tensor[]) =>
+        runKernel(KERNEL_NAMES.layerNormGrad, {dy, x: xs, gamma: gs, mean: ms, rstd: rs}),
+    };
+  });
+  return norm(x, gamma, beta);
+}
+
+function gelu(x: tf.Tensor2D, approximate: boolean): tf.Tensor2D {
+  const f = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([input]);
+    return {
+      value: runKernel(KERNEL_NAMES.gelu, {x: input}, {approximate})[0] as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, [xs]: tf.Tensor[]) => runKernel(KERNEL_NAMES.geluGrad, {x: xs, dy}, {approximate})[0],
+    };
+  });
+  return f(x);
 }
 
 /** HF activations by `hidden_act`. `gelu` is the exact erf form; `gelu_new` the tanh form. */
 export const ACTIVATIONS = new Map<string, (x: tf.Tensor2D) => tf.Tensor2D>([
-  ['gelu', (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))],
+  ['gelu', (x) => (fastKernels() ? gelu(x, false) : tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))))],
   [
     'gelu_new',
-    (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))))),
+    (x) =>
+      fastKernels()
+        ? gelu(x, true)
+        : tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))))),
   ],
   ['relu', (x) => tf.relu(x)],
 ]);
@@ -117,9 +174,82 @@ export class Dropout {
   private counter = 0;
   constructor(private readonly seed: number) {}
 
+  /** The seed for the next mask; fused kernels (attention) draw theirs here too. */
+  nextSeed(): number {
+    this.counter += 1;
+    return (this.seed + this.counter * 7919) >>> 0;
+  }
+
   apply<T extends tf.Tensor>(x: T, rate: number, training: boolean): T {
     if (!training || rate <= 0) return x;
-    this.counter += 1;
-    return tf.dropout(x, rate, undefined, (this.seed + this.counter * 7919) >>> 0) as T;
+    const seed = this.nextSeed();
+    if (!fastKernels()) return tf.dropout(x, rate, undefined, seed) as T;
+    const drop = withGradient<(x: T) => T>((input: T) => ({
+      value: runKernel(KERNEL_NAMES.dropout, {x: input}, {rate, seed})[0] as T,
+      gradFunc: (dy: T) => runKernel(KERNEL_NAMES.dropout, {x: dy}, {rate, seed})[0],
+    }));
+    return drop(x);
   }
+}
+
+export interface AttentionOptions {
+  heads: number;
+  /** Dropout on the attention probabilities (0 outside training) and its mask seed. */
+  rate: number;
+  seed: number;
+}
+
+/**
+ * Multi-head scaled dot-product self-attention (HF BertSelfAttention) → context [T, h].
+ * qkv: [T = B·S, 3h], the fused query/key/value projection; mask: [B, P + S] additive (0 or a
+ * large negative number per key); prefix: keys/values [B, H, P, d] prepended to every example's.
+ */
+export function selfAttention(
+  qkv: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  prefix: {key: tf.Tensor4D; value: tf.Tensor4D} | null,
+  opts: AttentionOptions,
+): tf.Tensor2D {
+  if (!fastKernels()) return stockAttention(qkv, mask, prefix, opts);
+  const attrs = {heads: opts.heads, rate: opts.rate, seed: opts.seed};
+  const run = (inputs: Record<string, tf.Tensor>, save: tf.GradSaveFunc) => {
+    const [context, probs] = runKernel(KERNEL_NAMES.attention, {...inputs, mask}, attrs);
+    save([probs, ...Object.values(inputs)]);
+    return {
+      value: context as tf.Tensor2D,
+      gradFunc: (dContext: tf.Tensor2D, [ps, qkvs, keys, values]: tf.Tensor[]) =>
+        runKernel(KERNEL_NAMES.attentionGrad, keys ? {dContext, probs: ps, qkv: qkvs, prefixKey: keys, prefixValue: values} : {dContext, probs: ps, qkv: qkvs}, attrs),
+    };
+  };
+  if (!prefix) return withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((x: tf.Tensor2D, save: tf.GradSaveFunc) => run({qkv: x}, save))(qkv);
+  return withGradient<(x: tf.Tensor2D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor2D>((x: tf.Tensor2D, key: tf.Tensor4D, value: tf.Tensor4D, save: tf.GradSaveFunc) =>
+    run({qkv: x, prefixKey: key, prefixValue: value}, save),
+  )(qkv, prefix.key, prefix.value);
+}
+
+/** The same attention in stock tfjs ops (batched matmuls), for backends without ptv2's kernels. */
+function stockAttention(
+  qkv: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  prefix: {key: tf.Tensor4D; value: tf.Tensor4D} | null,
+  {heads, rate, seed}: AttentionOptions,
+): tf.Tensor2D {
+  const [batch, keys] = mask.shape;
+  const tokens = qkv.shape[0];
+  const seqLen = tokens / batch;
+  const h = qkv.shape[1] / 3;
+  const headDim = h / heads;
+  const splitHeads = (t: tf.Tensor2D): tf.Tensor4D => tf.transpose(tf.reshape(t, [batch, seqLen, heads, headDim]), [0, 2, 1, 3]);
+  const [q2, k2, v2] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
+  const q = tf.mul(splitHeads(q2), 1 / Math.sqrt(headDim));
+  let k = splitHeads(k2);
+  let v = splitHeads(v2);
+  if (prefix) {
+    k = tf.concat([prefix.key, k], 2);
+    v = tf.concat([prefix.value, v], 2);
+  }
+  const scores = tf.add(tf.matMul(q, k, false, true), tf.reshape(mask, [batch, 1, 1, keys]));
+  let probs = tf.softmax(scores);
+  if (rate > 0) probs = tf.dropout(probs, rate, undefined, seed);
+  return tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [tokens, h]) as tf.Tensor2D;
 }

@@ -1,4 +1,5 @@
 /** A tiny random encoder and batch for model tests (no files needed). */
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {normaliseConfig, randomCheckpoint, type Checkpoint} from '../../src/model/checkpoint.js';
 import {EncoderWeights, type EncoderBatch} from '../../src/model/encoder.js';
@@ -44,11 +45,12 @@ export function randomBatch(lengths: number[], opts: {vocab?: number; seed?: num
   return {batch, seqLen, inputIds, tokenTypeIds, attentionMask};
 }
 
+/** Select a backend for the test; WASM is initialised once (offline), then selected again on later calls. */
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   if (name === 'wasm') {
     const {initBackend} = await import('../../src/backend.js');
     await initBackend('wasm');
-  } else {
-    await tf.setBackend('cpu');
   }
+  await tf.setBackend(name);
+  assert.equal(tf.getBackend(), name);
 }

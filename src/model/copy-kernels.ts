@@ -1,0 +1,152 @@
+/**
+ * Faster WASM versions of four stock data-movement kernels, swapped in by `fastKernels()`
+ * (kernels.ts) the first time ptv2's kernels run on the WASM backend. Same semantics as stock.
+ *
+ * Measured on the WASM backend (tfjs 4.22, config b of bench/README.md):
+ * - Identity (how tfjs saves tensors for backprop) copies the data; tensors are immutable, so
+ *   sharing the buffer, as the CPU backend and WASM Reshape do, is enough.
+ * - Slice first copies the whole input out of the heap (`readSync`) and then slices the copy:
+ *   splitting a tensor into N parts costs N full copies.
+ * - Transpose of rank 5 and Tile go through per-element index arithmetic, ~150 ns per element
+ *   (a deep prompt's [B, P, 2L, H, d] → [2L, B, H, P, d] rearrangement took ~80 ms per step).
+ * Here each copies contiguous runs of the innermost dimension between heap views.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type TensorInfo = tf.TensorInfo;
+type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): TypedArray;
+  incRef(id: tf.DataId): void;
+}
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}
+
+function stridesOf(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/**
+ * Calls `run(outRow, inOffset)` for every row (all indices but the last) of an output of shape
+ * `outShape`, where the input offset of the row start is Σ index[i]·inStrides[i] + base.
+ */
+function forEachRow(outShape: number[], inStrides: number[], base: number, run: (outRow: number, inOffset: number) => void): void {
+  const rank = outShape.length;
+  const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  const rows = outShape.slice(0, -1).reduce((p, d) => p * d, 1);
+  let offset = base;
+  for (let row = 0; row < rows; row++) {
+    run(row, offset);
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      index[axis]++;
+      offset += inStrides[axis];
+      if (index[axis] < outShape[axis]) break;
+      offset -= index[axis] * inStrides[axis];
+      index[axis] = 0;
+    }
+  }
+}
+
+function sharingIdentity({inputs, backend}: KernelArgs): TensorInfo {
+  const x = inputs.x!;
+  (backend as WasmBackend).incRef(x.dataId);
+  return {dataId: x.dataId, shape: x.shape, dtype: x.dtype};
+}
+
+function slice({inputs, backend, attrs}: KernelArgs): TensorInfo {
+  const x = inputs.x!;
+  const wasm = backend as WasmBackend;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
+  const out = wasm.makeOutput(size, x.dtype);
+  if (size.some((d) => d === 0)) return out;
+  const input = wasm.typedArrayFromHeap(x);
+  const output = wasm.typedArrayFromHeap(out);
+  const strides = stridesOf(x.shape);
+  const width = size[size.length - 1];
+  const base = begin.reduce((sum, b, i) => sum + b * strides[i], 0);
+  forEachRow(size, strides, base, (row, from) => output.set(input.subarray(from, from + width), row * width));
+  return out;
+}
+
+function transpose({inputs, backend, attrs}: KernelArgs): TensorInfo {
+  const x = inputs.x!;
+  const wasm = backend as WasmBackend;
+  const perm = attrs!.perm as number[];
+  const shape = perm.map((p) => x.shape[p]);
+  const out = wasm.makeOutput(shape, x.dtype);
+  if (shape.some((d) => d === 0)) return out;
+  const input = wasm.typedArrayFromHeap(x);
+  const output = wasm.typedArrayFromHeap(out);
+  const inStrides = stridesOf(x.shape);
+  const permuted = perm.map((p) => inStrides[p]);
+  const width = shape[shape.length - 1];
+  const step = permuted[permuted.length - 1];
+  forEachRow(shape, permuted, 0, (row, from) => {
+    const to = row * width;
+    if (step === 1) output.set(input.subarray(from, from + width), to);
+    else for (let j = 0; j < width; j++) output[to + j] = input[from + j * step];
+  });
+  return out;
+}
+
+function tile({inputs, backend, attrs}: KernelArgs): TensorInfo {
+  const x = inputs.x!;
+  const wasm = backend as WasmBackend;
+  const reps = attrs!.reps as number[];
+  const shape = x.shape.map((d, i) => d * reps[i]);
+  const out = wasm.makeOutput(shape, x.dtype);
+  if (shape.some((d) => d === 0)) return out;
+  const input = wasm.typedArrayFromHeap(x);
+  const output = wasm.typedArrayFromHeap(out);
+  const inStrides = stridesOf(x.shape);
+  const rank = shape.length;
+  const inner = x.shape[rank - 1];
+  const width = shape[rank - 1];
+  // Walk output rows; the input row index of each output axis wraps at the input's extent.
+  const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  for (let row = 0; row < rows; row++) {
+    let from = 0;
+    for (let axis = 0; axis < rank - 1; axis++) from += (index[axis] % x.shape[axis]) * inStrides[axis];
+    const source = input.subarray(from, from + inner);
+    for (let j = 0; j < width; j += inner) output.set(source, row * width + j);
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+const OVERRIDES = new Map<string, (args: KernelArgs) => TensorInfo>([
+  ['Identity', sharingIdentity],
+  ['Slice', slice],
+  ['Transpose', transpose],
+  ['Tile', tile],
+]);
+
+let installed = false;
+
+/** Replaces the stock WASM kernels above (once); strings and scalars still go to the stock ones. */
+export function installWasmCopyKernels(): void {
+  if (installed) return;
+  installed = true;
+  for (const [name, kernel] of OVERRIDES) {
+    const stock = tf.getKernel(name, 'wasm');
+    if (!stock) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...stock,
+      kernelFunc: ((args: KernelArgs) =>
+        args.inputs.x?.dtype === 'string' || args.inputs.x?.shape.length === 0 ? stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) : kernel(args)) as tf.KernelFunc,
+    });
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * A second thread for the frozen encoder's large matmuls on the WASM backend.
+ *
+ * tfjs-backend-wasm runs single-threaded in Node (its threaded build needs `blob:` workers), and
+ * the frozen linears are most of a P-tuning v2 step. So the main thread starts one helper worker
+ * with its own tfjs WASM instance and, for each large y = x·W (+ b), computes the first half of
+ * the rows itself (XNNPACK, W's cached operator) while the helper computes the second half: its
+ * rows of x go through a SharedArrayBuffer, the helper multiplies them by its own copy of W (sent
+ * once per weight), and its rows of y come back the same way. Measured on 2 cores: 1.15–1.7× per
+ * matmul including the copies (bench/README.md).
+ *
+ * Costs: the helper holds a second copy of every frozen weight it has seen (memory), and a job
+ * is synchronous: the main thread blocks in Atomics.wait until the helper is done. PTV2_THREADS=1
+ * turns the helper off; it also stays off on a single-core machine.
+ */
+import {createRequire} from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
+import type * as tf from '@tensorflow/tfjs';
+
+type TensorInfo = tf.TensorInfo;
+
+/** Control words (Int32Array over a SharedArrayBuffer). */
+const SEQ = 0;
+const DONE = 1;
+const STATE = 2;
+const M = 3;
+const K = 4;
+const WEIGHT = 5;
+const BIAS = 6;
+const FAILED = 7;
+const CONTROL_WORDS = 16;
+const STATE_READY = 1;
+const STATE_FAILED = -1;
+
+/** Below this many multiply-adds a job's fixed costs (wake-up, copies) outweigh the second core. */
+const MIN_WORK = 1 << 22;
+const JOB_TIMEOUT_MS = 120_000;
+
+interface WasmBackend {
+  wasm: {
+    HEAP32: Int32Array;
+    _malloc(bytes: number): number;
+    _register_tensor(id: number, size: number, offset: number): void;
+    _dispose_data(id: number): void;
+    __FusedMatMul(...args: number[]): void;
+  };
+  dataIdNextNumber: number;
+  dataIdMap: {get(id: tf.DataId): {id: number; memoryOffset: number}};
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+interface HelperData {
+  moduleUrl: string;
+  tsx?: string;
+  wasmDir: string;
+  control: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+type HelperMessage =
+  | {type: 'tensor'; id: number; shape: number[]; values: Float32Array}
+  | {type: 'free'; id: number}
+  | {type: 'buffer'; data: SharedArrayBuffer};
+
+// Runs inside the worker: load this module (through tsx when the main thread runs TypeScript).
+const BOOTSTRAP = `
+const {workerData} = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await (await import(workerData.moduleUrl)).serveMatMuls(workerData);
+})().catch((error) => {
+  const control = new Int32Array(workerData.control);
+  Atomics.store(control, ${STATE}, ${STATE_FAILED});
+  Atomics.notify(control, ${STATE});
+  throw error;
+});`;
+
+export class MatMulHelper {
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  private data = new Float32Array(new SharedArrayBuffer(4 << 20));
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  private readonly ids = new WeakMap<tf.DataId, number>();
+  private readonly released = new FinalizationRegistry<number>((id) => this.port.postMessage({type: 'free', id} satisfies HelperMessage));
+  private nextId = 1;
+  private seq = 0;
+  /** Six int32s on the main heap: the [1, m, k] and [1, k, n] shapes for _FusedMatMul. */
+  private readonly shapes: number;
+
+  constructor(private readonly backend: WasmBackend) {
+    const {port1, port2} = new MessageChannel();
+    this.port = port1;
+    this.shapes = backend.wasm._malloc(24);
+    const require = createRequire(import.meta.url);
+    const workerData: HelperData = {
+      moduleUrl: import.meta.url,
+      tsx: import.meta.url.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined,
+      wasmDir: path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep,
+      control: this.control.buffer as SharedArrayBuffer,
+      data: this.data.buffer as SharedArrayBuffer,
+      port: port2,
+    };
+    this.worker = new Worker(BOOTSTRAP, {eval: true, workerData, transferList: [port2]});
+    this.worker.unref();
+    this.port.unref();
+    this.worker.on('error', () => Atomics.store(this.control, STATE, STATE_FAILED));
+  }
+
+  get ready(): boolean {
+    return Atomics.load(this.control, STATE) === STATE_READY;
+  }
+
+  /** Worth a job: large enough, and the helper is up. */
+  accepts(m: number, k: number, n: number): boolean {
+    return m >= 8 && m * k * n >= MIN_WORK && this.ready;
+  }
+
+  /** out [m, n] ← a [m, k]·w [k, n] (+ bias [n]); w and bias are long-lived (frozen) tensors. */
+  matMul(a: TensorInfo, w: TensorInfo, bias: TensorInfo | undefined, out: TensorInfo, m: number, k: number, n: number): void {
+    const theirs = m >> 1;
+    const mine = m - theirs;
+    const weight = this.shareTensor(w);
+    const biasId = bias ? this.shareTensor(bias) : 0;
+    const words = theirs * (k + n);
+    if (this.data.length < words) {
+      this.data = new Float32Array(new SharedArrayBuffer(4 * words));
+      this.port.postMessage({type: 'buffer', data: this.data.buffer as SharedArrayBuffer} satisfies HelperMessage);
+    }
+    this.data.set(this.backend.typedArrayFromHeap(a).subarray(mine * k, m * k));
+    const c = this.control;
+    c[M] = theirs;
+    c[K] = k;
+    c[WEIGHT] = weight;
+    c[BIAS] = biasId;
+    const seq = ++this.seq;
+    Atomics.store(c, SEQ, seq);
+    Atomics.notify(c, SEQ);
+
+    this.xnn(a, w, bias, out, mine, k, n);
+
+    while (Atomics.load(c, DONE) !== seq) {
+      if (Atomics.wait(c, DONE, seq - 1, JOB_TIMEOUT_MS) === 'timed-out' || Atomics.load(c, STATE) === STATE_FAILED) {
+        throw new Error('the matmul helper thread stopped responding');
+      }
+    }
+    if (c[FAILED]) throw new Error('the matmul helper thread failed on a job');
+    this.backend.typedArrayFromHeap(out).set(this.data.subarray(theirs * k, theirs * (k + n)), mine * n);
+  }
+
+  /** The first `rows` rows of out ← a·w (+ bias), on XNNPACK with w's (and bias's) cached operator. */
+  private xnn(a: TensorInfo, w: TensorInfo, bias: TensorInfo | undefined, out: TensorInfo, rows: number, k: number, n: number): void {
+    const {wasm, dataIdMap} = this.backend;
+    wasm.HEAP32.set([1, rows, k, 1, k, n], this.shapes >> 2);
+    const aId = this.backend.dataIdNextNumber++;
+    const outId = this.backend.dataIdNextNumber++;
+    wasm._register_tensor(aId, rows * k, dataIdMap.get(a.dataId).memoryOffset);
+    wasm._register_tensor(outId, rows * n, dataIdMap.get(out.dataId).memoryOffset);
+    const biasId = bias ? dataIdMap.get(bias.dataId).id : 0;
+    wasm.__FusedMatMul(aId, this.shapes, 3, dataIdMap.get(w.dataId).id, this.shapes + 12, 3, 0, 0, 0, biasId, 0, 0, outId);
+    wasm._dispose_data(aId);
+    wasm._dispose_data(outId);
+  }
+
+  /** The helper's id for a long-lived tensor, sending it a copy the first time. */
+  private shareTensor(t: TensorInfo): number {
+    let id = this.ids.get(t.dataId);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(t.dataId, id);
+      this.released.register(t.dataId, id);
+      const values = this.backend.typedArrayFromHeap(t).slice();
+      this.port.postMessage({type: 'tensor', id, shape: t.shape, values} satisfies HelperMessage, [values.buffer]);
+    }
+    return id;
+  }
+}
+
+/** The helper's loop (worker thread): wait for a job, multiply, hand the rows back. */
+export async function serveMatMuls(workerData: HelperData): Promise<void> {
+  const tf = await import('@tensorflow/tfjs');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(workerData.wasmDir);
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as WasmBackend;
+  const control = new Int32Array(workerData.control);
+  let data = new Float32Array(workerData.data);
+  const tensors = new Map<number, tf.Tensor>();
+  Atomics.store(control, STATE, STATE_READY);
+  Atomics.notify(control, STATE);
+
+  for (let seq = 0; ; ) {
+    Atomics.wait(control, SEQ, seq);
+    seq = Atomics.load(control, SEQ);
+    for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
+      const m = message.message as HelperMessage;
+      if (m.type === 'tensor') tensors.set(m.id, tf.keep(tf.tensor(m.values, m.shape)));
+      else if (m.type === 'free') {
+        tensors.get(m.id)?.dispose();
+        tensors.delete(m.id);
+      }
+      else data = new Float32Array(m.data);
+    }
+    const [rows, k] = [control[M], control[K]];
+    try {
+      tf.tidy(() => {
+        const a = tf.tensor2d(data.subarray(0, rows * k), [rows, k]);
+        const bias = control[BIAS] ? (tensors.get(control[BIAS]) as tf.Tensor1D) : undefined;
+        const y = tf.fused.matMul({a, b: tensors.get(control[WEIGHT]) as tf.Tensor2D, bias});
+        data.set(backend.typedArrayFromHeap(y), rows * k);
+      });
+      control[FAILED] = 0;
+    } catch {
+      control[FAILED] = 1;
+    }
+    Atomics.store(control, DONE, seq);
+    Atomics.notify(control, DONE);
+  }
+}
+
+let helper: MatMulHelper | null | undefined;
+
+/** The helper for the WASM backend `backend` (started on first call), or null when off. */
+export function matMulHelper(backend: object): MatMulHelper | null {
+  if (helper === undefined) {
+    const threads = Number(process.env.PTV2_THREADS ?? os.availableParallelism());
+    helper = threads >= 2 ? new MatMulHelper(backend as WasmBackend) : null;
+  }
+  return helper;
+}

@@ -1,0 +1,206 @@
+/**
+ * The JS reference loops behind ptv2's kernels (kernels.ts, attention-kernel.ts): what the CPU
+ * backend runs, what the finite-difference test checks, and what simd-kernels.ts reproduces in
+ * f32x4 for the WASM backend. Pure functions over Float32Arrays at element offsets; float64
+ * arithmetic inside.
+ *
+ * Dropout masks are a hash of (seed, element index) rather than a PRNG stream, so a mask can be
+ * recomputed in the backward pass (nothing stored) and is identical on every backend.
+ */
+
+/** Keep-or-drop of element `index` under `seed`: a murmur3-style integer hash. */
+export function keeps(seed: number, index: number, threshold: number): boolean {
+  let h = (Math.imul(index, 0x9e3779b1) + seed) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ seed, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0 >= threshold;
+}
+
+/** Elements whose hash is below this are dropped: P(drop) = rate. */
+export function dropThreshold(rate: number): number {
+  return Math.min(0xffffffff, Math.floor(rate * 0x100000000));
+}
+
+/**
+ * y[j] ← x[j]·keep/(1−rate) over `rows` rows of `width` (row stride `width`), where element
+ * (r, j) has mask index index0 + r·indexStride + j.
+ */
+export function dropoutRows(
+  x: Float32Array, xOffset: number, y: Float32Array, yOffset: number,
+  rows: number, width: number, indexStride: number, seed: number, rate: number, index0: number,
+): void {
+  const threshold = dropThreshold(rate);
+  const scale = 1 / (1 - rate);
+  for (let r = 0; r < rows; r++) {
+    const base = index0 + r * indexStride;
+    const o = r * width;
+    for (let j = 0; j < width; j++) y[yOffset + o + j] = keeps(seed, base + j, threshold) ? x[xOffset + o + j] * scale : 0;
+  }
+}
+
+/**
+ * erfc by Abramowitz & Stegun 7.1.26 (absolute error of erf below 1.5e-7, the formula of tfjs's own
+ * Erf kernel): erfc(z) = t·(a1 + t·(a2 + …))·exp(−z²), t = 1/(1 + p·z), for z ≥ 0.
+ */
+export const ERFC = {p: 0.3275911, poly: [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592]};
+
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + ERFC.p * z);
+  let poly = 0;
+  for (const c of ERFC.poly) poly = poly * t + c;
+  const r = t * poly * Math.exp(-z * z);
+  return x >= 0 ? r : 2 - r;
+}
+
+const INV_SQRT2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const TANH_SCALE = Math.sqrt(2 / Math.PI);
+
+/** GELU of x[from..to) into y: exact (erf) form, or the tanh approximation (`gelu_new`). */
+export function gelu(x: Float32Array, y: Float32Array, from: number, to: number, approximate: boolean): void {
+  if (approximate) {
+    for (let i = from; i < to; i++) {
+      const v = x[i];
+      y[i] = 0.5 * v * (1 + Math.tanh(TANH_SCALE * (v + 0.044715 * v * v * v)));
+    }
+  } else {
+    for (let i = from; i < to; i++) y[i] = 0.5 * x[i] * erfc(-x[i] * INV_SQRT2);
+  }
+}
+
+/** dx ← dy·GELU′(x) over [from, to). */
+export function geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, from: number, to: number, approximate: boolean): void {
+  if (approximate) {
+    for (let i = from; i < to; i++) {
+      const v = x[i];
+      const t = Math.tanh(TANH_SCALE * (v + 0.044715 * v * v * v));
+      dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * TANH_SCALE * (1 + 3 * 0.044715 * v * v));
+    }
+  } else {
+    for (let i = from; i < to; i++) {
+      const v = x[i];
+      dx[i] = dy[i] * (0.5 * erfc(-v * INV_SQRT2) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v));
+    }
+  }
+}
+
+/** Each row of x [rows, width] at `offset` ← softmax(row + mask), in place; mask is one row. */
+export function softmaxRows(x: Float32Array, offset: number, rows: number, width: number, mask: Float32Array, maskOffset: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = offset + r * width;
+    let max = -Infinity;
+    for (let j = 0; j < width; j++) {
+      const value = x[o + j] + mask[maskOffset + j];
+      x[o + j] = value;
+      if (value > max) max = value;
+    }
+    let sum = 0;
+    for (let j = 0; j < width; j++) {
+      const e = Math.exp(x[o + j] - max);
+      x[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < width; j++) x[o + j] *= inv;
+  }
+}
+
+/**
+ * Backward of dropout(softmax) per row, in place in dp: g = dropout(dp) (indices as dropoutRows),
+ * dp ← p ⊙ (g − Σ g·p).
+ */
+export function softmaxGradRows(
+  dp: Float32Array, dpOffset: number, p: Float32Array, pOffset: number,
+  rows: number, width: number, indexStride: number, seed: number, rate: number, index0: number,
+): void {
+  const threshold = dropThreshold(rate);
+  const scale = 1 / (1 - rate);
+  for (let r = 0; r < rows; r++) {
+    const o = dpOffset + r * width;
+    const q = pOffset + r * width;
+    const base = index0 + r * indexStride;
+    let dot = 0;
+    for (let j = 0; j < width; j++) {
+      const g = keeps(seed, base + j, threshold) ? dp[o + j] * scale : 0;
+      dp[o + j] = g;
+      dot += g * p[q + j];
+    }
+    for (let j = 0; j < width; j++) dp[o + j] = p[q + j] * (dp[o + j] - dot);
+  }
+}
+
+/** LayerNorm of each row of x [rows, width]; also the per-row mean and 1/σ. */
+export function layerNormRows(
+  x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array,
+  rows: number, width: number, eps: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    let sum = 0;
+    for (let j = 0; j < width; j++) sum += x[o + j];
+    const mu = sum / width;
+    let sq = 0;
+    for (let j = 0; j < width; j++) sq += (x[o + j] - mu) ** 2;
+    const inv = 1 / Math.sqrt(sq / width + eps);
+    for (let j = 0; j < width; j++) y[o + j] = (x[o + j] - mu) * inv * gamma[j] + beta[j];
+    mean[r] = mu;
+    rstd[r] = inv;
+  }
+}
+
+/** LayerNorm backward: dx per row, dγ and dβ summed over rows (overwritten). */
+export function layerNormGradRows(
+  dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array,
+  dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, width: number,
+): void {
+  const dG = new Float64Array(width);
+  const dB = new Float64Array(width);
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    const mu = mean[r];
+    const inv = rstd[r];
+    let sumG = 0;
+    let sumGX = 0;
+    for (let j = 0; j < width; j++) {
+      const xhat = (x[o + j] - mu) * inv;
+      const g = dy[o + j] * gamma[j];
+      sumG += g;
+      sumGX += g * xhat;
+      dG[j] += dy[o + j] * xhat;
+      dB[j] += dy[o + j];
+    }
+    const meanG = sumG / width;
+    const meanGX = sumGX / width;
+    for (let j = 0; j < width; j++) dx[o + j] = inv * (dy[o + j] * gamma[j] - meanG - (x[o + j] - mu) * inv * meanGX);
+  }
+  dgamma.set(dG);
+  dbeta.set(dB);
+}
+
+/** `rows` rows of `width` elements, times `scale`, from src to dst (row strides in elements). */
+export function copyRows(
+  src: Float32Array, srcOffset: number, srcStride: number, dst: Float32Array, dstOffset: number, dstStride: number,
+  rows: number, width: number, scale = 1,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const from = srcOffset + r * srcStride;
+    const to = dstOffset + r * dstStride;
+    for (let e = 0; e < width; e++) dst[to + e] = src[from + e] * scale;
+  }
+}
+
+/** dst[c·dstStride + r] ← src[r·srcStride + c] for r < rows, c < cols (a strided transpose). */
+export function transposeStrided(
+  src: Float32Array, srcOffset: number, srcStride: number, dst: Float32Array, dstOffset: number, dstStride: number,
+  rows: number, cols: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    let from = srcOffset + r * srcStride;
+    const end = from + cols;
+    for (let to = dstOffset + r; from < end; from++, to += dstStride) dst[to] = src[from];
+  }
+}
