@@ -9,6 +9,7 @@
 import {initBackend, type BackendChoice} from '../src/backend.js';
 import {normaliseConfig, randomCheckpoint} from '../src/model/checkpoint.js';
 import {EncoderWeights, type EncoderBatch} from '../src/model/encoder.js';
+import {checkWasmFits} from '../src/model/memory.js';
 import {TaskModel} from '../src/model/model.js';
 import {train} from '../src/train/trainer.js';
 import {mulberry32} from '../src/random.js';
@@ -66,7 +67,10 @@ async function measure(req: RunRequest): Promise<RunResult> {
     maxPositions: 512,
     seed: 1,
   });
-  const weights = new EncoderWeights({dir: '<memory>', config: normaliseConfig(config), weights: raw, hasPooler: true, heads: new Map()});
+  const encoderConfig = normaliseConfig(config);
+  // The same up-front refusal `ptv2 run` gives, instead of an abort mid-step.
+  if (info.name === 'wasm') checkWasmFits(encoderConfig, {method: req.method, batch: c.batch, seqLen: c.seq, promptLength: c.prompt});
+  const weights = new EncoderWeights({dir: '<memory>', config: encoderConfig, weights: raw, hasPooler: true, heads: new Map()});
   raw.clear();
   const model = new TaskModel(weights, {
     prompt: {

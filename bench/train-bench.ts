@@ -100,7 +100,8 @@ function parseResult<T>(stdout: string): T | undefined {
 /** The first telling stderr line (WASM aborts print the XNNPACK status before a wall of minified code). */
 function failure(run: ReturnType<typeof spawnSync>): string {
   const lines = String(run.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && l.length < 300);
-  const telling = lines.find((l) => /XNN status|Aborted|out of memory|Error:/i.test(l)) ?? lines.pop() ?? '';
+  const telling = lines.find((l) => /XNN status|Aborted|out of memory|Error:|GiB of WASM heap/i.test(l)) ?? lines.pop() ?? '';
+  if (/GiB of WASM heap/.test(telling)) return `refused up front: ${telling.replace(/^UserError: (train\.batch_size: )?/, '').slice(0, 160)}`;
   const how = run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
   return `failed (${how}): ${telling.slice(0, 160)}`;
 }

@@ -23,6 +23,7 @@ import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpo
 import type {EncoderWeights} from './model/encoder.js';
 import type {TaskModel} from './model/model.js';
 import {writeSafetensors} from './model/safetensors.js';
+import {checkWasmFits} from './model/memory.js';
 import {buildWordPieceVocab} from './model/vocab.js';
 import {deriveSeed, mulberry32, shuffled} from './random.js';
 import {Store} from './store/index.js';
@@ -142,6 +143,13 @@ export class Experiment {
         dev: features(devExamples, t.dev_file),
         maxLength,
       });
+    }
+    if (info.name === 'wasm') {
+      for (const job of planJobs(config)) {
+        const maxLength = config.tasks.find((t) => t.name === job.task)!.max_length ?? config.model.max_length;
+        const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: maxLength, promptLength: job.config.prompt.length};
+        checkWasmFits(checkpoint.config, shape, {file: loaded.file});
+      }
     }
     const {EncoderWeights} = await import('./model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
