@@ -11,7 +11,11 @@
  *
  * Costs: the helper holds a second copy of every frozen weight it has seen (memory), and a job
  * is synchronous: the main thread blocks in Atomics.wait until the helper is done. PTV2_THREADS=1
- * turns the helper off; it also stays off on a single-core machine.
+ * turns the helper off; it also stays off on a single-core machine. To bound the memory, only
+ * the first PTV2_HELPER_MB megabytes (default 128) of weights are shared; matmuls with any other
+ * weight run on the main thread alone. That covers every layer of small and mid-size encoders
+ * while a BERT-base-shaped one stays under 2× PyTorch's peak RSS (without a budget the helper's
+ * copies took BERT-base pt2 from 3.1 GB to 4.5 GB RSS).
  */
 import {createRequire} from 'node:module';
 import os from 'node:os';
@@ -36,6 +40,8 @@ const STATE_FAILED = -1;
 
 /** Below this many multiply-adds a job's fixed costs (wake-up, copies) outweigh the second core. */
 const MIN_WORK = 1 << 22;
+/** Bytes of weights the helper may copy (see header). */
+const HELPER_BUDGET_BYTES = Number(process.env.PTV2_HELPER_MB ?? 128) * 1024 * 1024;
 const JOB_TIMEOUT_MS = 120_000;
 
 interface WasmBackend {
@@ -87,6 +93,7 @@ export class MatMulHelper {
   private readonly ids = new WeakMap<tf.DataId, number>();
   private readonly released = new FinalizationRegistry<number>((id) => this.port.postMessage({type: 'free', id} satisfies HelperMessage));
   private nextId = 1;
+  private sharedBytes = 0;
   private seq = 0;
   /** Six int32s on the main heap: the [1, m, k] and [1, k, n] shapes for _FusedMatMul. */
   private readonly shapes: number;
@@ -123,6 +130,10 @@ export class MatMulHelper {
   matMul(a: TensorInfo, w: TensorInfo, bias: TensorInfo | undefined, out: TensorInfo, m: number, k: number, n: number): void {
     const theirs = m >> 1;
     const mine = m - theirs;
+    if (!this.fitsBudget(bias ? [w, bias] : [w])) {
+      this.xnn(a, w, bias, out, m, k, n);
+      return;
+    }
     const weight = this.shareTensor(w);
     const biasId = bias ? this.shareTensor(bias) : 0;
     const words = theirs * (k + n);
@@ -165,10 +176,18 @@ export class MatMulHelper {
     wasm._dispose_data(outId);
   }
 
+  /** Whether the helper has (or may still take, within its budget) copies of all these tensors. */
+  private fitsBudget(tensors: TensorInfo[]): boolean {
+    const fresh = tensors.filter((t) => !this.ids.has(t.dataId));
+    const bytes = fresh.reduce((sum, t) => sum + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
+    return this.sharedBytes + bytes <= HELPER_BUDGET_BYTES;
+  }
+
   /** The helper's id for a long-lived tensor, sending it a copy the first time. */
   private shareTensor(t: TensorInfo): number {
     let id = this.ids.get(t.dataId);
     if (id === undefined) {
+      this.sharedBytes += 4 * t.shape.reduce((a, b) => a * b, 1);
       id = this.nextId++;
       this.ids.set(t.dataId, id);
       this.released.register(t.dataId, id);
