@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {UserError} from '../errors.js';
+import {readText} from './text-file.js';
 import type {TaggingExample} from './types.js';
 
 export interface ConllColumns {
@@ -52,14 +53,7 @@ interface Sentence {
  * an unreadable file is the user's to fix.
  */
 export function readLines(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(`cannot read file: ${(error as Error).message}`, {file});
-  }
-  if (text.startsWith('\uFEFF')) text = text.slice(1);
-  return text.split(/\r?\n/);
+  return readText(file).split(/\r?\n/);
 }
 
 /** Writes a text file, creating its directory. */

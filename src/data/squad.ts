@@ -14,9 +14,9 @@
  * evaluate-v1.1.py, evaluate-v2.0.py).
  */
 
-import fs from 'node:fs';
 
 import {UserError} from '../errors.js';
+import {readText} from './text-file.js';
 import {writeText} from './conll.js';
 import type {AnswerSpan, SpanExample} from './types.js';
 
@@ -30,13 +30,7 @@ interface Source {
 }
 
 function readJson(file: string): Source & {value: Json} {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(`cannot read file: ${(error as Error).message}`, {file});
-  }
-  if (text.startsWith('\uFEFF')) text = text.slice(1);
+  const text = readText(file);
   try {
     return {file, text, value: JSON.parse(text)};
   } catch (error) {
