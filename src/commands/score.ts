@@ -1,0 +1,33 @@
+import {Flags} from '@oclif/core';
+import {Ptv2Command} from '../cli/base.js';
+
+export default class Score extends Ptv2Command {
+  static override description = `Score a prediction file against gold data with ptv2's metric code.
+
+Both files are in the task's official format: SuperGLUE leaderboard jsonl ({"idx", "label"}; MultiRC nested
+by passage and question), CoNLL column files for NER (predicted tag last), "<predicate> words ||| tags" lines
+for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metric.`;
+
+  static override examples = [
+    '<%= config.bin %> score --task cb --gold datasets/superglue/CB/val.jsonl --pred CB.jsonl',
+    '<%= config.bin %> score --task conll03 --gold datasets/ner/conll03/dev.txt --pred dev.pred.txt',
+    '<%= config.bin %> score --task squad_v2 --gold datasets/qa/squad_v2/dev.json --pred predictions.json --na-prob na_prob.json --json',
+  ];
+
+  static override flags = {
+    task: Flags.string({description: 'task name, e.g. rte, multirc, conll03, conll05, squad_v2', required: true}),
+    gold: Flags.string({description: 'gold file with labels', required: true}),
+    pred: Flags.string({description: 'prediction file', required: true}),
+    'na-prob': Flags.string({description: 'squad_v2: JSON of no-answer probabilities per question id'}),
+  };
+
+  static override enableJsonFlag = true;
+
+  async run(): Promise<Record<string, number>> {
+    const {flags} = await this.parse(Score);
+    const {scoreFiles} = await import('../score/index.js');
+    const scores = scoreFiles({task: flags.task, gold: flags.gold, pred: flags.pred, naProb: flags['na-prob']});
+    for (const [name, value] of Object.entries(scores)) this.log(`${name}: ${value}`);
+    return scores;
+  }
+}
