@@ -17,7 +17,7 @@ import {planJobs, type Job} from './config/plan.js';
 import type {Ptv2Config, TaskConfig} from './config/schema.js';
 import {UserError} from './errors.js';
 import {buildPairFeatures, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
-import {findTask, TASKS, type TaskDefinition} from './data/registry.js';
+import {findTask, TASKS, type Evaluation, type TaskDefinition} from './data/registry.js';
 import type {Example, PairExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
@@ -226,7 +226,7 @@ export class Experiment {
         stepsPerEpoch,
         batchesForEpoch: () => trainingBatches(data.train.features, cfg.train.batch_size, padId, shuffleRng),
         lossOf: (batch, training) => model.loss(batch, batch.labels, training),
-        evaluate: () => this.score(data, predictLabels(tf, model, devBatches, data.dev.features.length, data.definition.labels)),
+        evaluate: () => data.definition.score(this.evaluation(data, predictLabels(tf, model, devBatches, data.dev.features.length, data.definition.labels))),
         keyMetric: data.definition.keyMetric,
         onEvent: (event) => {
           if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
@@ -254,9 +254,9 @@ export class Experiment {
     }
   }
 
-  private score(data: TaskData, predicted: string[]): Record<string, number> {
-    const gold = data.devExamples.map((e) => (e as PairExample).label ?? '');
-    return data.definition.score(predicted, gold);
+  private evaluation(data: TaskData, predicted: {pred: string[]; probabilities: Float32Array[]}): Evaluation {
+    const examples = data.devExamples as PairExample[];
+    return {examples, gold: examples.map((e) => e.label ?? ''), ...predicted};
   }
 
   /** Best-epoch dev predictions (SuperGLUE submission jsonl) and the trained parameters. */
@@ -266,7 +266,7 @@ export class Experiment {
     const devBatches = evaluationBatches(data.dev.features, job.config.train.eval_batch_size, this.tokenizer.padId);
     const predicted = predictLabels(this.tf, model, devBatches, data.dev.features.length, data.definition.labels);
     const predictionFile = path.join(dir, 'dev_predictions.jsonl');
-    const lines = data.devExamples.map((e, i) => JSON.stringify({idx: (e as PairExample).id, label: predicted[i]}));
+    const lines = data.definition.predictionLines(this.evaluation(data, predicted));
     fs.writeFileSync(predictionFile, lines.join('\n') + '\n');
     this.store.recordArtifact(runId, {kind: 'dev_predictions', path: predictionFile, sha256: sha256File(predictionFile)});
 
@@ -290,14 +290,26 @@ export class Experiment {
   }
 }
 
-/** Argmax label of every feature, in feature order. */
-export function predictLabels(tf: Tf, model: TaskModel, batches: Batch[], count: number, labels: readonly string[]): string[] {
-  const out = new Array<string>(count);
+/** Argmax label and label probabilities of every feature, in feature order. */
+export function predictLabels(
+  tf: Tf,
+  model: TaskModel,
+  batches: Batch[],
+  count: number,
+  labels: readonly string[],
+): {pred: string[]; probabilities: Float32Array[]} {
+  const pred = new Array<string>(count);
+  const probabilities = new Array<Float32Array>(count);
+  const width = labels.length;
   for (const batch of batches) {
-    const best = tf.tidy(() => tf.argMax(model.logits(batch, false), 1).dataSync());
-    batch.indices.forEach((fi, b) => (out[fi] = labels[best[b]]));
+    const probs = tf.tidy(() => tf.softmax(model.logits(batch, false)).dataSync() as Float32Array);
+    batch.indices.forEach((fi, b) => {
+      const row = probs.slice(b * width, (b + 1) * width);
+      probabilities[fi] = row;
+      pred[fi] = labels[row.indexOf(Math.max(...row))];
+    });
   }
-  return out;
+  return {pred, probabilities};
 }
 
 function checkPositions(config: Ptv2Config, available: number, maxLength: number, file: string): void {

@@ -108,3 +108,39 @@ test('a malformed data line is reported with file, line and field, and nothing i
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')), 'no database written for rejected input');
 });
+
+test('ptv2 score on the prediction files a run wrote gives the numbers in the store (RTE, MultiRC, ReCoRD)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-score-'));
+  const db = path.join(dir, 'ptv2.db');
+  const config = tinyConfig(dir, 'scored');
+  const superglue = path.join(ROOT, 'datasets/superglue');
+  fs.writeFileSync(
+    config,
+    fs
+      .readFileSync(config, 'utf8')
+      .replace('methods: [ft, pt2]', 'methods: [pt2]')
+      .replace('epochs: 2', 'epochs: 1')
+      .replace(', max_eval_examples: 12', '')
+      .replace(
+        /tasks:[\s\S]*/,
+        `tasks:\n  - {name: rte, data: ${superglue}/RTE}\n  - {name: multirc, data: ${superglue}/MultiRC}\n  - {name: record, data: ${superglue}/ReCoRD}\n`,
+      ),
+  );
+  const run = ptv2(['run', config], dir);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  const sql = new Database(db, {readonly: true});
+  const rows = sql
+    .prepare(
+      `SELECT r.task, r.key_metric AS metric, r.best_value AS best, a.path FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`,
+    )
+    .all() as {task: string; metric: string; best: number; path: string}[];
+  sql.close();
+  assert.deepEqual(rows.map((r) => r.task).sort(), ['multirc', 'record', 'rte']);
+  const dirs: Record<string, string> = {rte: 'RTE', multirc: 'MultiRC', record: 'ReCoRD'};
+  for (const r of rows) {
+    const scored = ptv2(['score', '--task', r.task, '--gold', path.join(superglue, dirs[r.task], 'val.jsonl'), '--pred', r.path, '--json'], dir);
+    assert.equal(scored.code, 0, scored.stderr);
+    const metrics = JSON.parse(scored.stdout) as Record<string, number>;
+    assert.ok(Math.abs(metrics[r.metric] - r.best) < 1e-9, `${r.task}: score ${metrics[r.metric]} vs store ${r.best}`);
+  }
+});
