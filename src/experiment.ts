@@ -16,9 +16,9 @@ import type {LoadedConfig} from './config/load.js';
 import {planJobs, type Job} from './config/plan.js';
 import type {Ptv2Config, TaskConfig} from './config/schema.js';
 import {UserError} from './errors.js';
-import {buildPairFeatures, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
+import {buildChoiceFeatures, buildPairFeatures, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
 import {findTask, TASKS, type Evaluation, type TaskDefinition} from './data/registry.js';
-import type {Example, PairExample} from './data/types.js';
+import type {ChoiceExample, Example, PairExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
 import type {TaskModel} from './model/model.js';
@@ -133,7 +133,9 @@ export class Experiment {
       const trainExamples = limit(readSplit(definition, t, t.train_file), config.train.max_train_examples, deriveSeed(config.seed, `${t.name}/train`));
       const devExamples = limit(readSplit(definition, t, t.dev_file), config.train.max_eval_examples, deriveSeed(config.seed, `${t.name}/dev`));
       const features = (examples: Example[], file: string) =>
-        buildPairFeatures(examples as PairExample[], tokenizer, definition.labels, maxLength, path.join(t.data, file));
+        definition.head === 'choice'
+          ? buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength)
+          : buildPairFeatures(examples as PairExample[], tokenizer, definition.labels, maxLength, path.join(t.data, file));
       tasks.set(t.name, {
         definition,
         config: t,
@@ -186,6 +188,7 @@ export class Experiment {
         initStd: cfg.prompt.init_std,
         seed,
       },
+      head: data.definition.head,
       numLabels: data.definition.labels.length,
       dropout: cfg.train.dropout,
       usePooler: cfg.model.use_pooler,
@@ -225,7 +228,7 @@ export class Experiment {
         logEvery: cfg.train.log_every,
         stepsPerEpoch,
         batchesForEpoch: () => trainingBatches(data.train.features, cfg.train.batch_size, padId, shuffleRng),
-        lossOf: (batch, training) => model.loss(batch, batch.labels, training),
+        lossOf: (batch, training) => model.loss(batch, batch.labels, training, batch.choices),
         evaluate: () => data.definition.score(this.evaluation(data, predictLabels(tf, model, devBatches, data.dev.features.length, data.definition.labels))),
         keyMetric: data.definition.keyMetric,
         onEvent: (event) => {
@@ -256,7 +259,7 @@ export class Experiment {
 
   private evaluation(data: TaskData, predicted: {pred: string[]; probabilities: Float32Array[]}): Evaluation {
     const examples = data.devExamples as PairExample[];
-    return {examples, gold: examples.map((e) => e.label ?? ''), ...predicted};
+    return {examples, gold: data.devExamples.map((e) => (e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''), ...predicted};
   }
 
   /** Best-epoch dev predictions (SuperGLUE submission jsonl) and the trained parameters. */
@@ -302,7 +305,7 @@ export function predictLabels(
   const probabilities = new Array<Float32Array>(count);
   const width = labels.length;
   for (const batch of batches) {
-    const probs = tf.tidy(() => tf.softmax(model.logits(batch, false)).dataSync() as Float32Array);
+    const probs = tf.tidy(() => tf.softmax(model.logits(batch, false, batch.choices)).dataSync() as Float32Array);
     batch.indices.forEach((fi, b) => {
       const row = probs.slice(b * width, (b + 1) * width);
       probabilities[fi] = row;

@@ -7,11 +7,13 @@ import type {EncoderBatch} from '../model/encoder.js';
 import type {PtTokenizer} from '../tokenizer/index.js';
 import {UserError} from '../errors.js';
 import {shuffled, type Rng} from '../random.js';
-import type {PairExample} from './types.js';
+import type {ChoiceExample, PairExample} from './types.js';
 
 export interface Feature {
   inputIds: number[];
   tokenTypeIds: number[];
+  /** Multiple choice: one encoded (context, choice) row per choice; inputIds/tokenTypeIds are then empty. */
+  choices?: {inputIds: number[]; tokenTypeIds: number[]}[];
   /** Label index, or -1 when the example has no label. */
   label: number;
   /** Index of the example this feature came from. */
@@ -24,7 +26,10 @@ export interface FeatureSet {
 }
 
 export interface Batch extends EncoderBatch {
+  /** One label per feature (example), not per encoder row. */
   labels: Int32Array;
+  /** Encoder rows per feature: 1, or the number of choices. */
+  choices: number;
   /** Feature indices in this batch, in order. */
   indices: number[];
 }
@@ -55,22 +60,39 @@ export function buildPairFeatures(
   return {features, truncated};
 }
 
+/** Tokenise multiple-choice examples: one (context, choice) row per choice, label = the right choice. */
+export function buildChoiceFeatures(examples: readonly ChoiceExample[], tokenizer: PtTokenizer, maxLength: number): FeatureSet {
+  let truncated = 0;
+  const features = examples.map((ex, i) => {
+    const choices = ex.choices.map((choice) => {
+      const enc = tokenizer.encode(ex.context, choice, maxLength);
+      if (enc.truncated) truncated++;
+      return {inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds};
+    });
+    const longest = choices.reduce((a, c) => (c.inputIds.length > a.length ? c.inputIds : a), [] as number[]);
+    // inputIds carries the longest row so that length bucketing sees the real size.
+    return {inputIds: longest, tokenTypeIds: [], choices, label: ex.label ?? -1, example: i};
+  });
+  return {features, truncated};
+}
+
 /** Pad the given features into one batch. */
 export function collate(features: readonly Feature[], indices: number[], padId: number): Batch {
-  const seqLen = Math.max(...indices.map((i) => features[i].inputIds.length));
-  const batch = indices.length;
+  const rowsOf = (f: Feature) => f.choices ?? [f];
+  const choices = rowsOf(features[indices[0]]).length;
+  const rows = indices.flatMap((i) => rowsOf(features[i]));
+  const seqLen = Math.max(...rows.map((r) => r.inputIds.length));
+  const batch = rows.length;
   const inputIds = new Int32Array(batch * seqLen).fill(padId);
   const tokenTypeIds = new Int32Array(batch * seqLen);
   const attentionMask = new Float32Array(batch * seqLen);
-  const labels = new Int32Array(batch);
-  indices.forEach((fi, b) => {
-    const f = features[fi];
-    inputIds.set(f.inputIds, b * seqLen);
-    tokenTypeIds.set(f.tokenTypeIds, b * seqLen);
-    attentionMask.fill(1, b * seqLen, b * seqLen + f.inputIds.length);
-    labels[b] = f.label;
+  rows.forEach((r, b) => {
+    inputIds.set(r.inputIds, b * seqLen);
+    tokenTypeIds.set(r.tokenTypeIds, b * seqLen);
+    attentionMask.fill(1, b * seqLen, b * seqLen + r.inputIds.length);
   });
-  return {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices};
+  const labels = Int32Array.from(indices, (i) => features[i].label);
+  return {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices, choices};
 }
 
 /**

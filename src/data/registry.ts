@@ -6,12 +6,13 @@
 import {accuracy, macroF1} from '../metrics/classification.js';
 import {multircScores, recordScores} from '../metrics/superglue.js';
 import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from './superglue.js';
-import type {Example, PairExample} from './types.js';
+import type {ChoiceExample, Example, PairExample} from './types.js';
 
-export type HeadKind = 'classification';
+export type HeadKind = 'classification' | 'choice';
 
 /** What a scorer sees of one evaluation: per example, predicted and gold label and P(label). */
 export interface Evaluation {
+  /** Pair examples, or choice examples for multiple-choice tasks. */
   examples: readonly PairExample[];
   pred: readonly string[];
   gold: readonly string[];
@@ -48,11 +49,12 @@ function superGlueTask(
   score: TaskDefinition['score'],
   predictionLines: TaskDefinition['predictionLines'] = (e) =>
     e.examples.map((example, i) => JSON.stringify({idx: example.id, label: submissionLabel(name, e.pred[i])})),
+  head: HeadKind = 'classification',
 ): TaskDefinition {
   return {
     name,
     family: 'superglue',
-    head: 'classification',
+    head,
     labels: SUPERGLUE_LABELS[name],
     files: SUPERGLUE_FILES,
     read: (file) => readSuperGlue(name, file),
@@ -95,6 +97,14 @@ function multircLines(e: Evaluation): string[] {
 export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(
   [
     superGlueTask('boolq', 'accuracy', accuracyOnly),
+    // COPA: (premise + " because"/" so", choice) scored per choice, softmax over the two; labels are choice indices.
+    superGlueTask(
+      'copa',
+      'accuracy',
+      accuracyOnly,
+      (e) => e.examples.map((example, i) => JSON.stringify({idx: example.id, label: Number(e.pred[i])})),
+      'choice',
+    ),
     superGlueTask('cb', 'accuracy', (e) => ({accuracy: accuracy(e.pred, e.gold), macro_f1: macroF1(e.pred, e.gold, SUPERGLUE_LABELS.cb)})),
     superGlueTask('rte', 'accuracy', accuracyOnly),
     superGlueTask('wic', 'accuracy', accuracyOnly),

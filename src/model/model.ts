@@ -5,11 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import {Encoder, type EncoderBatch, type EncoderWeights} from './encoder.js';
 import {ClassificationHead, crossEntropy} from './heads.js';
+import {MultipleChoiceHead} from './task-heads.js';
 import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
 import {deriveSeed} from '../random.js';
 
 export interface ModelSpec {
   prompt: PromptOptions;
+  /** classification (default): [CLS] → labels; choice: [CLS] of each (context, choice) row → one score. */
+  head?: 'classification' | 'choice';
   numLabels: number;
   /** Hidden dropout of encoder and head. */
   dropout: number;
@@ -26,7 +29,7 @@ export interface ParamCounts {
 export class TaskModel {
   readonly encoder: Encoder;
   readonly prompt: Prompt;
-  readonly head: ClassificationHead;
+  readonly head: ClassificationHead | MultipleChoiceHead;
   readonly variables: tf.Variable[];
   readonly params: ParamCounts;
   private readonly usePooler: boolean;
@@ -41,7 +44,10 @@ export class TaskModel {
       hiddenDropout: spec.dropout,
     });
     this.prompt = createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
-    this.head = new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
+    this.head =
+      spec.head === 'choice'
+        ? new MultipleChoiceHead(cfg.hiddenSize, spec.dropout, deriveSeed(spec.seed, 'head'))
+        : new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
     this.usePooler = spec.usePooler && weights.hasPooler;
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);
@@ -49,8 +55,8 @@ export class TaskModel {
     this.params = {trainable, total: weights.totalParams() + extra};
   }
 
-  /** Logits [batch, labels]; call inside tf.tidy. */
-  logits(batch: EncoderBatch, training: boolean): tf.Tensor2D {
+  /** Logits [examples, labels or choices]; call inside tf.tidy. For choice heads the batch holds `choices` rows per example. */
+  logits(batch: EncoderBatch, training: boolean, choices = 1): tf.Tensor2D {
     const hooks = this.prompt.hooks(batch.batch, training);
     const sequence = this.encoder.forward(batch, hooks, training);
     const h = this.encoder.config.hiddenSize;
@@ -61,11 +67,12 @@ export class TaskModel {
       [batch.batch, h],
     ) as tf.Tensor2D;
     const features = this.usePooler ? this.encoder.pool(cls) : cls;
+    if (this.head instanceof MultipleChoiceHead) return this.head.scores(features, choices, training);
     return this.head.logits(features, training);
   }
 
-  loss(batch: EncoderBatch, labels: Int32Array, training: boolean): tf.Scalar {
-    return crossEntropy(this.logits(batch, training), labels);
+  loss(batch: EncoderBatch, labels: Int32Array, training: boolean, choices = 1): tf.Scalar {
+    return crossEntropy(this.logits(batch, training, choices), labels);
   }
 
   dispose(): void {

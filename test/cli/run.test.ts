@@ -109,7 +109,7 @@ test('a malformed data line is reported with file, line and field, and nothing i
   assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')), 'no database written for rejected input');
 });
 
-test('ptv2 score on the prediction files a run wrote gives the numbers in the store (RTE, MultiRC, ReCoRD)', () => {
+test('ptv2 score on the prediction files a run wrote gives the numbers in the store (RTE, COPA, MultiRC, ReCoRD)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-score-'));
   const db = path.join(dir, 'ptv2.db');
   const config = tinyConfig(dir, 'scored');
@@ -123,7 +123,7 @@ test('ptv2 score on the prediction files a run wrote gives the numbers in the st
       .replace(', max_eval_examples: 12', '')
       .replace(
         /tasks:[\s\S]*/,
-        `tasks:\n  - {name: rte, data: ${superglue}/RTE}\n  - {name: multirc, data: ${superglue}/MultiRC}\n  - {name: record, data: ${superglue}/ReCoRD}\n`,
+        `tasks:\n  - {name: rte, data: ${superglue}/RTE}\n  - {name: copa, data: ${superglue}/COPA}\n  - {name: multirc, data: ${superglue}/MultiRC}\n  - {name: record, data: ${superglue}/ReCoRD}\n`,
       ),
   );
   const run = ptv2(['run', config], dir);
@@ -135,8 +135,8 @@ test('ptv2 score on the prediction files a run wrote gives the numbers in the st
     )
     .all() as {task: string; metric: string; best: number; path: string}[];
   sql.close();
-  assert.deepEqual(rows.map((r) => r.task).sort(), ['multirc', 'record', 'rte']);
-  const dirs: Record<string, string> = {rte: 'RTE', multirc: 'MultiRC', record: 'ReCoRD'};
+  assert.deepEqual(rows.map((r) => r.task).sort(), ['copa', 'multirc', 'record', 'rte']);
+  const dirs: Record<string, string> = {rte: 'RTE', copa: 'COPA', multirc: 'MultiRC', record: 'ReCoRD'};
   for (const r of rows) {
     const scored = ptv2(['score', '--task', r.task, '--gold', path.join(superglue, dirs[r.task], 'val.jsonl'), '--pred', r.path, '--json'], dir);
     assert.equal(scored.code, 0, scored.stderr);
