@@ -258,7 +258,7 @@ export class Experiment {
   }
 
   private evaluation(data: TaskData, predicted: {pred: string[]; probabilities: Float32Array[]}): Evaluation {
-    const examples = data.devExamples as PairExample[];
+    const examples = data.devExamples as (PairExample | ChoiceExample)[];
     return {examples, gold: data.devExamples.map((e) => (e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''), ...predicted};
   }
 

@@ -13,7 +13,7 @@ export type HeadKind = 'classification' | 'choice';
 /** What a scorer sees of one evaluation: per example, predicted and gold label and P(label). */
 export interface Evaluation {
   /** Pair examples, or choice examples for multiple-choice tasks. */
-  examples: readonly PairExample[];
+  examples: readonly (PairExample | ChoiceExample)[];
   pred: readonly string[];
   gold: readonly string[];
   /** Softmax over the task's labels, per example. */
@@ -69,7 +69,7 @@ const accuracyOnly: TaskDefinition['score'] = (e) => ({accuracy: accuracy(e.pred
 /** ReCoRD: per query, the candidate entity the model finds most likely to be the answer. */
 function recordAnswers(e: Evaluation): {query: string; predText: string; goldTexts: string[]}[] {
   const best = new Map<string, {p: number; entity: string; answers: string[]}>();
-  e.examples.forEach((example, i) => {
+  (e.examples as readonly PairExample[]).forEach((example, i) => {
     const p = e.probabilities[i][1];
     const query = example.group!;
     const current = best.get(query);
@@ -81,7 +81,7 @@ function recordAnswers(e: Evaluation): {query: string; predText: string; goldTex
 /** MultiRC's leaderboard layout: one line per paragraph, questions and answers nested. */
 function multircLines(e: Evaluation): string[] {
   const paragraphs = new Map<number, Map<number, {idx: number; label: number}[]>>();
-  e.examples.forEach((example, i) => {
+  (e.examples as readonly PairExample[]).forEach((example, i) => {
     const {paragraph, question, answer} = example.meta!.idx as {paragraph: number; question: number; answer: number};
     const questions = paragraphs.get(paragraph) ?? new Map<number, {idx: number; label: number}[]>();
     paragraphs.set(paragraph, questions);
@@ -114,7 +114,7 @@ export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(
       'f1a',
       (e) =>
         multircScores(
-          e.examples.map((example, i) => ({group: example.group!, pred: e.pred[i] === 'true' ? 1 : 0, gold: e.gold[i] === 'true' ? 1 : 0})),
+          (e.examples as readonly PairExample[]).map((example, i) => ({group: example.group!, pred: e.pred[i] === 'true' ? 1 : 0, gold: e.gold[i] === 'true' ? 1 : 0})),
         ),
       multircLines,
     ),
