@@ -16,9 +16,9 @@ import type {LoadedConfig} from './config/load.js';
 import {planJobs, type Job} from './config/plan.js';
 import type {Ptv2Config, TaskConfig} from './config/schema.js';
 import {UserError} from './errors.js';
-import {buildChoiceFeatures, buildPairFeatures, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
-import {findTask, TASKS, type Evaluation, type TaskDefinition} from './data/registry.js';
-import type {ChoiceExample, Example, PairExample} from './data/types.js';
+import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type Feature, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
+import {findTask, tagSet, TASKS, type Evaluation, type TaskDefinition} from './data/registry.js';
+import type {ChoiceExample, Example, PairExample, TaggingExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
 import type {TaskModel} from './model/model.js';
@@ -32,6 +32,8 @@ import type {TrainEvent} from './train/trainer.js';
 
 export interface TaskData {
   definition: TaskDefinition;
+  /** The task's labels (for tagging tasks: the training file's tag set). */
+  labels: readonly string[];
   config: TaskConfig;
   trainExamples: Example[];
   devExamples: Example[];
@@ -130,19 +132,25 @@ export class Experiment {
       const definition = findTask(t.name)!;
       const maxLength = t.max_length ?? config.model.max_length;
       checkPositions(config, checkpoint.config.maxPositions - checkpoint.config.positionOffset, maxLength, loaded.file);
-      const trainExamples = limit(readSplit(definition, t, t.train_file), config.train.max_train_examples, deriveSeed(config.seed, `${t.name}/train`));
-      const devExamples = limit(readSplit(definition, t, t.dev_file), config.train.max_eval_examples, deriveSeed(config.seed, `${t.name}/dev`));
-      const features = (examples: Example[], file: string) =>
-        definition.head === 'choice'
-          ? buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength)
-          : buildPairFeatures(examples as PairExample[], tokenizer, definition.labels, maxLength, path.join(t.data, file));
+      const trainFile = t.train_file ?? definition.files.train;
+      const devFile = t.dev_file ?? definition.files.dev;
+      const trainExamples = limit(readSplit(definition, t, trainFile), config.train.max_train_examples, deriveSeed(config.seed, `${t.name}/train`));
+      const devExamples = limit(readSplit(definition, t, devFile), config.train.max_eval_examples, deriveSeed(config.seed, `${t.name}/dev`));
+      const labels = definition.labels.length > 0 ? definition.labels : tagSet(trainExamples);
+      const features = (examples: Example[], file: string): FeatureSet => {
+        const where = path.join(t.data, file);
+        if (definition.head === 'choice') return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
+        if (definition.head === 'token') return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, where);
+        return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, where);
+      };
       tasks.set(t.name, {
         definition,
+        labels,
         config: t,
         trainExamples,
         devExamples,
-        train: features(trainExamples, t.train_file),
-        dev: features(devExamples, t.dev_file),
+        train: features(trainExamples, trainFile),
+        dev: features(devExamples, devFile),
         maxLength,
       });
     }
@@ -189,7 +197,7 @@ export class Experiment {
         seed,
       },
       head: data.definition.head,
-      numLabels: data.definition.labels.length,
+      numLabels: data.labels.length,
       dropout: cfg.train.dropout,
       usePooler: cfg.model.use_pooler,
       seed,
@@ -228,8 +236,8 @@ export class Experiment {
         logEvery: cfg.train.log_every,
         stepsPerEpoch,
         batchesForEpoch: () => trainingBatches(data.train.features, cfg.train.batch_size, padId, shuffleRng),
-        lossOf: (batch, training) => model.loss(batch, batch.labels, training, batch.choices),
-        evaluate: () => data.definition.score(this.evaluation(data, predictLabels(tf, model, devBatches, data.dev.features.length, data.definition.labels))),
+        lossOf: (batch, training) => model.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
+        evaluate: () => data.definition.score(this.predict(data, model, devBatches)),
         keyMetric: data.definition.keyMetric,
         onEvent: (event) => {
           if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
@@ -257,20 +265,24 @@ export class Experiment {
     }
   }
 
-  private evaluation(data: TaskData, predicted: {pred: string[]; probabilities: Float32Array[]}): Evaluation {
-    const examples = data.devExamples as (PairExample | ChoiceExample)[];
-    return {examples, gold: data.devExamples.map((e) => (e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''), ...predicted};
+  /** Dev predictions of the model as it is now, in the form the task's scorer reads. */
+  private predict(data: TaskData, model: TaskModel, batches: Batch[]): Evaluation {
+    const examples = data.devExamples as Evaluation['examples'];
+    if (data.definition.head === 'token') {
+      return {examples, pred: [], gold: [], probabilities: [], predTags: predictTags(this.tf, model, batches, data.dev.features, data.labels)};
+    }
+    const predicted = predictLabels(this.tf, model, batches, data.dev.features.length, data.labels);
+    const gold = data.devExamples.map((e) => ((e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''));
+    return {examples, gold, ...predicted};
   }
 
-  /** Best-epoch dev predictions (SuperGLUE submission jsonl) and the trained parameters. */
+  /** Best-epoch dev predictions (in the official scorer's format) and the trained parameters. */
   private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData): void {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
     const devBatches = evaluationBatches(data.dev.features, job.config.train.eval_batch_size, this.tokenizer.padId);
-    const predicted = predictLabels(this.tf, model, devBatches, data.dev.features.length, data.definition.labels);
-    const predictionFile = path.join(dir, 'dev_predictions.jsonl');
-    const lines = data.definition.predictionLines(this.evaluation(data, predicted));
-    fs.writeFileSync(predictionFile, lines.join('\n') + '\n');
+    const predictionFile = path.join(dir, data.definition.predictionFile);
+    data.definition.writePredictions(predictionFile, this.predict(data, model, devBatches));
     this.store.recordArtifact(runId, {kind: 'dev_predictions', path: predictionFile, sha256: sha256File(predictionFile)});
 
     const stateFile = path.join(dir, 'trainable.safetensors');
@@ -313,6 +325,18 @@ export function predictLabels(
     });
   }
   return {pred, probabilities};
+}
+
+/** Tagging: the argmax tag of each word's first sub-token; words truncated away get 'O'. */
+export function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[]): string[][] {
+  const out = new Array<string[]>(features.length);
+  for (const batch of batches) {
+    const best = tf.tidy(() => tf.argMax(model.logits(batch, false), 1).dataSync());
+    batch.indices.forEach((fi, b) => {
+      out[fi] = features[fi].wordStarts!.map((start) => (start < 0 ? 'O' : labels[best[b * batch.seqLen + start]]));
+    });
+  }
+  return out;
 }
 
 function checkPositions(config: Ptv2Config, available: number, maxLength: number, file: string): void {

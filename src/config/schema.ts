@@ -207,10 +207,9 @@ export const methodOverridesSchema = mapping(
 export const taskSchema = mapping({
   name: matching(TASK_NAME, 'a task name of lowercase letters, digits and "_"'),
   data: text('a directory path'),
-  // File names of the SuperGLUE release as converted to JSON lines.
-  train_file: text('a file name').default('train.jsonl'),
-  // SuperGLUE calls its dev split "val".
-  dev_file: text('a file name').default('val.jsonl'),
+  // null: the file names of the task's official release (train.jsonl / train.txt, …).
+  train_file: text('a file name, or null for the task\'s own').nullable().default(null),
+  dev_file: text('a file name, or null for the task\'s own').nullable().default(null),
   // Test labels are hidden, so predictions are only written when asked for.
   test_file: text('a file name, or null for no test predictions').nullable().default(null),
   // model.max_length applies unless a task needs longer or shorter inputs.

@@ -7,11 +7,15 @@ import type {EncoderBatch} from '../model/encoder.js';
 import type {PtTokenizer} from '../tokenizer/index.js';
 import {UserError} from '../errors.js';
 import {shuffled, type Rng} from '../random.js';
-import type {ChoiceExample, PairExample} from './types.js';
+import type {ChoiceExample, PairExample, TaggingExample} from './types.js';
 
 export interface Feature {
   inputIds: number[];
   tokenTypeIds: number[];
+  /** Tagging: per token, the tag index on each word's first sub-token, -1 elsewhere. */
+  tokenLabels?: number[];
+  /** Tagging: position of each word's first sub-token, -1 when truncated away. */
+  wordStarts?: number[];
   /** Multiple choice: one encoded (context, choice) row per choice; inputIds/tokenTypeIds are then empty. */
   choices?: {inputIds: number[]; tokenTypeIds: number[]}[];
   /** Label index, or -1 when the example has no label. */
@@ -30,6 +34,8 @@ export interface Batch extends EncoderBatch {
   labels: Int32Array;
   /** Encoder rows per feature: 1, or the number of choices. */
   choices: number;
+  /** Tagging: per token of every row (batch·seqLen), the tag index or -1. */
+  tokenLabels?: Int32Array;
   /** Feature indices in this batch, in order. */
   indices: number[];
 }
@@ -76,6 +82,37 @@ export function buildChoiceFeatures(examples: readonly ChoiceExample[], tokenize
   return {features, truncated};
 }
 
+/**
+ * Tokenise tagging examples word by word: the first sub-token of each word carries its tag, the
+ * rest are ignored. SRL examples get their predicate word as a second segment.
+ */
+export function buildTaggingFeatures(
+  examples: readonly TaggingExample[],
+  tokenizer: PtTokenizer,
+  tags: readonly string[],
+  maxLength: number,
+  file?: string,
+): FeatureSet {
+  const tagIndex = new Map(tags.map((t, i) => [t, i]));
+  let truncated = 0;
+  const features = examples.map((ex, i) => {
+    const predicate = ex.predicateIndex === undefined ? undefined : ex.words[ex.predicateIndex];
+    const enc = tokenizer.encodeWords(ex.words, maxLength, predicate);
+    if (enc.truncated) truncated++;
+    const tokenLabels = enc.inputIds.map(() => -1);
+    enc.wordStarts.forEach((start, w) => {
+      if (start < 0 || ex.tags === null) return;
+      const tag = tagIndex.get(ex.tags[w]);
+      if (tag === undefined) {
+        throw new UserError(`unknown tag "${ex.tags[w]}" (not in the training file's tag set)`, {file, line: ex.line, field: `tags[${w}]`});
+      }
+      tokenLabels[start] = tag;
+    });
+    return {inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, tokenLabels, wordStarts: enc.wordStarts, label: -1, example: i};
+  });
+  return {features, truncated};
+}
+
 /** Pad the given features into one batch. */
 export function collate(features: readonly Feature[], indices: number[], padId: number): Batch {
   const rowsOf = (f: Feature) => f.choices ?? [f];
@@ -92,7 +129,12 @@ export function collate(features: readonly Feature[], indices: number[], padId: 
     attentionMask.fill(1, b * seqLen, b * seqLen + r.inputIds.length);
   });
   const labels = Int32Array.from(indices, (i) => features[i].label);
-  return {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices, choices};
+  let tokenLabels: Int32Array | undefined;
+  if (features[indices[0]].tokenLabels) {
+    tokenLabels = new Int32Array(batch * seqLen).fill(-1);
+    indices.forEach((fi, b) => tokenLabels!.set(features[fi].tokenLabels!, b * seqLen));
+  }
+  return {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices, choices, tokenLabels};
 }
 
 /**

@@ -6,14 +6,20 @@
 import {accuracy, macroF1} from '../metrics/classification.js';
 import {multircScores, recordScores} from '../metrics/superglue.js';
 import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from './superglue.js';
-import type {ChoiceExample, Example, PairExample} from './types.js';
+import fs from 'node:fs';
+import {spanScores} from '../metrics/span.js';
+import {collectTagSet, readConll, writeConllPredictions} from './conll.js';
+import {readSrl, writeSrlPredictions} from './srl.js';
+import type {ChoiceExample, Example, PairExample, TaggingExample} from './types.js';
 
-export type HeadKind = 'classification' | 'choice';
+export type HeadKind = 'classification' | 'choice' | 'token';
 
 /** What a scorer sees of one evaluation: per example, predicted and gold label and P(label). */
 export interface Evaluation {
-  /** Pair examples, or choice examples for multiple-choice tasks. */
-  examples: readonly (PairExample | ChoiceExample)[];
+  /** Pair, choice or tagging examples, as the task's reader makes them. */
+  examples: readonly (PairExample | ChoiceExample | TaggingExample)[];
+  /** Tagging tasks: the predicted tag of every word. */
+  predTags?: readonly string[][];
   pred: readonly string[];
   gold: readonly string[];
   /** Softmax over the task's labels, per example. */
@@ -22,8 +28,9 @@ export interface Evaluation {
 
 export interface TaskDefinition {
   name: string;
-  family: 'superglue';
+  family: 'superglue' | 'ner' | 'srl';
   head: HeadKind;
+  /** The label list; empty = the tag set of the training file. */
   labels: readonly string[];
   /** File names inside the task's data directory, as the official release names them. */
   files: {train: string; dev: string; test: string};
@@ -32,8 +39,9 @@ export interface TaskDefinition {
   score(evaluation: Evaluation): Record<string, number>;
   /** Picks the best epoch. */
   keyMetric: string;
-  /** Lines of the prediction file the official scorer (and `ptv2 score`) reads. */
-  predictionLines(evaluation: Evaluation): string[];
+  /** File name of the dev predictions, in the format the official scorer (and `ptv2 score`) reads. */
+  predictionFile: string;
+  writePredictions(file: string, evaluation: Evaluation): void;
 }
 
 const SUPERGLUE_FILES = {train: 'train.jsonl', dev: 'val.jsonl', test: 'test.jsonl'};
@@ -47,7 +55,7 @@ function superGlueTask(
   name: SuperGlueTask,
   keyMetric: string,
   score: TaskDefinition['score'],
-  predictionLines: TaskDefinition['predictionLines'] = (e) =>
+  predictionLines: (e: Evaluation) => string[] = (e) =>
     e.examples.map((example, i) => JSON.stringify({idx: example.id, label: submissionLabel(name, e.pred[i])})),
   head: HeadKind = 'classification',
 ): TaskDefinition {
@@ -60,8 +68,40 @@ function superGlueTask(
     read: (file) => readSuperGlue(name, file),
     score,
     keyMetric,
-    predictionLines,
+    predictionFile: 'dev_predictions.jsonl',
+    writePredictions: (file, e) => fs.writeFileSync(file, predictionLines(e).join('\n') + '\n'),
   };
+}
+
+/** NER (CoNLL columns) and SRL (one predicate per line): span micro-F1, seqeval's default chunking. */
+function taggingTask(name: string, family: 'ner' | 'srl', files: TaskDefinition['files']): TaskDefinition {
+  const srl = family === 'srl';
+  // Standard SRL scoring leaves out the predicate itself.
+  const exclude = srl ? ['V'] : [];
+  const gold = (e: Evaluation) => (e.examples as readonly TaggingExample[]).map((x) => x.tags ?? []);
+  return {
+    name,
+    family,
+    head: 'token',
+    labels: [],
+    files,
+    read: srl ? readSrl : (file) => readConll(file),
+    score: (e) => {
+      const {precision, recall, f1} = spanScores(gold(e), e.predTags!.map((t) => [...t]), {exclude});
+      return {precision, recall, f1};
+    },
+    keyMetric: 'f1',
+    predictionFile: 'dev_predictions.txt',
+    writePredictions: (file, e) =>
+      (srl ? writeSrlPredictions : writeConllPredictions)(file, e.examples as TaggingExample[], e.predTags!.map((t) => [...t])),
+  };
+}
+
+const CONLL_FILES = {train: 'train.txt', dev: 'dev.txt', test: 'test.txt'};
+
+/** The tag set of a tagging task's training examples. */
+export function tagSet(examples: readonly Example[]): string[] {
+  return collectTagSet(examples as TaggingExample[]);
 }
 
 const accuracyOnly: TaskDefinition['score'] = (e) => ({accuracy: accuracy(e.pred, e.gold)});
@@ -121,6 +161,11 @@ export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(
     superGlueTask('record', 'f1', (e) => recordScores(recordAnswers(e)), (e) =>
       recordAnswers(e).map((a) => JSON.stringify({idx: Number(a.query), label: a.predText})),
     ),
+    taggingTask('conll03', 'ner', CONLL_FILES),
+    taggingTask('ontonotes', 'ner', CONLL_FILES),
+    taggingTask('conll04', 'ner', CONLL_FILES),
+    taggingTask('conll05', 'srl', {train: 'train.txt', dev: 'dev.txt', test: 'test_wsj.txt'}),
+    taggingTask('conll12', 'srl', CONLL_FILES),
   ].map((t) => [t.name, t]),
 );
 

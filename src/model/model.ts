@@ -5,14 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import {Encoder, type EncoderBatch, type EncoderWeights} from './encoder.js';
 import {ClassificationHead, crossEntropy} from './heads.js';
-import {MultipleChoiceHead} from './task-heads.js';
+import {MultipleChoiceHead, TokenClassificationHead} from './task-heads.js';
 import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
 import {deriveSeed} from '../random.js';
 
 export interface ModelSpec {
   prompt: PromptOptions;
   /** classification (default): [CLS] → labels; choice: [CLS] of each (context, choice) row → one score. */
-  head?: 'classification' | 'choice';
+  head?: 'classification' | 'choice' | 'token';
   numLabels: number;
   /** Hidden dropout of encoder and head. */
   dropout: number;
@@ -29,7 +29,7 @@ export interface ParamCounts {
 export class TaskModel {
   readonly encoder: Encoder;
   readonly prompt: Prompt;
-  readonly head: ClassificationHead | MultipleChoiceHead;
+  readonly head: ClassificationHead | MultipleChoiceHead | TokenClassificationHead;
   readonly variables: tf.Variable[];
   readonly params: ParamCounts;
   private readonly usePooler: boolean;
@@ -44,10 +44,13 @@ export class TaskModel {
       hiddenDropout: spec.dropout,
     });
     this.prompt = createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
+    const headSeed = deriveSeed(spec.seed, 'head');
     this.head =
       spec.head === 'choice'
-        ? new MultipleChoiceHead(cfg.hiddenSize, spec.dropout, deriveSeed(spec.seed, 'head'))
-        : new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
+        ? new MultipleChoiceHead(cfg.hiddenSize, spec.dropout, headSeed)
+        : spec.head === 'token'
+          ? new TokenClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed)
+          : new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed);
     this.usePooler = spec.usePooler && weights.hasPooler;
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);
@@ -61,6 +64,11 @@ export class TaskModel {
     const sequence = this.encoder.forward(batch, hooks, training);
     const h = this.encoder.config.hiddenSize;
     const length = sequence.shape[0] / batch.batch;
+    if (this.head instanceof TokenClassificationHead) {
+      // Logits for the real token positions only: [batch·seqLen, tags].
+      const tokens = tf.slice(tf.reshape(sequence, [batch.batch, length, h]), [0, this.prompt.outputOffset, 0], [batch.batch, batch.seqLen, h]);
+      return this.head.logits(tf.reshape(tokens, [batch.batch * batch.seqLen, h]) as tf.Tensor2D, training);
+    }
     // [CLS] of each example via slice (its gradient is a pad; gather's would need a kernel WASM lacks).
     const cls = tf.reshape(
       tf.slice(tf.reshape(sequence, [batch.batch, length, h]), [0, this.prompt.outputOffset, 0], [batch.batch, 1, h]),
@@ -71,8 +79,11 @@ export class TaskModel {
     return this.head.logits(features, training);
   }
 
+  /** labels: per example, or per token (batch·seqLen, -1 = ignored) for the token head. */
   loss(batch: EncoderBatch, labels: Int32Array, training: boolean, choices = 1): tf.Scalar {
-    return crossEntropy(this.logits(batch, training, choices), labels);
+    const logits = this.logits(batch, training, choices);
+    if (this.head instanceof TokenClassificationHead) return this.head.loss(logits, labels);
+    return crossEntropy(logits, labels);
   }
 
   dispose(): void {

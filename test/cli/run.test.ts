@@ -144,3 +144,33 @@ test('ptv2 score on the prediction files a run wrote gives the numbers in the st
     assert.ok(Math.abs(metrics[r.metric] - r.best) < 1e-9, `${r.task}: score ${metrics[r.metric]} vs store ${r.best}`);
   }
 });
+
+test('tagging tasks (CoNLL-2003 NER, CoNLL-2005 SRL): run, then ptv2 score on the written CoNLL files matches the store', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-tag-'));
+  const config = tinyConfig(dir, 'tagged');
+  fs.writeFileSync(
+    config,
+    fs
+      .readFileSync(config, 'utf8')
+      .replace('methods: [ft, pt2]', 'methods: [ft]')
+      .replace('epochs: 2', 'epochs: 1')
+      .replace(', max_eval_examples: 12', '')
+      .replace(/tasks:[\s\S]*/, `tasks:\n  - {name: conll03, data: ${ROOT}/datasets/ner/conll03}\n  - {name: conll05, data: ${ROOT}/datasets/srl/conll05}\n`),
+  );
+  const run = ptv2(['run', config], dir);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  const sql = new Database(path.join(dir, 'ptv2.db'), {readonly: true});
+  const rows = sql
+    .prepare(`SELECT r.task, r.best_value AS best, a.path FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`)
+    .all() as {task: string; best: number; path: string}[];
+  sql.close();
+  assert.deepEqual(rows.map((r) => r.task).sort(), ['conll03', 'conll05']);
+  const gold: Record<string, string> = {conll03: 'datasets/ner/conll03/dev.txt', conll05: 'datasets/srl/conll05/dev.txt'};
+  for (const r of rows) {
+    const scored = ptv2(['score', '--task', r.task, '--gold', path.join(ROOT, gold[r.task]), '--pred', r.path, '--json'], dir);
+    assert.equal(scored.code, 0, scored.stderr);
+    const f1 = (JSON.parse(scored.stdout) as Record<string, number>).f1;
+    assert.ok(r.best > 0, `${r.task}: a zero F1 would make the comparison trivial`);
+    assert.ok(Math.abs(f1 - r.best) < 1e-9, `${r.task}: score ${f1} vs store ${r.best}`);
+  }
+});

@@ -83,8 +83,8 @@ describe('parseConfig defaults', () => {
         {
           name: 'rte',
           data: 'datasets/superglue/RTE',
-          train_file: 'train.jsonl',
-          dev_file: 'val.jsonl',
+          train_file: null,
+          dev_file: null,
           test_file: null,
           max_length: null,
         },
