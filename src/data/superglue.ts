@@ -19,6 +19,7 @@
 
 import fs from 'node:fs';
 import {UserError} from '../errors.js';
+import {describeJson as describe, isObject, parseJsonl} from './jsonl.js';
 import type {ChoiceExample, Example, PairExample} from './types.js';
 
 export type SuperGlueTask = 'boolq' | 'cb' | 'copa' | 'multirc' | 'record' | 'rte' | 'wic' | 'wsc';
@@ -65,18 +66,9 @@ export function parseSuperGlue(task: SuperGlueTask, text: string, file: string):
   }
   const labels = new LabelPresence();
   const examples: Example[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
-    if (raw.trim() === '') return;
-    const where = {file, line: index + 1};
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new UserError(`invalid JSON: ${(error as Error).message}`, where);
-    }
-    if (!isObject(value)) throw new UserError(`expected a JSON object, got ${describe(value)}`, where);
-    examples.push(...readLine(new Fields(value, where, ''), labels));
-  });
+  for (const {value, line} of parseJsonl(text, file)) {
+    examples.push(...readLine(new Fields(value, {file, line}, ''), labels));
+  }
   return examples;
 }
 
@@ -307,17 +299,6 @@ class Fields {
     const v = this.value[name];
     return this.fail(name, v === undefined ? `expected ${what}, but the field is missing` : `expected ${what}, got ${describe(v)}`);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 const ASTRAL = /[\uD800-\uDFFF]/;

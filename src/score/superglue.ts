@@ -17,47 +17,26 @@ import {accuracy, macroF1, type ClassLabel} from '../metrics/classification.js';
 import {multircScores, recordScores, type MultiRcItem} from '../metrics/superglue.js';
 import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from '../data/superglue.js';
 import type {ChoiceExample, PairExample} from '../data/types.js';
+import {isObject, parseJsonl, type JsonlObject} from '../data/jsonl.js';
 
 export interface ScoreFiles {
   gold: string;
   pred: string;
 }
 
-/** One line of a prediction file, parsed. */
-interface PredLine {
-  value: Record<string, unknown>;
-  line: number;
-}
-
 /** Most missing ids an error message lists. */
 const LISTED_MISSING = 5;
 
-function readPredLines(file: string): PredLine[] {
+function readPredLines(file: string): JsonlObject[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     throw new UserError(`cannot read predictions: ${(error as Error).message}`, {file});
   }
-  const lines: PredLine[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
-    if (raw.trim() === '') return;
-    const where = {file, line: index + 1};
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new UserError(`invalid JSON: ${(error as Error).message}`, where);
-    }
-    if (!isObject(value)) throw new UserError('expected a JSON object', where);
-    lines.push({value, line: index + 1});
-  });
-  return lines;
+  return parseJsonl(text, file);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function integerField(object: Record<string, unknown>, name: string, where: ErrorLocation): number {
   const value = object[name];
