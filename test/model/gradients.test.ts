@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import {TaskModel} from '../../src/model/model.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 import {randomBatch, tinyWeights} from '../helpers/tiny.js';
+import {checkDirectionalDerivative} from '../helpers/finite-difference.js';
 
 const base = {length: 3, reparameterize: false, reparamHidden: 8, dropout: 0, depthOrder: 'ascending' as const, shiftPositions: true, initStd: 1, seed: 1};
 
@@ -37,22 +38,7 @@ test('gradients agree with central finite differences', async () => {
     let meaningful = 0;
     for (const v of model.variables) {
       const analytic = grads[v.name].dataSync();
-      const values = v.dataSync().slice();
-      const direction = normalArray(rng, v.size);
-      const norm = Math.hypot(...direction);
-      direction.forEach((d, i) => (direction[i] = d / norm));
-      const eps = 3e-3;
-      const probe = (sign: number) => {
-        v.assign(tf.tensor(values.map((x, i) => x + sign * eps * direction[i]), v.shape));
-        return lossValue();
-      };
-      const numeric = (probe(1) - probe(-1)) / (2 * eps);
-      v.assign(tf.tensor(values, v.shape));
-      const predicted = Array.from(analytic as Float32Array).reduce((sum, g, i) => sum + g * direction[i], 0);
-      assert.ok(
-        Math.abs(numeric - predicted) <= 3e-4 + 2e-2 * Math.abs(numeric),
-        `${c.name}: ${v.name} directional derivative analytic ${predicted} vs numeric ${numeric}`,
-      );
+      const {numeric} = checkDirectionalDerivative(v, analytic as Float32Array, lossValue, rng, c.name);
       if (Math.abs(numeric) > 1e-3) meaningful++;
     }
     // The check is only worth something if gradients are well above float32 noise.
