@@ -17,8 +17,9 @@ import {planJobs, type Job} from './config/plan.js';
 import type {Ptv2Config, TaskConfig} from './config/schema.js';
 import {UserError} from './errors.js';
 import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type Feature, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
+import {buildSpanFeatures, decodeSpans, SPAN_DECODING, type SpanFeatureSet} from './data/qa-features.js';
 import {findTask, tagSet, TASKS, type Evaluation, type TaskDefinition} from './data/registry.js';
-import type {ChoiceExample, Example, PairExample, TaggingExample} from './data/types.js';
+import type {ChoiceExample, Example, PairExample, SpanExample, TaggingExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
 import type {TaskModel} from './model/model.js';
@@ -136,10 +137,11 @@ export class Experiment {
       const devFile = t.dev_file ?? definition.files.dev;
       const trainExamples = limit(readSplit(definition, t, trainFile), config.train.max_train_examples, deriveSeed(config.seed, `${t.name}/train`));
       const devExamples = limit(readSplit(definition, t, devFile), config.train.max_eval_examples, deriveSeed(config.seed, `${t.name}/dev`));
-      const labels = definition.labels.length > 0 ? definition.labels : tagSet(trainExamples);
+      const labels = definition.head === 'token' ? tagSet(trainExamples) : definition.labels;
       const features = (examples: Example[], file: string): FeatureSet => {
         const where = path.join(t.data, file);
         if (definition.head === 'choice') return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
+        if (definition.head === 'span') return buildSpanFeatures(examples as SpanExample[], tokenizer, maxLength);
         if (definition.head === 'token') return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, where);
         return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, where);
       };
@@ -268,6 +270,13 @@ export class Experiment {
   /** Dev predictions of the model as it is now, in the form the task's scorer reads. */
   private predict(data: TaskData, model: TaskModel, batches: Batch[]): Evaluation {
     const examples = data.devExamples as Evaluation['examples'];
+    if (data.definition.head === 'span') {
+      const logits = spanLogitsOf(this.tf, model, batches, data.dev.features);
+      // Tasks scored with no-answer probabilities (SQuAD 2.0) are the ones that may answer "".
+      const allowNull = data.definition.extraOutputs?.some((o) => o.kind === 'dev_na_probs') ?? false;
+      const decoded = decodeSpans(data.devExamples as SpanExample[], data.dev as SpanFeatureSet, logits.start, logits.end, {...SPAN_DECODING, allowNull});
+      return {examples, pred: [], gold: [], probabilities: [], ...decoded};
+    }
     if (data.definition.head === 'token') {
       return {examples, pred: [], gold: [], probabilities: [], predTags: predictTags(this.tf, model, batches, data.dev.features, data.labels)};
     }
@@ -282,8 +291,14 @@ export class Experiment {
     fs.mkdirSync(dir, {recursive: true});
     const devBatches = evaluationBatches(data.dev.features, job.config.train.eval_batch_size, this.tokenizer.padId);
     const predictionFile = path.join(dir, data.definition.predictionFile);
-    data.definition.writePredictions(predictionFile, this.predict(data, model, devBatches));
+    const evaluation = this.predict(data, model, devBatches);
+    data.definition.writePredictions(predictionFile, evaluation);
     this.store.recordArtifact(runId, {kind: 'dev_predictions', path: predictionFile, sha256: sha256File(predictionFile)});
+    for (const extra of data.definition.extraOutputs ?? []) {
+      const file = path.join(dir, extra.file);
+      extra.write(file, evaluation);
+      this.store.recordArtifact(runId, {kind: extra.kind, path: file, sha256: sha256File(file)});
+    }
 
     const stateFile = path.join(dir, 'trainable.safetensors');
     const tensors = new Map(model.variables.map((v) => [v.name.split('#')[0], {shape: v.shape, data: v.dataSync() as Float32Array}]));
@@ -337,6 +352,25 @@ export function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features
     });
   }
   return out;
+}
+
+/** Span head: each feature's start and end logits over its own positions, in feature order. */
+export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[]): {start: Float32Array[]; end: Float32Array[]} {
+  const start = new Array<Float32Array>(features.length);
+  const end = new Array<Float32Array>(features.length);
+  for (const batch of batches) {
+    const [starts, ends] = tf.tidy(() => {
+      const logits = model.spanLogits(batch, false);
+      return [logits.start.dataSync() as Float32Array, logits.end.dataSync() as Float32Array];
+    });
+    batch.indices.forEach((fi, b) => {
+      const from = b * batch.seqLen;
+      const length = features[fi].inputIds.length;
+      start[fi] = starts.slice(from, from + length);
+      end[fi] = ends.slice(from, from + length);
+    });
+  }
+  return {start, end};
 }
 
 function checkPositions(config: Ptv2Config, available: number, maxLength: number, file: string): void {

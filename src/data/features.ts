@@ -18,6 +18,11 @@ export interface Feature {
   wordStarts?: number[];
   /** Multiple choice: one encoded (context, choice) row per choice; inputIds/tokenTypeIds are then empty. */
   choices?: {inputIds: number[]; tokenTypeIds: number[]}[];
+  /** Extractive QA: the context word at each position, -1 outside the context. */
+  tokenToWord?: number[];
+  /** Extractive QA: gold answer start and end positions (inclusive), 0 = [CLS] for no answer here. */
+  spanStart?: number;
+  spanEnd?: number;
   /** Label index, or -1 when the example has no label. */
   label: number;
   /** Index of the example this feature came from. */
@@ -36,6 +41,10 @@ export interface Batch extends EncoderBatch {
   choices: number;
   /** Tagging: per token of every row (batch·seqLen), the tag index or -1. */
   tokenLabels?: Int32Array;
+  /** Extractive QA: gold start/end per row, and per token 1 where an answer may start or end. */
+  spanStarts?: Int32Array;
+  spanEnds?: Int32Array;
+  candidates?: Float32Array;
   /** Feature indices in this batch, in order. */
   indices: number[];
 }
@@ -134,7 +143,18 @@ export function collate(features: readonly Feature[], indices: number[], padId: 
     tokenLabels = new Int32Array(batch * seqLen).fill(-1);
     indices.forEach((fi, b) => tokenLabels!.set(features[fi].tokenLabels!, b * seqLen));
   }
-  return {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices, choices, tokenLabels};
+  const out: Batch = {batch, seqLen, inputIds, tokenTypeIds, attentionMask, labels, indices, choices, tokenLabels};
+  if (features[indices[0]].tokenToWord) {
+    out.spanStarts = Int32Array.from(indices, (i) => features[i].spanStart ?? 0);
+    out.spanEnds = Int32Array.from(indices, (i) => features[i].spanEnd ?? 0);
+    // [CLS] and the context tokens; the question, specials and padding stay 0.
+    const candidates = new Float32Array(batch * seqLen);
+    indices.forEach((fi, b) => features[fi].tokenToWord!.forEach((w, p) => {
+      if (w >= 0 || p === 0) candidates[b * seqLen + p] = 1;
+    }));
+    out.candidates = candidates;
+  }
+  return out;
 }
 
 /**

@@ -10,16 +10,22 @@ import fs from 'node:fs';
 import {spanScores} from '../metrics/span.js';
 import {collectTagSet, readConll, writeConllPredictions} from './conll.js';
 import {readSrl, writeSrlPredictions} from './srl.js';
-import type {ChoiceExample, Example, PairExample, TaggingExample} from './types.js';
+import {readSquad, writeNaProbs, writeSquadPredictions, type SquadVersion} from './squad.js';
+import {squadV1, squadV2} from '../metrics/squad.js';
+import type {ChoiceExample, Example, PairExample, SpanExample, TaggingExample} from './types.js';
 
-export type HeadKind = 'classification' | 'choice' | 'token';
+export type HeadKind = 'classification' | 'choice' | 'token' | 'span';
 
 /** What a scorer sees of one evaluation: per example, predicted and gold label and P(label). */
 export interface Evaluation {
-  /** Pair, choice or tagging examples, as the task's reader makes them. */
-  examples: readonly (PairExample | ChoiceExample | TaggingExample)[];
+  /** Pair, choice, tagging or span examples, as the task's reader makes them. */
+  examples: readonly (PairExample | ChoiceExample | TaggingExample | SpanExample)[];
   /** Tagging tasks: the predicted tag of every word. */
   predTags?: readonly string[][];
+  /** Extractive QA: answer text per question id ("" = no answer). */
+  answers?: Readonly<Record<string, string>>;
+  /** SQuAD 2.0: no-answer probability per question id. */
+  naProbs?: Readonly<Record<string, number>>;
   pred: readonly string[];
   gold: readonly string[];
   /** Softmax over the task's labels, per example. */
@@ -28,7 +34,7 @@ export interface Evaluation {
 
 export interface TaskDefinition {
   name: string;
-  family: 'superglue' | 'ner' | 'srl';
+  family: 'superglue' | 'ner' | 'srl' | 'qa';
   head: HeadKind;
   /** The label list; empty = the tag set of the training file. */
   labels: readonly string[];
@@ -42,6 +48,8 @@ export interface TaskDefinition {
   /** File name of the dev predictions, in the format the official scorer (and `ptv2 score`) reads. */
   predictionFile: string;
   writePredictions(file: string, evaluation: Evaluation): void;
+  /** Further files the official scorer reads beside the predictions (SQuAD 2.0's no-answer probabilities). */
+  extraOutputs?: readonly {kind: string; file: string; write(file: string, evaluation: Evaluation): void}[];
 }
 
 const SUPERGLUE_FILES = {train: 'train.jsonl', dev: 'val.jsonl', test: 'test.jsonl'};
@@ -94,6 +102,24 @@ function taggingTask(name: string, family: 'ner' | 'srl', files: TaskDefinition[
     predictionFile: 'dev_predictions.txt',
     writePredictions: (file, e) =>
       (srl ? writeSrlPredictions : writeConllPredictions)(file, e.examples as TaggingExample[], e.predTags!.map((t) => [...t])),
+  };
+}
+
+/** SQuAD 1.1 and 2.0: span extraction scored by evaluate-v1.1.py / evaluate-v2.0.py. */
+function squadTask(name: string, version: SquadVersion): TaskDefinition {
+  const examples = (e: Evaluation) => e.examples as readonly SpanExample[];
+  return {
+    name,
+    family: 'qa',
+    head: 'span',
+    labels: [],
+    files: {train: 'train.json', dev: 'dev.json', test: 'test.json'},
+    read: (file) => readSquad(file, version),
+    score: (e) => (version === '1.1' ? squadV1(examples(e), e.answers!) : squadV2(examples(e), e.answers!, e.naProbs)),
+    keyMetric: 'f1',
+    predictionFile: 'dev_predictions.json',
+    writePredictions: (file, e) => writeSquadPredictions(file, e.answers!),
+    extraOutputs: version === '1.1' ? [] : [{kind: 'dev_na_probs', file: 'dev_na_probs.json', write: (file, e) => writeNaProbs(file, e.naProbs!)}],
   };
 }
 
@@ -166,6 +192,8 @@ export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(
     taggingTask('conll04', 'ner', CONLL_FILES),
     taggingTask('conll05', 'srl', {train: 'train.txt', dev: 'dev.txt', test: 'test_wsj.txt'}),
     taggingTask('conll12', 'srl', CONLL_FILES),
+    squadTask('squad', '1.1'),
+    squadTask('squad_v2', '2.0'),
   ].map((t) => [t.name, t]),
 );
 

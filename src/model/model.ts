@@ -5,20 +5,27 @@
 import * as tf from '@tensorflow/tfjs';
 import {Encoder, type EncoderBatch, type EncoderWeights} from './encoder.js';
 import {ClassificationHead, crossEntropy} from './heads.js';
-import {MultipleChoiceHead, TokenClassificationHead} from './task-heads.js';
+import {MultipleChoiceHead, SpanExtractionHead, TokenClassificationHead, type SpanLogits} from './task-heads.js';
 import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
 import {deriveSeed} from '../random.js';
 
 export interface ModelSpec {
   prompt: PromptOptions;
   /** classification (default): [CLS] → labels; choice: [CLS] of each (context, choice) row → one score. */
-  head?: 'classification' | 'choice' | 'token';
+  head?: 'classification' | 'choice' | 'token' | 'span';
   numLabels: number;
   /** Hidden dropout of encoder and head. */
   dropout: number;
   /** Feed the pretrained pooler's output to the head (as the reference does), when present. */
   usePooler: boolean;
   seed: number;
+}
+
+/** Extractive QA batches: gold start/end per row and the positions an answer may use. */
+export interface SpanTargets {
+  spanStarts?: Int32Array;
+  spanEnds?: Int32Array;
+  candidates?: Float32Array;
 }
 
 export interface ParamCounts {
@@ -29,7 +36,7 @@ export interface ParamCounts {
 export class TaskModel {
   readonly encoder: Encoder;
   readonly prompt: Prompt;
-  readonly head: ClassificationHead | MultipleChoiceHead | TokenClassificationHead;
+  readonly head: ClassificationHead | MultipleChoiceHead | TokenClassificationHead | SpanExtractionHead;
   readonly variables: tf.Variable[];
   readonly params: ParamCounts;
   private readonly usePooler: boolean;
@@ -50,7 +57,9 @@ export class TaskModel {
         ? new MultipleChoiceHead(cfg.hiddenSize, spec.dropout, headSeed)
         : spec.head === 'token'
           ? new TokenClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed)
-          : new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed);
+          : spec.head === 'span'
+            ? new SpanExtractionHead(cfg.hiddenSize, headSeed)
+            : new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed);
     this.usePooler = spec.usePooler && weights.hasPooler;
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);
@@ -58,17 +67,33 @@ export class TaskModel {
     this.params = {trainable, total: weights.totalParams() + extra};
   }
 
+  /** Encoder output of the real token positions only (prompt positions sliced off): [batch·seqLen, h]. */
+  private tokenStates(batch: EncoderBatch, training: boolean): tf.Tensor2D {
+    const sequence = this.encoder.forward(batch, this.prompt.hooks(batch.batch, training), training);
+    const h = this.encoder.config.hiddenSize;
+    const length = sequence.shape[0] / batch.batch;
+    const tokens = tf.slice(tf.reshape(sequence, [batch.batch, length, h]), [0, this.prompt.outputOffset, 0], [batch.batch, batch.seqLen, h]);
+    return tf.reshape(tokens, [batch.batch * batch.seqLen, h]) as tf.Tensor2D;
+  }
+
+  /** Span head: start and end logits [batch, seqLen], positions outside `candidates` masked; call inside tf.tidy. */
+  spanLogits(batch: EncoderBatch & SpanTargets, training: boolean): SpanLogits {
+    if (!(this.head instanceof SpanExtractionHead)) throw new Error('spanLogits needs the span head');
+    if (!batch.candidates) throw new Error('a span batch needs candidate positions');
+    return this.head.logits(this.tokenStates(batch, training), batch.batch, batch.candidates);
+  }
+
   /** Logits [examples, labels or choices]; call inside tf.tidy. For choice heads the batch holds `choices` rows per example. */
   logits(batch: EncoderBatch, training: boolean, choices = 1): tf.Tensor2D {
+    if (this.head instanceof SpanExtractionHead) throw new Error('the span head has start and end logits: use spanLogits');
+    if (this.head instanceof TokenClassificationHead) {
+      // Logits for the real token positions only: [batch·seqLen, tags].
+      return this.head.logits(this.tokenStates(batch, training), training);
+    }
     const hooks = this.prompt.hooks(batch.batch, training);
     const sequence = this.encoder.forward(batch, hooks, training);
     const h = this.encoder.config.hiddenSize;
     const length = sequence.shape[0] / batch.batch;
-    if (this.head instanceof TokenClassificationHead) {
-      // Logits for the real token positions only: [batch·seqLen, tags].
-      const tokens = tf.slice(tf.reshape(sequence, [batch.batch, length, h]), [0, this.prompt.outputOffset, 0], [batch.batch, batch.seqLen, h]);
-      return this.head.logits(tf.reshape(tokens, [batch.batch * batch.seqLen, h]) as tf.Tensor2D, training);
-    }
     // [CLS] of each example via slice (its gradient is a pad; gather's would need a kernel WASM lacks).
     const cls = tf.reshape(
       tf.slice(tf.reshape(sequence, [batch.batch, length, h]), [0, this.prompt.outputOffset, 0], [batch.batch, 1, h]),
@@ -79,8 +104,12 @@ export class TaskModel {
     return this.head.logits(features, training);
   }
 
-  /** labels: per example, or per token (batch·seqLen, -1 = ignored) for the token head. */
-  loss(batch: EncoderBatch, labels: Int32Array, training: boolean, choices = 1): tf.Scalar {
+  /** labels: per example, or per token (batch·seqLen, -1 = ignored) for the token head; the span head reads the batch's span targets. */
+  loss(batch: EncoderBatch & SpanTargets, labels: Int32Array, training: boolean, choices = 1): tf.Scalar {
+    if (this.head instanceof SpanExtractionHead) {
+      if (!batch.spanStarts || !batch.spanEnds) throw new Error('a span batch needs start and end positions');
+      return this.head.loss(this.spanLogits(batch, training), batch.spanStarts, batch.spanEnds);
+    }
     const logits = this.logits(batch, training, choices);
     if (this.head instanceof TokenClassificationHead) return this.head.loss(logits, labels);
     return crossEntropy(logits, labels);

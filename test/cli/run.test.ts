@@ -174,3 +174,39 @@ test('tagging tasks (CoNLL-2003 NER, CoNLL-2005 SRL): run, then ptv2 score on th
     assert.ok(Math.abs(f1 - r.best) < 1e-9, `${r.task}: score ${f1} vs store ${r.best}`);
   }
 });
+
+test('extractive QA (SQuAD 1.1, 2.0): run, then ptv2 score on the written answers and no-answer probabilities matches the store', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-qa-'));
+  const config = tinyConfig(dir, 'qa');
+  const qa = path.join(ROOT, 'datasets/qa');
+  fs.writeFileSync(
+    config,
+    fs
+      .readFileSync(config, 'utf8')
+      .replace('methods: [ft, pt2]', 'methods: [pt2]')
+      .replace('epochs: 2', 'epochs: 1')
+      .replace(', max_eval_examples: 12', '')
+      .replace(/tasks:[\s\S]*/, `tasks:\n  - {name: squad, data: ${qa}/squad}\n  - {name: squad_v2, data: ${qa}/squad_v2}\n`),
+  );
+  const run = ptv2(['run', config], dir);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  const sql = new Database(path.join(dir, 'ptv2.db'), {readonly: true});
+  const rows = sql
+    .prepare(
+      `SELECT r.task, r.key_metric AS metric, r.best_value AS best, a.path AS pred,
+              (SELECT n.path FROM artifacts n WHERE n.run_id = r.id AND n.kind = 'dev_na_probs') AS naProb
+       FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`,
+    )
+    .all() as {task: string; metric: string; best: number; pred: string; naProb: string | null}[];
+  sql.close();
+  assert.deepEqual(rows.map((r) => `${r.task}:${r.metric}:${r.naProb !== null}`).sort(), ['squad:f1:false', 'squad_v2:f1:true']);
+  for (const r of rows) {
+    const args = ['score', '--task', r.task, '--gold', path.join(qa, r.task, 'dev.json'), '--pred', r.pred, '--json'];
+    const scored = ptv2(r.naProb === null ? args : [...args, '--na-prob', r.naProb], dir);
+    assert.equal(scored.code, 0, scored.stderr);
+    const metrics = JSON.parse(scored.stdout) as Record<string, number>;
+    assert.ok(r.best >= 0 && r.best <= 100, `${r.task}: f1 ${r.best} is a percentage`);
+    assert.ok(Math.abs(metrics.f1 - r.best) < 1e-9, `${r.task}: score ${metrics.f1} vs store ${r.best}`);
+    if (r.task === 'squad_v2') assert.ok('best_f1' in metrics && 'HasAns_f1' in metrics && 'NoAns_f1' in metrics, JSON.stringify(metrics));
+  }
+});
