@@ -8,6 +8,23 @@ import {mulberry32, normalArray} from '../random.js';
 
 let nextId = 0;
 
+/** A trainable [hidden → outputs] linear, N(0, 0.02) weight and zero bias, named like HF's module and unique per head. */
+export function headLinear(hidden: number, outputs: number, seed: number, name: string): Linear {
+  const rng = mulberry32(seed);
+  const id = nextId++;
+  return tf.tidy(() => ({
+    w: tf.variable(tf.tensor2d(normalArray(rng, hidden * outputs, 0.02), [hidden, outputs]), true, `${name}.weight#${id}`),
+    b: tf.variable(tf.zeros([outputs]) as tf.Tensor1D, true, `${name}.bias#${id}`),
+  }));
+}
+
+export function linearVariables(layer: Linear): tf.Variable[] {
+  return [layer.w as tf.Variable, layer.b as tf.Variable];
+}
+
+/** Seed of a head's dropout stream, distinct from its weight stream. */
+export const DROPOUT_SEED_MIX = 0x27d4eb2f;
+
 /** [CLS] (or pooled) features → dropout → linear → logits [batch, labels]. */
 export class ClassificationHead {
   readonly variables: tf.Variable[];
@@ -20,14 +37,9 @@ export class ClassificationHead {
     private readonly dropoutRate: number,
     seed: number,
   ) {
-    const rng = mulberry32(seed);
-    const id = nextId++;
-    this.classifier = tf.tidy(() => ({
-      w: tf.variable(tf.tensor2d(normalArray(rng, hidden * numLabels, 0.02), [hidden, numLabels]), true, `classifier.weight#${id}`),
-      b: tf.variable(tf.zeros([numLabels]) as tf.Tensor1D, true, `classifier.bias#${id}`),
-    }));
-    this.variables = [this.classifier.w as tf.Variable, this.classifier.b as tf.Variable];
-    this.dropout = new Dropout(seed ^ 0x27d4eb2f);
+    this.classifier = headLinear(hidden, numLabels, seed, 'classifier');
+    this.variables = linearVariables(this.classifier);
+    this.dropout = new Dropout(seed ^ DROPOUT_SEED_MIX);
   }
 
   logits(features: tf.Tensor2D, training: boolean): tf.Tensor2D {

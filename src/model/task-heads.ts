@@ -8,28 +8,9 @@
  * because the WASM backend has no gradient kernel for gather.
  */
 import * as tf from '@tensorflow/tfjs';
-import {crossEntropy} from './heads.js';
+import {crossEntropy, DROPOUT_SEED_MIX, headLinear, linearVariables} from './heads.js';
 import {Dropout, linear, type Linear} from './layers.js';
-import {mulberry32, normalArray} from '../random.js';
 
-let nextId = 0;
-
-/** A trainable [hidden → outputs] linear named like HF's module, unique per head instance. */
-function headLinear(hidden: number, outputs: number, seed: number, name: string): Linear {
-  const rng = mulberry32(seed);
-  const id = nextId++;
-  return tf.tidy(() => ({
-    w: tf.variable(tf.tensor2d(normalArray(rng, hidden * outputs, 0.02), [hidden, outputs]), true, `${name}.weight#${id}`),
-    b: tf.variable(tf.zeros([outputs]) as tf.Tensor1D, true, `${name}.bias#${id}`),
-  }));
-}
-
-function linearVariables(layer: Linear): tf.Variable[] {
-  return [layer.w as tf.Variable, layer.b as tf.Variable];
-}
-
-/** Seed of a head's dropout stream, distinct from its weight stream (as in ClassificationHead). */
-const DROPOUT_SEED_MIX = 0x27d4eb2f;
 
 /**
  * One score per (example, choice): features [batch·choices, h], rows grouped by example, →
