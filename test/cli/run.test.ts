@@ -109,102 +109,78 @@ test('a malformed data line is reported with file, line and field, and nothing i
   assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')), 'no database written for rejected input');
 });
 
-test('ptv2 score on the prediction files a run wrote gives the numbers in the store (RTE, COPA, MultiRC, ReCoRD)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-score-'));
-  const db = path.join(dir, 'ptv2.db');
-  const config = tinyConfig(dir, 'scored');
-  const superglue = path.join(ROOT, 'datasets/superglue');
+/** A stored run with its dev prediction files, as `ptv2 score` needs them. */
+interface ScoredRun {
+  task: string;
+  metric: string;
+  best: number;
+  pred: string;
+  naProb: string | null;
+}
+
+/** One epoch of `method` on `tasks` (YAML flow mappings), every dev example kept; the runs it stored. */
+function runOneEpoch(name: string, method: string, tasks: string[]): {dir: string; runs: ScoredRun[]} {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ptv2-${name}-`));
+  const config = tinyConfig(dir, name);
   fs.writeFileSync(
     config,
     fs
       .readFileSync(config, 'utf8')
-      .replace('methods: [ft, pt2]', 'methods: [pt2]')
+      .replace('methods: [ft, pt2]', `methods: [${method}]`)
       .replace('epochs: 2', 'epochs: 1')
       .replace(', max_eval_examples: 12', '')
-      .replace(
-        /tasks:[\s\S]*/,
-        `tasks:\n  - {name: rte, data: ${superglue}/RTE}\n  - {name: copa, data: ${superglue}/COPA}\n  - {name: multirc, data: ${superglue}/MultiRC}\n  - {name: record, data: ${superglue}/ReCoRD}\n`,
-      ),
+      .replace(/tasks:[\s\S]*/, `tasks:\n${tasks.map((t) => `  - ${t}\n`).join('')}`),
   );
   const run = ptv2(['run', config], dir);
   assert.equal(run.code, 0, run.stderr + run.stdout);
-  const sql = new Database(db, {readonly: true});
-  const rows = sql
+  const sql = new Database(path.join(dir, 'ptv2.db'), {readonly: true});
+  const runs = sql
     .prepare(
-      `SELECT r.task, r.key_metric AS metric, r.best_value AS best, a.path FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`,
+      `SELECT r.task, r.key_metric AS metric, r.best_value AS best, a.path AS pred,
+              (SELECT n.path FROM artifacts n WHERE n.run_id = r.id AND n.kind = 'dev_na_probs') AS naProb
+       FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`,
     )
-    .all() as {task: string; metric: string; best: number; path: string}[];
+    .all() as ScoredRun[];
   sql.close();
-  assert.deepEqual(rows.map((r) => r.task).sort(), ['copa', 'multirc', 'record', 'rte']);
+  return {dir, runs};
+}
+
+/** `ptv2 score --json` on a run's prediction files against the gold file. */
+function scoreRun(r: ScoredRun, gold: string, dir: string): Record<string, number> {
+  const args = ['score', '--task', r.task, '--gold', gold, '--pred', r.pred, '--json'];
+  const scored = ptv2(r.naProb === null ? args : [...args, '--na-prob', r.naProb], dir);
+  assert.equal(scored.code, 0, scored.stderr);
+  return JSON.parse(scored.stdout) as Record<string, number>;
+}
+
+test('ptv2 score on the prediction files a run wrote gives the numbers in the store (RTE, COPA, MultiRC, ReCoRD)', () => {
+  const superglue = path.join(ROOT, 'datasets/superglue');
   const dirs: Record<string, string> = {rte: 'RTE', copa: 'COPA', multirc: 'MultiRC', record: 'ReCoRD'};
-  for (const r of rows) {
-    const scored = ptv2(['score', '--task', r.task, '--gold', path.join(superglue, dirs[r.task], 'val.jsonl'), '--pred', r.path, '--json'], dir);
-    assert.equal(scored.code, 0, scored.stderr);
-    const metrics = JSON.parse(scored.stdout) as Record<string, number>;
+  const {dir, runs} = runOneEpoch('scored', 'pt2', Object.entries(dirs).map(([task, d]) => `{name: ${task}, data: ${superglue}/${d}}`));
+  assert.deepEqual(runs.map((r) => r.task).sort(), ['copa', 'multirc', 'record', 'rte']);
+  for (const r of runs) {
+    const metrics = scoreRun(r, path.join(superglue, dirs[r.task], 'val.jsonl'), dir);
     assert.ok(Math.abs(metrics[r.metric] - r.best) < 1e-9, `${r.task}: score ${metrics[r.metric]} vs store ${r.best}`);
   }
 });
 
 test('tagging tasks (CoNLL-2003 NER, CoNLL-2005 SRL): run, then ptv2 score on the written CoNLL files matches the store', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-tag-'));
-  const config = tinyConfig(dir, 'tagged');
-  fs.writeFileSync(
-    config,
-    fs
-      .readFileSync(config, 'utf8')
-      .replace('methods: [ft, pt2]', 'methods: [ft]')
-      .replace('epochs: 2', 'epochs: 1')
-      .replace(', max_eval_examples: 12', '')
-      .replace(/tasks:[\s\S]*/, `tasks:\n  - {name: conll03, data: ${ROOT}/datasets/ner/conll03}\n  - {name: conll05, data: ${ROOT}/datasets/srl/conll05}\n`),
-  );
-  const run = ptv2(['run', config], dir);
-  assert.equal(run.code, 0, run.stderr + run.stdout);
-  const sql = new Database(path.join(dir, 'ptv2.db'), {readonly: true});
-  const rows = sql
-    .prepare(`SELECT r.task, r.best_value AS best, a.path FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`)
-    .all() as {task: string; best: number; path: string}[];
-  sql.close();
-  assert.deepEqual(rows.map((r) => r.task).sort(), ['conll03', 'conll05']);
-  const gold: Record<string, string> = {conll03: 'datasets/ner/conll03/dev.txt', conll05: 'datasets/srl/conll05/dev.txt'};
-  for (const r of rows) {
-    const scored = ptv2(['score', '--task', r.task, '--gold', path.join(ROOT, gold[r.task]), '--pred', r.path, '--json'], dir);
-    assert.equal(scored.code, 0, scored.stderr);
-    const f1 = (JSON.parse(scored.stdout) as Record<string, number>).f1;
+  const gold: Record<string, string> = {conll03: 'datasets/ner/conll03', conll05: 'datasets/srl/conll05'};
+  const {dir, runs} = runOneEpoch('tagged', 'ft', Object.entries(gold).map(([task, d]) => `{name: ${task}, data: ${ROOT}/${d}}`));
+  assert.deepEqual(runs.map((r) => r.task).sort(), ['conll03', 'conll05']);
+  for (const r of runs) {
+    const f1 = scoreRun(r, path.join(ROOT, gold[r.task], 'dev.txt'), dir).f1;
     assert.ok(r.best > 0, `${r.task}: a zero F1 would make the comparison trivial`);
     assert.ok(Math.abs(f1 - r.best) < 1e-9, `${r.task}: score ${f1} vs store ${r.best}`);
   }
 });
 
 test('extractive QA (SQuAD 1.1, 2.0): run, then ptv2 score on the written answers and no-answer probabilities matches the store', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-qa-'));
-  const config = tinyConfig(dir, 'qa');
   const qa = path.join(ROOT, 'datasets/qa');
-  fs.writeFileSync(
-    config,
-    fs
-      .readFileSync(config, 'utf8')
-      .replace('methods: [ft, pt2]', 'methods: [pt2]')
-      .replace('epochs: 2', 'epochs: 1')
-      .replace(', max_eval_examples: 12', '')
-      .replace(/tasks:[\s\S]*/, `tasks:\n  - {name: squad, data: ${qa}/squad}\n  - {name: squad_v2, data: ${qa}/squad_v2}\n`),
-  );
-  const run = ptv2(['run', config], dir);
-  assert.equal(run.code, 0, run.stderr + run.stdout);
-  const sql = new Database(path.join(dir, 'ptv2.db'), {readonly: true});
-  const rows = sql
-    .prepare(
-      `SELECT r.task, r.key_metric AS metric, r.best_value AS best, a.path AS pred,
-              (SELECT n.path FROM artifacts n WHERE n.run_id = r.id AND n.kind = 'dev_na_probs') AS naProb
-       FROM runs r JOIN artifacts a ON a.run_id = r.id AND a.kind = 'dev_predictions'`,
-    )
-    .all() as {task: string; metric: string; best: number; pred: string; naProb: string | null}[];
-  sql.close();
-  assert.deepEqual(rows.map((r) => `${r.task}:${r.metric}:${r.naProb !== null}`).sort(), ['squad:f1:false', 'squad_v2:f1:true']);
-  for (const r of rows) {
-    const args = ['score', '--task', r.task, '--gold', path.join(qa, r.task, 'dev.json'), '--pred', r.pred, '--json'];
-    const scored = ptv2(r.naProb === null ? args : [...args, '--na-prob', r.naProb], dir);
-    assert.equal(scored.code, 0, scored.stderr);
-    const metrics = JSON.parse(scored.stdout) as Record<string, number>;
+  const {dir, runs} = runOneEpoch('qa', 'pt2', [`{name: squad, data: ${qa}/squad}`, `{name: squad_v2, data: ${qa}/squad_v2}`]);
+  assert.deepEqual(runs.map((r) => `${r.task}:${r.metric}:${r.naProb !== null}`).sort(), ['squad:f1:false', 'squad_v2:f1:true']);
+  for (const r of runs) {
+    const metrics = scoreRun(r, path.join(qa, r.task, 'dev.json'), dir);
     assert.ok(r.best >= 0 && r.best <= 100, `${r.task}: f1 ${r.best} is a percentage`);
     assert.ok(Math.abs(metrics.f1 - r.best) < 1e-9, `${r.task}: score ${metrics.f1} vs store ${r.best}`);
     if (r.task === 'squad_v2') assert.ok('best_f1' in metrics && 'HasAns_f1' in metrics && 'NoAns_f1' in metrics, JSON.stringify(metrics));
