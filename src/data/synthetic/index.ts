@@ -1,12 +1,13 @@
 /**
  * Synthetic data sets for ptv2, which ships no real benchmark data: one seeded, made-up world
- * (world.ts) rendered into SuperGLUE, NER, SQuAD and SRL files in the real formats, small enough to
- * train a tiny model from scratch and structured so that it can beat chance. The same seed gives
- * byte-identical files.
+ * (world.ts) rendered into SuperGLUE, NER, SQuAD and SRL files in the real formats, plus files for
+ * custom tasks (custom.ts), small enough to train a tiny model from scratch and structured so that
+ * it can beat chance. The same seed gives byte-identical files.
  */
 
 import fs from 'node:fs';
 import path from 'node:path';
+import {customFiles} from './custom.js';
 import {Draw} from './draw.js';
 import type {SyntheticFile} from './files.js';
 import {nerFiles} from './ner.js';
@@ -29,6 +30,7 @@ export function syntheticFiles(seed = DEFAULT_SEED, scale = 1): SyntheticFile[] 
     ...nerFiles(world, root.fork('ner'), scale),
     ...qaFiles(world, root.fork('qa'), scale),
     ...srlFiles(world, root.fork('srl'), scale),
+    ...customFiles(world, root.fork('custom'), scale),
   ];
 }
 
