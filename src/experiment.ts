@@ -17,9 +17,9 @@ import {planJobs, type Job} from './config/plan.js';
 import type {Ptv2Config, TaskConfig} from './config/schema.js';
 import {UserError} from './errors.js';
 import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type Feature, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
-import {buildSpanFeatures, decodeSpans, SPAN_DECODING, type SpanFeatureSet} from './data/qa-features.js';
-import {findTask, tagSet, TASKS, type Evaluation, type TaskDefinition} from './data/registry.js';
-import type {ChoiceExample, Example, PairExample, SpanExample, TaggingExample} from './data/types.js';
+import {buildSpanFeatures, decodeSpans, type SpanFeatureSet} from './data/qa-features.js';
+import {labelsOf, taskDefinition, type Evaluation, type TaskDefinition} from './data/registry.js';
+import {isLabelled, type ChoiceExample, type Example, type PairExample, type SpanExample, type Split, type TaggingExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
 import type {TaskModel} from './model/model.js';
@@ -31,15 +31,25 @@ import {Store} from './store/index.js';
 import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
 import type {TrainEvent} from './train/trainer.js';
 
+/** One split of a task: where it came from, its examples and their features. */
+export interface SplitData {
+  /** The file as read (data dir joined with the file name). */
+  file: string;
+  examples: Example[];
+  set: FeatureSet;
+  /** Whether every example has its gold answer (train and dev must; a test file may not). */
+  labelled: boolean;
+}
+
 export interface TaskData {
   definition: TaskDefinition;
-  /** The task's labels (for tagging tasks: the training file's tag set). */
+  /** The task's labels (read from the training file where the task has no fixed list). */
   labels: readonly string[];
   config: TaskConfig;
-  trainExamples: Example[];
-  devExamples: Example[];
-  train: FeatureSet;
-  dev: FeatureSet;
+  train: SplitData;
+  dev: SplitData;
+  /** Only when the config names a test file. */
+  test?: SplitData;
   maxLength: number;
 }
 
@@ -81,14 +91,36 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   return {created: true};
 }
 
-function readSplit(definition: TaskDefinition, task: TaskConfig, file: string): Example[] {
+function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split): Example[] {
   const full = path.join(task.data, file);
   if (!fs.existsSync(full)) {
-    throw new UserError(`data file not found for task ${task.name}`, {file: full}, [
-      `check tasks[].data and the split file names (${definition.files.train}, ${definition.files.dev})`,
+    throw new UserError(`${split} file not found for task ${task.name}`, {file: full}, [
+      `check tasks[].data and tasks[].${split}_file (default for ${task.name}: ${definition.files.train}, ${definition.files.dev})`,
     ]);
   }
-  return definition.read(full);
+  const examples = definition.read(full, split);
+  if (examples.length === 0) throw new UserError(`no examples in the ${split} file of task ${task.name}`, {file: full});
+  if (split !== 'test') {
+    const unlabelled = examples.find((example) => !isLabelled(example));
+    if (unlabelled) {
+      throw new UserError(`this ${split} example has no label; train and dev files need labels (only a test file may come without)`, {file: full, line: unlabelled.line, field: 'label'});
+    }
+  }
+  return examples;
+}
+
+/** Token features of one split, with the head's feature builder and the task's settings. */
+function buildFeatures(definition: TaskDefinition, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
+  switch (definition.head) {
+    case 'choice':
+      return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
+    case 'span':
+      return buildSpanFeatures(examples as SpanExample[], tokenizer, maxLength, definition.qa!);
+    case 'token':
+      return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, file);
+    case 'classification':
+      return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, file);
+  }
 }
 
 function limit<T>(items: T[], max: number | null, seed: number): T[] {
@@ -118,11 +150,6 @@ export class Experiment {
   /** Validate and load everything, then open the store and write the experiment row. */
   static async prepare(loaded: LoadedConfig, opts: PrepareOptions = {}): Promise<Experiment> {
     const config = loaded.config;
-    for (const t of config.tasks) {
-      if (!findTask(t.name)) {
-        throw new UserError(`unknown task "${t.name}"; known tasks: ${[...TASKS.keys()].join(', ')}`, {file: loaded.file, field: 'tasks[].name'});
-      }
-    }
     const {info, tf} = await initBackend(resolveBackendChoice(opts.backend, config.backend));
     tf.enableProdMode();
     const {created} = await ensureCheckpoint(config);
@@ -130,29 +157,28 @@ export class Experiment {
     const tokenizer = loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase});
     const tasks = new Map<string, TaskData>();
     for (const t of config.tasks) {
-      const definition = findTask(t.name)!;
+      const definition = taskDefinition(t);
       const maxLength = t.max_length ?? config.model.max_length;
       checkPositions(config, checkpoint.config.maxPositions - checkpoint.config.positionOffset, maxLength, loaded.file);
-      const trainFile = t.train_file ?? definition.files.train;
-      const devFile = t.dev_file ?? definition.files.dev;
-      const trainExamples = limit(readSplit(definition, t, trainFile), config.train.max_train_examples, deriveSeed(config.seed, `${t.name}/train`));
-      const devExamples = limit(readSplit(definition, t, devFile), config.train.max_eval_examples, deriveSeed(config.seed, `${t.name}/dev`));
-      const labels = definition.head === 'token' ? tagSet(trainExamples) : definition.labels;
-      const features = (examples: Example[], file: string): FeatureSet => {
-        const where = path.join(t.data, file);
-        if (definition.head === 'choice') return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
-        if (definition.head === 'span') return buildSpanFeatures(examples as SpanExample[], tokenizer, maxLength);
-        if (definition.head === 'token') return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, where);
-        return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, where);
+      const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> => {
+        const examples = limit(readSplit(definition, t, file, split), max, deriveSeed(config.seed, `${t.name}/${split}`));
+        return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled)};
       };
+      const train = read('train', t.train_file ?? definition.files.train, config.train.max_train_examples);
+      const dev = read('dev', t.dev_file ?? definition.files.dev, config.train.max_eval_examples);
+      const test = t.test_file === null ? undefined : read('test', t.test_file, null);
+      const labels = labelsOf(definition, train.examples);
+      const withFeatures = (split: Omit<SplitData, 'set'>): SplitData => ({
+        ...split,
+        set: buildFeatures(definition, split.examples, tokenizer, labels, maxLength, split.file),
+      });
       tasks.set(t.name, {
         definition,
         labels,
         config: t,
-        trainExamples,
-        devExamples,
-        train: features(trainExamples, trainFile),
-        dev: features(devExamples, devFile),
+        train: withFeatures(train),
+        dev: withFeatures(dev),
+        ...(test ? {test: withFeatures(test)} : {}),
         maxLength,
       });
     }
@@ -211,7 +237,7 @@ export class Experiment {
       stage: job.stage,
       sweepKey: job.sweepKey,
       sweepValue: job.sweepValue === undefined ? undefined : JSON.stringify(job.sweepValue),
-      params: {prompt: cfg.prompt, train: cfg.train, model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, truncated: {train: data.train.truncated, dev: data.dev.truncated}},
+      params: {prompt: cfg.prompt, train: cfg.train, model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, task: taskParams(data), truncated: truncationCounts(data)},
       seed: job.seed,
       backend: this.backend.name,
       modelPath: cfg.model.path,
@@ -222,8 +248,8 @@ export class Experiment {
     this.currentRun = runId;
     const padId = this.tokenizer.padId;
     const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
-    const devBatches = evaluationBatches(data.dev.features, cfg.train.eval_batch_size, padId);
-    const stepsPerEpoch = Math.ceil(data.train.features.length / cfg.train.batch_size);
+    const devBatches = evaluationBatches(data.dev.set.features, cfg.train.eval_batch_size, padId);
+    const stepsPerEpoch = Math.ceil(data.train.set.features.length / cfg.train.batch_size);
     let pendingLoss: {epoch: number; loss: number} | undefined;
     let bestState: TF.Tensor[] = [];
     try {
@@ -237,9 +263,9 @@ export class Experiment {
         patience: cfg.train.patience ?? undefined,
         logEvery: cfg.train.log_every,
         stepsPerEpoch,
-        batchesForEpoch: () => trainingBatches(data.train.features, cfg.train.batch_size, padId, shuffleRng),
+        batchesForEpoch: () => trainingBatches(data.train.set.features, cfg.train.batch_size, padId, shuffleRng),
         lossOf: (batch, training) => model.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
-        evaluate: () => data.definition.score(this.predict(data, model, devBatches)),
+        evaluate: () => data.definition.score(this.predict(data, model, data.dev, devBatches)),
         keyMetric: data.definition.keyMetric,
         onEvent: (event) => {
           if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
@@ -253,7 +279,7 @@ export class Experiment {
       });
       bestState = result.bestState;
       restoreState(model.variables, bestState);
-      this.writeArtifacts(job, runId, model, data);
+      this.writeArtifacts(job, runId, model, data, {epoch: result.bestEpoch, step: result.bestEpoch * stepsPerEpoch});
       this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
       return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric: data.definition.keyMetric};
     } catch (error) {
@@ -267,37 +293,50 @@ export class Experiment {
     }
   }
 
-  /** Dev predictions of the model as it is now, in the form the task's scorer reads. */
-  private predict(data: TaskData, model: TaskModel, batches: Batch[]): Evaluation {
-    const examples = data.devExamples as Evaluation['examples'];
-    if (data.definition.head === 'span') {
-      const logits = spanLogitsOf(this.tf, model, batches, data.dev.features);
-      // Tasks scored with no-answer probabilities (SQuAD 2.0) are the ones that may answer "".
-      const allowNull = data.definition.extraOutputs?.some((o) => o.kind === 'dev_na_probs') ?? false;
-      const decoded = decodeSpans(data.devExamples as SpanExample[], data.dev as SpanFeatureSet, logits.start, logits.end, {...SPAN_DECODING, allowNull});
-      return {examples, pred: [], gold: [], probabilities: [], ...decoded};
+  /** Predictions of the model as it is now for one split, in the form the task's scorer reads. */
+  private predict(data: TaskData, model: TaskModel, split: SplitData, batches: Batch[]): Evaluation {
+    const examples = split.examples as Evaluation['examples'];
+    const base = {examples, labels: data.labels, pred: [], gold: [], probabilities: []};
+    switch (data.definition.head) {
+      case 'span': {
+        const logits = spanLogitsOf(this.tf, model, batches, split.set.features);
+        const qa = data.definition.qa!;
+        const decoded = decodeSpans(split.examples as SpanExample[], split.set as SpanFeatureSet, logits.start, logits.end, qa);
+        return {...base, ...decoded};
+      }
+      case 'token':
+        return {...base, predTags: predictTags(this.tf, model, batches, split.set.features, data.labels)};
+      case 'classification':
+      case 'choice': {
+        const predicted = predictLabels(this.tf, model, batches, split.set.features.length, data.labels);
+        const gold = split.examples.map((e) => ((e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''));
+        return {...base, gold, ...predicted};
+      }
     }
-    if (data.definition.head === 'token') {
-      return {examples, pred: [], gold: [], probabilities: [], predTags: predictTags(this.tf, model, batches, data.dev.features, data.labels)};
-    }
-    const predicted = predictLabels(this.tf, model, batches, data.dev.features.length, data.labels);
-    const gold = data.devExamples.map((e) => ((e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''));
-    return {examples, gold, ...predicted};
   }
 
-  /** Best-epoch dev predictions (in the official scorer's format) and the trained parameters. */
-  private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData): void {
+  /**
+   * Best-epoch predictions for dev and (when given) test, in the official scorer's format, and the
+   * trained parameters. A labelled test file is also scored, under split "test" at the best epoch.
+   */
+  private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData, best: {epoch: number; step: number}): void {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
-    const devBatches = evaluationBatches(data.dev.features, job.config.train.eval_batch_size, this.tokenizer.padId);
-    const predictionFile = path.join(dir, data.definition.predictionFile);
-    const evaluation = this.predict(data, model, devBatches);
-    data.definition.writePredictions(predictionFile, evaluation);
-    this.store.recordArtifact(runId, {kind: 'dev_predictions', path: predictionFile, sha256: sha256File(predictionFile)});
-    for (const extra of data.definition.extraOutputs ?? []) {
-      const file = path.join(dir, extra.file);
-      extra.write(file, evaluation);
-      this.store.recordArtifact(runId, {kind: extra.kind, path: file, sha256: sha256File(file)});
+    const splits: [Split, SplitData][] = [['dev', data.dev]];
+    if (data.test) splits.push(['test', data.test]);
+    for (const [name, split] of splits) {
+      const batches = evaluationBatches(split.set.features, job.config.train.eval_batch_size, this.tokenizer.padId);
+      const evaluation = this.predict(data, model, split, batches);
+      const outputs = [{kind: 'predictions', extension: data.definition.predictionExtension, write: data.definition.writePredictions}, ...(data.definition.extraOutputs ?? [])];
+      for (const output of outputs) {
+        const file = path.join(dir, `${name}_${output.kind}${output.extension}`);
+        output.write(file, evaluation);
+        this.store.recordArtifact(runId, {kind: `${name}_${output.kind}`, path: file, sha256: sha256File(file)});
+      }
+      if (name === 'test' && split.labelled) {
+        const rows = Object.entries(data.definition.score(evaluation)).map(([metric, value]) => ({...best, split: 'test', name: metric, value}));
+        this.store.recordMetrics(runId, rows);
+      }
     }
 
     const stateFile = path.join(dir, 'trainable.safetensors');
@@ -371,6 +410,22 @@ export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], feature
     });
   }
   return {start, end};
+}
+
+/** Over-long inputs cut to fit, per split: stored with every run and shown by `ptv2 report --runs`. */
+export function truncationCounts(data: TaskData): Record<string, number> {
+  return {train: data.train.set.truncated, dev: data.dev.set.truncated, ...(data.test ? {test: data.test.set.truncated} : {})};
+}
+
+/** What the run read and how, so a stored run says which data and labels it saw. */
+function taskParams(data: TaskData): Record<string, unknown> {
+  return {
+    family: data.definition.family,
+    metric_scale: data.definition.metricScale,
+    labels: data.labels,
+    files: {train: data.train.file, dev: data.dev.file, ...(data.test ? {test: data.test.file} : {})},
+    ...(data.definition.qa ? {qa: data.config.qa ?? null} : {}),
+  };
 }
 
 function checkPositions(config: Ptv2Config, available: number, maxLength: number, file: string): void {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {Ptv2Command} from '../cli/base.js';
 import {BACKEND_CHOICES} from '../backend.js';
-import type {JobResult} from '../experiment.js';
+import type {JobResult, SplitData, TaskData} from '../experiment.js';
 
 export default class Run extends Ptv2Command {
   static override description = `Run the experiment a YAML config describes: every method × task (× sweep value), recorded in SQLite.
@@ -40,10 +40,7 @@ written as each epoch ends, so an interrupted experiment keeps its finished epoc
     if (!quiet) {
       this.log(`backend: ${experiment.backend.name}${experiment.backend.notes.length > 0 ? ` (${experiment.backend.notes.join('; ')})` : ''}`);
       if (experiment.checkpointCreated) this.log(`created a random checkpoint in ${loaded.config.model.path}`);
-      for (const [name, data] of experiment.tasks) {
-        const truncated = data.train.truncated + data.dev.truncated;
-        this.log(`${name}: ${data.train.features.length} train / ${data.dev.features.length} dev examples${truncated > 0 ? `, ${truncated} truncated to ${data.maxLength} tokens` : ''}`);
-      }
+      for (const [name, data] of experiment.tasks) this.log(describeTask(name, data));
       this.log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs → ${experiment.store.path}`);
     }
 
@@ -80,4 +77,13 @@ written as each epoch ends, so an interrupted experiment keeps its finished epoc
     if (failed.length > 0) this.error(`${failed.length} run(s) failed: ${failed.map((f) => `${f.job.id}: ${f.error}`).join('; ')}`, {exit: 1});
     return summary;
   }
+}
+
+/** `rte: 2490 train / 277 dev / 3000 test (unlabelled) examples; truncated to 128 tokens: 12 train, 1 dev`. */
+function describeTask(name: string, data: TaskData): string {
+  const splits: [string, SplitData | undefined][] = [['train', data.train], ['dev', data.dev], ['test', data.test]];
+  const present = splits.filter((entry): entry is [string, SplitData] => entry[1] !== undefined);
+  const counts = present.map(([split, d]) => `${d.examples.length} ${split}${d.labelled ? '' : ' (unlabelled)'}`).join(' / ');
+  const truncated = present.filter(([, d]) => d.set.truncated > 0).map(([split, d]) => `${d.set.truncated} ${split}`);
+  return `${name}: ${counts} examples${truncated.length > 0 ? `; truncated to ${data.maxLength} tokens: ${truncated.join(', ')}` : ''}`;
 }

@@ -16,6 +16,7 @@ import {isMap, isNode, isScalar, isSeq, LineCounter, parseDocument} from 'yaml';
 import type {Document, Node} from 'yaml';
 import {z} from 'zod';
 
+import {taskProblems} from '../data/registry.js';
 import {formatLocated, UserError} from '../errors.js';
 import {ptv2ConfigSchema} from './schema.js';
 import type {Ptv2Config} from './schema.js';
@@ -313,6 +314,15 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     const locate: Locate = (path) => lineAt(doc, counter, path);
     throw new ConfigError(toConfigIssues(result.error.issues, data, file, locate).sort(byLine));
   }
+  // Checks that depend on which task (or task family) an entry is, once every key is well-formed.
+  const taskIssues = result.data.tasks.flatMap((task, index) =>
+    taskProblems(task).map((problem): ConfigIssue => {
+      const path = ['tasks', index, ...problem.path];
+      // A missing key has no line of its own: lineAt stops at its task entry.
+      return {file, line: lineAt(doc, counter, path), path: formatKeyPath(path), message: problem.message};
+    }),
+  );
+  if (taskIssues.length > 0) throw new ConfigError(taskIssues.sort(byLine));
   return {config: result.data, text, file};
 }
 

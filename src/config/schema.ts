@@ -204,17 +204,89 @@ export const methodOverridesSchema = mapping(
   },
 );
 
+/** How a task is built when the config defines it rather than naming one of ptv2's. */
+export const TASK_FAMILIES = ['classification', 'pair_classification', 'tagging', 'qa'] as const;
+export type TaskFamily = (typeof TASK_FAMILIES)[number];
+
+export const TEXT_FORMATS = ['csv', 'tsv', 'jsonl'] as const;
+
+/** Which record fields hold what, for classification tasks read from csv, tsv or jsonl. */
+export const fieldsSchema = mapping({
+  text: text('the name of the field holding the text'),
+  // Sentence-pair tasks only: the second text.
+  text_pair: text('the name of the field holding the second text').optional(),
+  label: text('the name of the field holding the label'),
+  // Prediction files are keyed by id; without one, the record's 0-based position is used.
+  id: text('the name of the field holding the example id').optional(),
+});
+
+export const columnsSchema = mapping({
+  // CoNLL files put the token first.
+  token: intAtLeast(0, 'a 0-based column index').default(0),
+  // CoNLL files put the tag last; negative indices count from the end.
+  tag: z.int(expecting('a column index (negative counts from the end)')).default(-1),
+});
+
+export const taggingSchema = mapping({
+  // seqeval's default (conlleval-compatible) chunking, which every NER paper table uses.
+  mode: z.enum(['default', 'strict']).default('default'),
+  // The scheme strict mode checks; IOB2 is what the CoNLL releases are converted to.
+  scheme: z.enum(['IOB2', 'IOBES']).default('IOB2'),
+  // Entity types left out of scoring; null: none for NER, the predicate `V` for SRL.
+  exclude: z.array(text('an entity type'), expecting('a list of entity types, or null for the task\'s default')).nullable().default(null),
+});
+
+export const qaSchema = mapping({
+  // BERT's SQuAD recipe: windows of max_length sub-tokens, each starting up to 128 after the last.
+  doc_stride: intAtLeast(1).default(128),
+  // BERT's SQuAD recipe: longer questions are cut (and counted as truncated).
+  max_query_length: intAtLeast(1).default(64),
+  // Best starts and ends combined per window, as in BERT's run_squad.py.
+  n_best: intAtLeast(1).default(20),
+  // Longest answer in sub-tokens, as in BERT's run_squad.py.
+  max_answer_length: intAtLeast(1).default(30),
+  // SQuAD 2.0: answer "" when the null score beats the best span by more than this.
+  null_threshold: z.number(expecting('a number')).default(0),
+});
+
+/** YAML reads `version: 2.0` as the number 2, so numbers are accepted for the two versions. */
+const squadVersion = z.preprocess(
+  (v) => (typeof v === 'number' ? v.toFixed(1) : v),
+  z.enum(['1.1', '2.0'], expecting('"1.1" or "2.0"')),
+);
+
 export const taskSchema = mapping({
   name: matching(TASK_NAME, 'a task name of lowercase letters, digits and "_"'),
+  // Absent: one of ptv2's named tasks. Present: a task of the user's own, built by this family.
+  family: z.enum(TASK_FAMILIES).optional(),
   data: text('a directory path'),
   // null: the file names of the task's official release (train.jsonl / train.txt, …).
   train_file: text('a file name, or null for the task\'s own').nullable().default(null),
   dev_file: text('a file name, or null for the task\'s own').nullable().default(null),
-  // Test labels are hidden, so predictions are only written when asked for.
+  // Test labels are usually hidden, so test predictions are written only when asked for.
   test_file: text('a file name, or null for no test predictions').nullable().default(null),
   // model.max_length applies unless a task needs longer or shorter inputs.
   max_length: intAtLeast(1, 'an integer >= 1, or null for model.max_length').nullable().default(null),
+  // The metric that picks the best epoch; null: the task's own (accuracy, F1, …).
+  metric: text('a metric name, or null for the task\'s own').nullable().default(null),
+  // classification / pair_classification: the file format (null: from the file extension) and fields.
+  format: z.enum(TEXT_FORMATS).nullable().default(null),
+  fields: fieldsSchema.optional(),
+  // tagging (own tasks): which CoNLL columns hold the token and the tag.
+  columns: columnsSchema.optional(),
+  // qa (own tasks): SQuAD 1.1 (every question answerable) or 2.0 (unanswerable ones too).
+  version: squadVersion.optional(),
+  // Tagging tasks: how spans are scored.
+  tagging: taggingSchema.optional(),
+  // Extractive QA tasks: windows and span decoding.
+  qa: qaSchema.optional(),
 });
+
+export type QaConfig = z.output<typeof qaSchema>;
+export type TaggingConfig = z.output<typeof taggingSchema>;
+export const QA_DEFAULTS: QaConfig = qaSchema.parse({});
+export const TAGGING_DEFAULTS: TaggingConfig = taggingSchema.parse({});
+export const COLUMNS_DEFAULTS = columnsSchema.parse({});
 
 /** Sweep values are checked against the rules of the key they set, each at its own index. */
 export const sweepSchema = mapping({

@@ -26,6 +26,11 @@ export interface ConllColumns {
    * last column). null reads an unlabelled file (tags: null).
    */
   tagColumn?: number | null;
+  /**
+   * Test files: a file whose lines have no tag column (e.g. tokens only) reads as unlabelled
+   * (tags: null) instead of failing. A file that tags some lines and not others still fails.
+   */
+  tagsOptional?: boolean;
 }
 
 export interface ConllPredictions {
@@ -125,11 +130,30 @@ function pickTag(file: string, row: Row, tokenColumn: number, tagColumn: number)
   return row.fields[index];
 }
 
+function hasTag(row: Row, tokenColumn: number, tagColumn: number): boolean {
+  const index = resolveColumn(tagColumn, row.fields.length);
+  return index >= 0 && index < row.fields.length && index !== tokenColumn;
+}
+
 /** Reads a CoNLL NER file; tags are kept as written (IOB1 or IOB2, see iob1ToIob2). */
 export function readConll(file: string, opts: ConllColumns = {}): TaggingExample[] {
   const tokenColumn = opts.tokenColumn ?? 0;
-  const tagColumn = opts.tagColumn === undefined ? -1 : opts.tagColumn;
-  return parseSentences(readLines(file)).map((sentence, index) => ({
+  let tagColumn = opts.tagColumn === undefined ? -1 : opts.tagColumn;
+  const sentences = parseSentences(readLines(file));
+  if (opts.tagsOptional && tagColumn !== null) {
+    const column = tagColumn;
+    const rows = sentences.flatMap((sentence) => sentence.rows);
+    const tagged = rows.filter((row) => hasTag(row, tokenColumn, column));
+    if (tagged.length === 0) tagColumn = null;
+    else if (tagged.length < rows.length) {
+      const untagged = rows.find((row) => !hasTag(row, tokenColumn, column))!;
+      throw new UserError(
+        `no tag in ${describeColumn(column)} here, but line ${tagged[0].line} has one; a file is either tagged on every line or on none`,
+        {file, line: untagged.line, field: 'tag'},
+      );
+    }
+  }
+  return sentences.map((sentence, index) => ({
     kind: 'tagging',
     id: index,
     words: sentence.rows.map((row) => pickToken(file, row, tokenColumn)),

@@ -46,10 +46,13 @@ export function answerWords(words: readonly ContextWord[], charStart: number, te
   return start < 0 ? null : {start, end};
 }
 
-/** Longest question kept, in sub-tokens (BERT's max_query_length), at most half the input. */
-export const MAX_QUERY_TOKENS = 64;
-/** Largest step between window starts, in sub-tokens (BERT's doc_stride). */
-export const DOC_STRIDE = 128;
+/** How contexts are cut into windows (the task's `qa:` config; defaults are BERT's run_squad.py). */
+export interface SpanWindows {
+  /** Largest step between window starts, in sub-tokens; capped at half a window so windows overlap. */
+  docStride: number;
+  /** Longest question kept, in sub-tokens, at most half the input; longer ones count as truncated. */
+  maxQueryLength: number;
+}
 
 export interface SpanFeatureSet extends FeatureSet {
   /** Per example, its context's words (the same for every window of that example). */
@@ -70,14 +73,19 @@ function truncatedQuestion(question: string, tokenizer: PtTokenizer, limit: numb
  * (−1 outside the context); `spanStart`/`spanEnd` are the gold token positions or 0 ([CLS]).
  * `truncated` counts questions cut to fit and context words too long for any window.
  */
-export function buildSpanFeatures(examples: readonly SpanExample[], tokenizer: PtTokenizer, maxLength: number): SpanFeatureSet {
+export function buildSpanFeatures(
+  examples: readonly SpanExample[],
+  tokenizer: PtTokenizer,
+  maxLength: number,
+  windows: SpanWindows,
+): SpanFeatureSet {
   let truncated = 0;
   const features: Feature[] = [];
   const allWords: ContextWord[][] = [];
   examples.forEach((ex, exampleIndex) => {
     const words = contextWords(ex.context);
     allWords.push(words);
-    const question = truncatedQuestion(ex.question, tokenizer, Math.min(MAX_QUERY_TOKENS, Math.floor(maxLength / 2)));
+    const question = truncatedQuestion(ex.question, tokenizer, Math.min(windows.maxQueryLength, Math.floor(maxLength / 2)));
     if (question.truncated) truncated++;
     const gold = ex.isImpossible || ex.answers.length === 0 ? null : answerWords(words, ex.answers[0].start, ex.answers[0].text);
     let start = 0;
@@ -106,7 +114,7 @@ export function buildSpanFeatures(examples: readonly SpanExample[], tokenizer: P
       features.push({inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, tokenToWord, spanStart, spanEnd, label: -1, example: exampleIndex});
       if (start + kept >= words.length) break;
       const windowTokens = wordEnd(kept - 1) - enc.wordStarts[0] + 1;
-      const stride = Math.min(DOC_STRIDE, Math.max(1, Math.floor(windowTokens / 2)));
+      const stride = Math.min(windows.docStride, Math.max(1, Math.floor(windowTokens / 2)));
       let next = 1;
       while (next < kept && enc.wordStarts[next] - enc.wordStarts[0] < stride) next++;
       start += next;
@@ -116,13 +124,13 @@ export function buildSpanFeatures(examples: readonly SpanExample[], tokenizer: P
 }
 
 export interface SpanDecodeOptions {
-  /** SQuAD 2.0: predict "" when no answer scores better than the best span. */
+  /** SQuAD 2.0: predict "" when the no-answer score beats the best span by more than nullThreshold. */
   allowNull: boolean;
+  nullThreshold?: number;
   maxAnswerLength: number;
   nBest: number;
 }
 
-export const SPAN_DECODING: Omit<SpanDecodeOptions, 'allowNull'> = {maxAnswerLength: 30, nBest: 20};
 
 export interface SpanPredictions {
   /** Question id → answer text ("" = no answer). */
@@ -170,7 +178,7 @@ export function decodeSpans(
       return;
     }
     const margin = nullScore - score;
-    answers[ex.id] = score === -Infinity || margin > 0 ? '' : text;
+    answers[ex.id] = score === -Infinity || margin > (options.nullThreshold ?? 0) ? '' : text;
     naProbs[ex.id] = score === -Infinity ? 1 : 1 / (1 + Math.exp(-margin));
   });
   return {answers, naProbs};

@@ -1,18 +1,28 @@
 /**
- * The task registry: a table from task name to everything ptv2 needs to run it — family, reader,
- * label list, head, scorer, the metric that picks the best epoch, and how predictions are written
- * for the official scorer. Adding a task is adding a row.
+ * The task registry: everything ptv2 needs to run a task — family, reader, label list, head,
+ * scorer, the metric that picks the best epoch, and how predictions are written for the official
+ * scorer.
+ *
+ * A task is built by its family (classification, pair classification, multiple choice, tagging,
+ * extractive QA) from the options a config gives it. The named tasks of the paper (SuperGLUE,
+ * CoNLL NER, CoNLL SRL, SQuAD) are rows of one table that call the same family builders with the
+ * official release's reader and files; a task the user defines with `family:` in the config goes
+ * through the same builders with the reader and fields the user names. Adding a named task is
+ * adding a row.
  */
-import {accuracy, macroF1} from '../metrics/classification.js';
-import {multircScores, recordScores} from '../metrics/superglue.js';
-import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from './superglue.js';
 import fs from 'node:fs';
+import path from 'node:path';
+import {COLUMNS_DEFAULTS, QA_DEFAULTS, TAGGING_DEFAULTS, TASK_FAMILIES, type QaConfig, type TaggingConfig, type TaskConfig, type TaskFamily} from '../config/schema.js';
+import {accuracy, macroF1} from '../metrics/classification.js';
 import {spanScores} from '../metrics/span.js';
-import {collectTagSet, readConll, writeConllPredictions} from './conll.js';
-import {readSrl, writeSrlPredictions} from './srl.js';
-import {readSquad, writeNaProbs, writeSquadPredictions, type SquadVersion} from './squad.js';
 import {squadV1, squadV2} from '../metrics/squad.js';
-import type {ChoiceExample, Example, PairExample, SpanExample, TaggingExample} from './types.js';
+import {multircScores, recordScores} from '../metrics/superglue.js';
+import {collectTagSet, readConll, writeConllPredictions} from './conll.js';
+import {collectLabels, readTextClassification} from './custom.js';
+import {readSquad, writeNaProbs, writeSquadPredictions, type SquadVersion} from './squad.js';
+import {readSrl, writeSrlPredictions} from './srl.js';
+import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from './superglue.js';
+import type {ChoiceExample, Example, PairExample, SpanExample, Split, TaggingExample} from './types.js';
 
 export type HeadKind = 'classification' | 'choice' | 'token' | 'span';
 
@@ -20,6 +30,8 @@ export type HeadKind = 'classification' | 'choice' | 'token' | 'span';
 export interface Evaluation {
   /** Pair, choice, tagging or span examples, as the task's reader makes them. */
   examples: readonly (PairExample | ChoiceExample | TaggingExample | SpanExample)[];
+  /** The task's label list (for tagging: the tag set), as the head predicts over it. */
+  labels: readonly string[];
   /** Tagging tasks: the predicted tag of every word. */
   predTags?: readonly string[][];
   /** Extractive QA: answer text per question id ("" = no answer). */
@@ -32,105 +44,182 @@ export interface Evaluation {
   probabilities: readonly Float32Array[];
 }
 
+/** Extractive QA settings after defaults: windows (doc stride, query length) and span decoding. */
+export interface QaSettings {
+  docStride: number;
+  maxQueryLength: number;
+  nBest: number;
+  maxAnswerLength: number;
+  /** Answer "" when the null score beats the best span by more than this (SQuAD 2.0 only). */
+  nullThreshold: number;
+  /** SQuAD 2.0: questions may have no answer, predicted through [CLS]. */
+  allowNull: boolean;
+}
+
 export interface TaskDefinition {
   name: string;
-  family: 'superglue' | 'ner' | 'srl' | 'qa';
+  family: TaskFamily | 'multiple_choice';
   head: HeadKind;
-  /** The label list; empty = the tag set of the training file. */
-  labels: readonly string[];
-  /** File names inside the task's data directory, as the official release names them. */
-  files: {train: string; dev: string; test: string};
-  read(file: string): Example[];
-  /** Every metric the official scorer reports. */
+  /** The label list; null = the label (or tag) set of the training file. */
+  labels: readonly string[] | null;
+  /** File names inside the task's data directory: the official release's, or the config's. */
+  files: {train: string; dev: string};
+  /** Reads one split; test files may come without labels. */
+  read(file: string, split: Split): Example[];
+  /** Every metric the scorer reports (that the key metric may be chosen from). */
+  metrics: readonly string[];
   score(evaluation: Evaluation): Record<string, number>;
   /** Picks the best epoch. */
   keyMetric: string;
-  /** File name of the dev predictions, in the format the official scorer (and `ptv2 score`) reads. */
-  predictionFile: string;
+  /** What 100% is in this task's metrics: 1 for fractions, 100 where the official scorer prints percentages (SQuAD). */
+  metricScale: 1 | 100;
+  /** Prediction files are `<split>_predictions<extension>`, in the official scorer's format. */
+  predictionExtension: string;
   writePredictions(file: string, evaluation: Evaluation): void;
   /** Further files the official scorer reads beside the predictions (SQuAD 2.0's no-answer probabilities). */
-  extraOutputs?: readonly {kind: string; file: string; write(file: string, evaluation: Evaluation): void}[];
+  extraOutputs?: readonly {kind: string; extension: string; write(file: string, evaluation: Evaluation): void}[];
+  /** Extractive QA only. */
+  qa?: QaSettings;
 }
 
-const SUPERGLUE_FILES = {train: 'train.jsonl', dev: 'val.jsonl', test: 'test.jsonl'};
+// ---------------------------------------------------------------------------------------------
+// Family builders. Each takes what differs between the tasks of one family.
+
+interface ClassificationSpec {
+  name: string;
+  family: 'classification' | 'pair_classification';
+  labels: readonly string[] | null;
+  files: TaskDefinition['files'];
+  read: TaskDefinition['read'];
+  /** Default: accuracy and macro-F1 over the label list. */
+  score?: TaskDefinition['score'];
+  metrics?: readonly string[];
+  keyMetric?: string;
+  /** Default: one `{"idx": id, "label": label}` line per example, the SuperGLUE submission layout. */
+  predictionLines?: (e: Evaluation) => string[];
+}
+
+const classificationScores: TaskDefinition['score'] = (e) => ({accuracy: accuracy(e.pred, e.gold), macro_f1: macroF1(e.pred, e.gold, e.labels)});
+
+function writeLines(file: string, lines: readonly string[]): void {
+  fs.mkdirSync(path.dirname(file), {recursive: true});
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+function classificationTask(spec: ClassificationSpec): TaskDefinition {
+  const predictionLines = spec.predictionLines ?? ((e: Evaluation) => e.examples.map((x, i) => JSON.stringify({idx: x.id, label: e.pred[i]})));
+  return {
+    name: spec.name,
+    family: spec.family,
+    head: 'classification',
+    labels: spec.labels,
+    files: spec.files,
+    read: spec.read,
+    metrics: spec.metrics ?? ['accuracy', 'macro_f1'],
+    score: spec.score ?? classificationScores,
+    keyMetric: spec.keyMetric ?? 'accuracy',
+    metricScale: 1,
+    predictionExtension: '.jsonl',
+    writePredictions: (file, e) => writeLines(file, predictionLines(e)),
+  };
+}
+
+/** Span micro-F1 over the tagging options (seqeval's default chunking unless strict). */
+function taggingTask(
+  name: string,
+  files: TaskDefinition['files'],
+  read: TaskDefinition['read'],
+  options: TaggingConfig,
+  write: typeof writeConllPredictions = writeConllPredictions,
+): TaskDefinition {
+  const gold = (e: Evaluation) => (e.examples as readonly TaggingExample[]).map((x) => x.tags ?? []);
+  const scoring = {mode: options.mode, scheme: options.scheme, exclude: options.exclude ?? []};
+  return {
+    name,
+    family: 'tagging',
+    head: 'token',
+    labels: null,
+    files,
+    read,
+    metrics: ['precision', 'recall', 'f1'],
+    score: (e) => {
+      const {precision, recall, f1} = spanScores(gold(e), e.predTags!.map((t) => [...t]), scoring);
+      return {precision, recall, f1};
+    },
+    keyMetric: 'f1',
+    metricScale: 1,
+    predictionExtension: '.txt',
+    writePredictions: (file, e) => write(file, e.examples as TaggingExample[], e.predTags!.map((t) => [...t])),
+  };
+}
+
+const SQUAD_METRICS: Record<SquadVersion, readonly string[]> = {
+  '1.1': ['exact_match', 'f1'],
+  '2.0': ['exact', 'f1', 'best_exact', 'best_f1'],
+};
+
+/** SQuAD-format extractive QA, scored as evaluate-v1.1.py / evaluate-v2.0.py do. */
+function qaTask(name: string, version: SquadVersion, files: TaskDefinition['files'], options: QaConfig): TaskDefinition {
+  const examples = (e: Evaluation) => e.examples as readonly SpanExample[];
+  const allowNull = version === '2.0';
+  return {
+    name,
+    family: 'qa',
+    head: 'span',
+    labels: [],
+    files,
+    read: (file, split) => readSquad(file, version, {answers: split === 'test' ? 'optional' : 'required'}),
+    metrics: SQUAD_METRICS[version],
+    score: (e) => (allowNull ? squadV2(examples(e), e.answers!, e.naProbs) : squadV1(examples(e), e.answers!)),
+    keyMetric: 'f1',
+    metricScale: 100,
+    predictionExtension: '.json',
+    writePredictions: (file, e) => writeSquadPredictions(file, e.answers!),
+    extraOutputs: allowNull ? [{kind: 'na_probs', extension: '.json', write: (file, e) => writeNaProbs(file, e.naProbs!)}] : [],
+    qa: {
+      docStride: options.doc_stride,
+      maxQueryLength: options.max_query_length,
+      nBest: options.n_best,
+      maxAnswerLength: options.max_answer_length,
+      nullThreshold: options.null_threshold,
+      allowNull,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The named tasks of the paper.
+
+const SUPERGLUE_FILES = {train: 'train.jsonl', dev: 'val.jsonl'};
+const CONLL_FILES = {train: 'train.txt', dev: 'dev.txt'};
 
 /** SuperGLUE submission label values: strings for RTE/CB, booleans for the yes/no tasks. */
 function submissionLabel(task: SuperGlueTask, label: string): string | boolean {
   return SUPERGLUE_LABELS[task][0] === 'false' ? label === 'true' : label;
 }
 
-function superGlueTask(
-  name: SuperGlueTask,
-  keyMetric: string,
-  score: TaskDefinition['score'],
-  predictionLines: (e: Evaluation) => string[] = (e) =>
-    e.examples.map((example, i) => JSON.stringify({idx: example.id, label: submissionLabel(name, e.pred[i])})),
-  head: HeadKind = 'classification',
-): TaskDefinition {
-  return {
+function superGlueTask(name: SuperGlueTask, spec: Partial<ClassificationSpec> = {}): TaskDefinition {
+  return classificationTask({
     name,
-    family: 'superglue',
-    head,
+    family: 'pair_classification',
     labels: SUPERGLUE_LABELS[name],
     files: SUPERGLUE_FILES,
     read: (file) => readSuperGlue(name, file),
-    score,
-    keyMetric,
-    predictionFile: 'dev_predictions.jsonl',
-    writePredictions: (file, e) => fs.writeFileSync(file, predictionLines(e).join('\n') + '\n'),
-  };
+    metrics: ['accuracy'],
+    score: (e) => ({accuracy: accuracy(e.pred, e.gold)}),
+    predictionLines: (e) => e.examples.map((x, i) => JSON.stringify({idx: x.id, label: submissionLabel(name, e.pred[i])})),
+    ...spec,
+  });
 }
 
-/** NER (CoNLL columns) and SRL (one predicate per line): span micro-F1, seqeval's default chunking. */
-function taggingTask(name: string, family: 'ner' | 'srl', files: TaskDefinition['files']): TaskDefinition {
-  const srl = family === 'srl';
-  // Standard SRL scoring leaves out the predicate itself.
-  const exclude = srl ? ['V'] : [];
-  const gold = (e: Evaluation) => (e.examples as readonly TaggingExample[]).map((x) => x.tags ?? []);
+/** COPA: (premise + " because"/" so", choice) scored per choice, softmax over the two; labels are choice indices. */
+function copaTask(): TaskDefinition {
   return {
-    name,
-    family,
-    head: 'token',
-    labels: [],
-    files,
-    read: srl ? readSrl : (file) => readConll(file),
-    score: (e) => {
-      const {precision, recall, f1} = spanScores(gold(e), e.predTags!.map((t) => [...t]), {exclude});
-      return {precision, recall, f1};
-    },
-    keyMetric: 'f1',
-    predictionFile: 'dev_predictions.txt',
-    writePredictions: (file, e) =>
-      (srl ? writeSrlPredictions : writeConllPredictions)(file, e.examples as TaggingExample[], e.predTags!.map((t) => [...t])),
+    ...superGlueTask('copa', {predictionLines: (e) => e.examples.map((x, i) => JSON.stringify({idx: x.id, label: Number(e.pred[i])}))}),
+    family: 'multiple_choice',
+    head: 'choice',
   };
 }
-
-/** SQuAD 1.1 and 2.0: span extraction scored by evaluate-v1.1.py / evaluate-v2.0.py. */
-function squadTask(name: string, version: SquadVersion): TaskDefinition {
-  const examples = (e: Evaluation) => e.examples as readonly SpanExample[];
-  return {
-    name,
-    family: 'qa',
-    head: 'span',
-    labels: [],
-    files: {train: 'train.json', dev: 'dev.json', test: 'test.json'},
-    read: (file) => readSquad(file, version),
-    score: (e) => (version === '1.1' ? squadV1(examples(e), e.answers!) : squadV2(examples(e), e.answers!, e.naProbs)),
-    keyMetric: 'f1',
-    predictionFile: 'dev_predictions.json',
-    writePredictions: (file, e) => writeSquadPredictions(file, e.answers!),
-    extraOutputs: version === '1.1' ? [] : [{kind: 'dev_na_probs', file: 'dev_na_probs.json', write: (file, e) => writeNaProbs(file, e.naProbs!)}],
-  };
-}
-
-const CONLL_FILES = {train: 'train.txt', dev: 'dev.txt', test: 'test.txt'};
-
-/** The tag set of a tagging task's training examples. */
-export function tagSet(examples: readonly Example[]): string[] {
-  return collectTagSet(examples as TaggingExample[]);
-}
-
-const accuracyOnly: TaskDefinition['score'] = (e) => ({accuracy: accuracy(e.pred, e.gold)});
 
 /** ReCoRD: per query, the candidate entity the model finds most likely to be the answer. */
 function recordAnswers(e: Evaluation): {query: string; predText: string; goldTexts: string[]}[] {
@@ -160,43 +249,158 @@ function multircLines(e: Evaluation): string[] {
   );
 }
 
-export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(
-  [
-    superGlueTask('boolq', 'accuracy', accuracyOnly),
-    // COPA: (premise + " because"/" so", choice) scored per choice, softmax over the two; labels are choice indices.
-    superGlueTask(
-      'copa',
-      'accuracy',
-      accuracyOnly,
-      (e) => e.examples.map((example, i) => JSON.stringify({idx: example.id, label: Number(e.pred[i])})),
-      'choice',
-    ),
-    superGlueTask('cb', 'accuracy', (e) => ({accuracy: accuracy(e.pred, e.gold), macro_f1: macroF1(e.pred, e.gold, SUPERGLUE_LABELS.cb)})),
-    superGlueTask('rte', 'accuracy', accuracyOnly),
-    superGlueTask('wic', 'accuracy', accuracyOnly),
-    superGlueTask('wsc', 'accuracy', accuracyOnly),
-    superGlueTask(
-      'multirc',
-      'f1a',
-      (e) =>
-        multircScores(
-          (e.examples as readonly PairExample[]).map((example, i) => ({group: example.group!, pred: e.pred[i] === 'true' ? 1 : 0, gold: e.gold[i] === 'true' ? 1 : 0})),
-        ),
-      multircLines,
-    ),
-    superGlueTask('record', 'f1', (e) => recordScores(recordAnswers(e)), (e) =>
-      recordAnswers(e).map((a) => JSON.stringify({idx: Number(a.query), label: a.predText})),
-    ),
-    taggingTask('conll03', 'ner', CONLL_FILES),
-    taggingTask('ontonotes', 'ner', CONLL_FILES),
-    taggingTask('conll04', 'ner', CONLL_FILES),
-    taggingTask('conll05', 'srl', {train: 'train.txt', dev: 'dev.txt', test: 'test_wsj.txt'}),
-    taggingTask('conll12', 'srl', CONLL_FILES),
-    squadTask('squad', '1.1'),
-    squadTask('squad_v2', '2.0'),
-  ].map((t) => [t.name, t]),
-);
+const multircItems = (e: Evaluation) =>
+  (e.examples as readonly PairExample[]).map((x, i) => ({group: x.group!, pred: e.pred[i] === 'true' ? (1 as const) : (0 as const), gold: e.gold[i] === 'true' ? (1 as const) : (0 as const)}));
 
-export function findTask(name: string): TaskDefinition | undefined {
-  return TASKS.get(name);
+const readNer: TaskDefinition['read'] = (file, split) => readConll(file, {tagsOptional: split === 'test'});
+
+/** Options a named task takes from its config entry (everything else is the release's). */
+interface NamedOptions {
+  tagging: TaggingConfig;
+  qa: QaConfig;
+}
+
+type NamedTask = (options: NamedOptions) => TaskDefinition;
+
+/** Standard SRL scoring leaves out the predicate itself, which the input gives away. */
+const srlOptions = (tagging: TaggingConfig): TaggingConfig => ({...tagging, exclude: tagging.exclude ?? ['V']});
+
+export const NAMED_TASKS: ReadonlyMap<string, NamedTask> = new Map<string, NamedTask>([
+  ['boolq', () => superGlueTask('boolq')],
+  ['cb', () => superGlueTask('cb', {metrics: ['accuracy', 'macro_f1'], score: classificationScores})],
+  ['copa', copaTask],
+  ['multirc', () => superGlueTask('multirc', {metrics: ['f1a', 'em'], keyMetric: 'f1a', score: (e) => multircScores(multircItems(e)), predictionLines: multircLines})],
+  [
+    'record',
+    () =>
+      superGlueTask('record', {
+        metrics: ['em', 'f1'],
+        keyMetric: 'f1',
+        score: (e) => recordScores(recordAnswers(e)),
+        predictionLines: (e) => recordAnswers(e).map((a) => JSON.stringify({idx: Number(a.query), label: a.predText})),
+      }),
+  ],
+  ['rte', () => superGlueTask('rte')],
+  ['wic', () => superGlueTask('wic')],
+  ['wsc', () => superGlueTask('wsc')],
+  ['conll03', (o) => taggingTask('conll03', CONLL_FILES, readNer, o.tagging)],
+  ['ontonotes', (o) => taggingTask('ontonotes', CONLL_FILES, readNer, o.tagging)],
+  ['conll04', (o) => taggingTask('conll04', CONLL_FILES, readNer, o.tagging)],
+  ['conll05', (o) => taggingTask('conll05', CONLL_FILES, readSrl, srlOptions(o.tagging), writeSrlPredictions)],
+  ['conll12', (o) => taggingTask('conll12', CONLL_FILES, readSrl, srlOptions(o.tagging), writeSrlPredictions)],
+  ['squad', (o) => qaTask('squad', '1.1', {train: 'train.json', dev: 'dev.json'}, o.qa)],
+  ['squad_v2', (o) => qaTask('squad_v2', '2.0', {train: 'train.json', dev: 'dev.json'}, o.qa)],
+]);
+
+/** The family of each named task, for config checks that must not build a definition. */
+export function namedTaskFamily(name: string): TaskDefinition['family'] | undefined {
+  return NAMED_TASKS.get(name)?.(DEFAULT_OPTIONS).family;
+}
+
+const DEFAULT_OPTIONS: NamedOptions = {tagging: TAGGING_DEFAULTS, qa: QA_DEFAULTS};
+
+// ---------------------------------------------------------------------------------------------
+// Tasks the user defines by family.
+
+type CustomBuilder = (task: TaskConfig, files: TaskDefinition['files']) => TaskDefinition;
+
+const CUSTOM_FAMILIES: ReadonlyMap<TaskFamily, CustomBuilder> = new Map<TaskFamily, CustomBuilder>([
+  ['classification', (task, files) => customClassification(task, files, 'classification')],
+  ['pair_classification', (task, files) => customClassification(task, files, 'pair_classification')],
+  [
+    'tagging',
+    (task, files) =>
+      taggingTask(task.name, files, (file, split) => readConll(file, {...columnsOf(task), tagsOptional: split === 'test'}), task.tagging ?? TAGGING_DEFAULTS),
+  ],
+  ['qa', (task, files) => qaTask(task.name, task.version ?? '1.1', files, task.qa ?? QA_DEFAULTS)],
+]);
+
+function columnsOf(task: TaskConfig): {tokenColumn: number; tagColumn: number} {
+  const columns = task.columns ?? COLUMNS_DEFAULTS;
+  return {tokenColumn: columns.token, tagColumn: columns.tag};
+}
+
+function customClassification(task: TaskConfig, files: TaskDefinition['files'], family: 'classification' | 'pair_classification'): TaskDefinition {
+  const fields = task.fields!;
+  return classificationTask({
+    name: task.name,
+    family,
+    labels: null,
+    files,
+    read: (file, split) => readTextClassification(file, {format: task.format, fields, labels: split === 'test' ? 'optional' : 'required'}),
+  });
+}
+
+/** The definition a config's task entry asks for: a named task with its options, or a task built by family. */
+export function taskDefinition(task: TaskConfig): TaskDefinition {
+  let definition: TaskDefinition;
+  if (task.family) {
+    definition = CUSTOM_FAMILIES.get(task.family)!(task, {train: task.train_file!, dev: task.dev_file!});
+  } else {
+    const named = NAMED_TASKS.get(task.name);
+    if (!named) throw new Error(`unknown task "${task.name}" (the config schema should have refused it)`);
+    definition = named({tagging: task.tagging ?? TAGGING_DEFAULTS, qa: task.qa ?? QA_DEFAULTS});
+  }
+  return task.metric ? {...definition, keyMetric: task.metric} : definition;
+}
+
+/** The labels a run predicts over: the task's list, or the set read from the training examples. */
+export function labelsOf(definition: TaskDefinition, trainExamples: readonly Example[]): readonly string[] {
+  if (definition.labels !== null) return definition.labels;
+  return definition.head === 'token' ? collectTagSet(trainExamples as TaggingExample[]) : collectLabels(trainExamples as PairExample[]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config checks that need the registry (the schema checks each key on its own).
+
+export interface TaskProblem {
+  /** Key path inside the task entry. */
+  path: (string | number)[];
+  message: string;
+}
+
+/** Keys that only a task defined by family can have, and the families each belongs to. */
+const FAMILY_KEYS: readonly {key: 'format' | 'fields' | 'columns' | 'version'; families: readonly TaskFamily[]}[] = [
+  {key: 'format', families: ['classification', 'pair_classification']},
+  {key: 'fields', families: ['classification', 'pair_classification']},
+  {key: 'columns', families: ['tagging']},
+  {key: 'version', families: ['qa']},
+];
+
+/** Everything wrong with one task entry that depends on which task or family it is. */
+export function taskProblems(task: TaskConfig): TaskProblem[] {
+  const problems: TaskProblem[] = [];
+  const add = (path: (string | number)[], message: string) => problems.push({path, message});
+  const named = NAMED_TASKS.has(task.name);
+  if (task.family === undefined) {
+    if (!named) {
+      add(['name'], `unknown task "${task.name}"; named tasks: ${[...NAMED_TASKS.keys()].join(', ')}; or define your own with family: ${TASK_FAMILIES.join(' | ')}`);
+      return problems;
+    }
+    for (const {key} of FAMILY_KEYS) {
+      if (task[key] !== undefined && task[key] !== null) add([key], `"${key}" is for tasks defined with family:, and ${task.name} is a named task`);
+    }
+  } else {
+    if (named) add(['name'], `"${task.name}" is one of ptv2's named tasks; remove family: to use it, or give your task another name`);
+    for (const key of ['train_file', 'dev_file'] as const) {
+      if (task[key] === null) add([key], `missing required key "${key}" (a task defined by family has no release file names)`);
+    }
+    for (const {key, families} of FAMILY_KEYS) {
+      if (task[key] !== undefined && task[key] !== null && !families.includes(task.family)) add([key], `"${key}" is for family ${families.join(' or ')}, not ${task.family}`);
+    }
+    if (task.family === 'classification' || task.family === 'pair_classification') {
+      if (!task.fields) add(['fields'], 'missing required key "fields" (name the text and label fields, e.g. {text: sentence, label: label})');
+      else if (task.family === 'pair_classification' && !task.fields.text_pair) add(['fields', 'text_pair'], 'missing required key "text_pair" (the field of the second text)');
+      else if (task.family === 'classification' && task.fields.text_pair) add(['fields', 'text_pair'], 'a single-text task has no text_pair; use family: pair_classification');
+    }
+    if (task.family === 'qa' && task.version === undefined) add(['version'], 'missing required key "version" ("1.1", or "2.0" when some questions have no answer)');
+  }
+  if (problems.length > 0) return problems;
+  const definition = taskDefinition(task);
+  if (task.tagging && definition.family !== 'tagging') add(['tagging'], `"tagging" options are for tagging tasks, and ${task.name} is ${definition.family}`);
+  if (task.qa && definition.family !== 'qa') add(['qa'], `"qa" options are for extractive QA tasks, and ${task.name} is ${definition.family}`);
+  if (task.metric !== null && !definition.metrics.includes(task.metric)) {
+    add(['metric'], `${task.name} reports ${definition.metrics.join(', ')}; "${task.metric}" is not one of them`);
+  }
+  return problems;
 }

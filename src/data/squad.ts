@@ -100,6 +100,7 @@ class SquadWalker {
   constructor(
     private readonly source: Source,
     private readonly version: SquadVersion,
+    private readonly answersOptional: boolean,
   ) {
     this.idLines = questionIdLines(source.text);
   }
@@ -155,6 +156,10 @@ class SquadWalker {
     const impossible = fields.is_impossible;
     if (impossible !== undefined && typeof impossible !== 'boolean') {
       fail(`expected true or false, found ${describe(impossible)}`, `${at}.is_impossible`);
+    }
+    if (this.answersOptional && fields.answers === undefined && impossible === undefined) {
+      // A test file as released for prediction: the question alone.
+      return {kind: 'span', id, question: fields.question as string, context, answers: [], isImpossible: false, unlabelled: true, ...(line === undefined ? {} : {line})};
     }
     const rawAnswers = fields.answers ?? (impossible === true ? [] : undefined);
     if (!Array.isArray(rawAnswers)) {
@@ -221,11 +226,13 @@ function isString(value: Json): value is string {
 
 /**
  * Reads a SQuAD file. Every answer must be found in the context at its answer_start.
- * Unanswerable (2.0) questions come back with isImpossible: true and answers: [].
+ * Unanswerable (2.0) questions come back with isImpossible: true and answers: []. With answers
+ * 'optional' (test files), a question with neither `answers` nor `is_impossible` comes back
+ * `unlabelled`.
  */
-export function readSquad(file: string, version: SquadVersion): SpanExample[] {
+export function readSquad(file: string, version: SquadVersion, opts: {answers?: 'required' | 'optional'} = {}): SpanExample[] {
   const source = readJson(file);
-  return new SquadWalker(source, version).examples(source.value);
+  return new SquadWalker(source, version, opts.answers === 'optional').examples(source.value);
 }
 
 function readIdMap<T>(file: string, what: string, ok: (value: Json) => value is T): Record<string, T> {

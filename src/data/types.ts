@@ -62,7 +62,22 @@ export interface SpanExample {
   context: string;
   answers: AnswerSpan[];
   isImpossible: boolean;
+  /** A test question given without answers: predicted, never scored. */
+  unlabelled?: boolean;
   line?: number;
 }
 
 export type Example = PairExample | ChoiceExample | TaggingExample | SpanExample;
+
+/** Whether an example carries its gold answer; test splits may come without. */
+export function isLabelled(example: Example): boolean {
+  switch (example.kind) {
+    case 'pair':
+    case 'choice':
+      return example.label !== null;
+    case 'tagging':
+      return example.tags !== null;
+    case 'span':
+      return example.unlabelled !== true;
+  }
+}

@@ -13,6 +13,8 @@ export interface ReportCell {
   method: string;
   value: number | null;
   metric: string;
+  /** What 100% is in the value: 1 for fractions, 100 for metrics already in percent (SQuAD). */
+  scale: number;
 }
 
 export interface ReportTable {
@@ -30,6 +32,8 @@ export interface TaskMethodScore {
   method: string;
   keyMetric: string;
   value: number | null;
+  /** 1 (default) for fractions, 100 for metrics already in percent. */
+  metricScale?: number;
 }
 
 /** Methods in the paper's column order; methods not listed follow alphabetically. */
@@ -45,7 +49,7 @@ const METHOD_HEADERS = new Map<string, string>([
 ]);
 
 const MISSING = '–';
-const CSV_LINE_END = '\r\n';
+export const CSV_LINE_END = '\r\n';
 
 /** The column header a method is shown under; unknown methods show their id. */
 export function methodHeader(method: string): string {
@@ -68,7 +72,7 @@ export function buildTaskMethodTable(
     const key = cellKey(s.task, s.method);
     const current = best.get(key);
     if (current === undefined || isBetter(s.value, current.value)) {
-      best.set(key, {task: s.task, method: s.method, value: s.value, metric: s.keyMetric});
+      best.set(key, {task: s.task, method: s.method, value: s.value, metric: s.keyMetric, scale: s.metricScale ?? 1});
     }
   }
 
@@ -83,7 +87,7 @@ export function renderMarkdown(t: ReportTable): string {
   lines.push(markdownRow(['Task', ...t.columns.map(methodHeader)]));
   lines.push(markdownRow([':---', ...t.columns.map(() => '---:')]));
   t.rows.forEach((task, i) => {
-    const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value)));
+    const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
     const emphasis = rowEmphasis(shown);
     const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
     lines.push(markdownRow([label, ...shown.map((text) => (text === null ? MISSING : emphasis(text)))]));
@@ -91,7 +95,7 @@ export function renderMarkdown(t: ReportTable): string {
   return lines.join('\n') + '\n';
 }
 
-/** Header `task,metric,<method ids...>`, raw values (fractions, not percentages), empty where missing. */
+/** Header `task,metric,<method ids...>`, raw values as the scorer reports them (fractions; SQuAD in percent), empty where missing. */
 export function renderCsv(t: ReportTable): string {
   const lines = [['task', 'metric', ...t.columns]];
   t.rows.forEach((task, i) => {
@@ -133,7 +137,8 @@ function rowMetric(cells: (ReportCell | null)[]): string {
   return unique(cells.flatMap((cell) => (cell === null ? [] : [cell.metric]))).join('/');
 }
 
-function percent(value: number): string {
+/** A fraction as a percentage with one decimal. */
+export function percent(value: number): string {
   const text = (value * 100).toFixed(1);
   return text === '-0.0' ? '0.0' : text;
 }
@@ -150,14 +155,14 @@ function rowEmphasis(shown: (string | null)[]): (text: string) => string {
   return (text) => (text === first ? `**${text}**` : text === second ? `<u>${text}</u>` : text);
 }
 
-function markdownRow(fields: string[]): string {
+export function markdownRow(fields: string[]): string {
   return `| ${fields.join(' | ')} |`;
 }
 
-function escapeMarkdown(text: string): string {
+export function escapeMarkdown(text: string): string {
   return text.replaceAll('|', '\\|');
 }
 
-function csvField(field: string): string {
+export function csvField(field: string): string {
   return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
 }

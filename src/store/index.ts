@@ -93,10 +93,12 @@ export interface BestScoreRow {
   sweepKey: string | null;
   sweepValue: string | null;
   keyMetric: string;
-  /** Best dev value of the key metric, or null when the run recorded none. */
+  /** Best value of the key metric on the split, or null when the run recorded none. */
   value: number | null;
   epoch: number | null;
   status: RunStatus;
+  /** What 100% is in the task's metric: 1 for fractions, 100 for scorers that print percentages (SQuAD). */
+  metricScale: number;
 }
 
 export interface ArtifactRow {
@@ -207,7 +209,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT epoch, step, split, name, value FROM metrics WHERE run_id = ? ORDER BY epoch, step, id`,
     ),
     // Ties on the best value go to the earliest epoch: the one a checkpoint would have been kept from.
-    bestDevScores: db.prepare<{experimentId: number; split: string}, BestScoreRow>(
+    bestScores: db.prepare<{experimentId: number; split: string}, BestScoreRow>(
       `WITH ranked AS (
          SELECT m.run_id, m.value, m.epoch,
                 row_number() OVER (PARTITION BY m.run_id ORDER BY m.value DESC, m.epoch, m.id) AS rank
@@ -215,7 +217,8 @@ function prepareStatements(db: Database.Database) {
          WHERE r.experiment_id = @experimentId AND m.split = @split AND m.name = r.key_metric
        )
        SELECT r.id AS runId, r.task, r.method, r.stage, r.sweep_key AS sweepKey, r.sweep_value AS sweepValue,
-              r.key_metric AS keyMetric, b.value, b.epoch, r.status
+              r.key_metric AS keyMetric, b.value, b.epoch, r.status,
+              coalesce(json_extract(r.params_json, '$.task.metric_scale'), 1) AS metricScale
        FROM runs r LEFT JOIN ranked b ON b.run_id = r.id AND b.rank = 1
        WHERE r.experiment_id = @experimentId
        ORDER BY r.id`,
@@ -396,8 +399,9 @@ export class Store {
   }
 
   /** For each run of an experiment: its best dev value of its key metric (max over epochs) and the epoch. */
-  bestDevScores(experimentId: number): BestScoreRow[] {
-    return this.sql.bestDevScores.all({experimentId, split: DEV_SPLIT});
+  /** Per run, the best value of its key metric on a split (test metrics exist only at the best epoch). */
+  bestScores(experimentId: number, split: string = DEV_SPLIT): BestScoreRow[] {
+    return this.sql.bestScores.all({experimentId, split});
   }
 
   close(): void {

@@ -87,6 +87,8 @@ describe('parseConfig defaults', () => {
           dev_file: null,
           test_file: null,
           max_length: null,
+          metric: null,
+          format: null,
         },
       ],
     });

@@ -53,9 +53,12 @@ describe('contextWords and answerWords', () => {
   }
 });
 
+/** BERT's run_squad.py settings, the config's defaults. */
+const WINDOWS = {docStride: 128, maxQueryLength: 64};
+
 describe('buildSpanFeatures', () => {
   test('one window: token positions of every word and the answer span', () => {
-    const {features, truncated} = buildSpanFeatures([example()], tokenizer, 64);
+    const {features, truncated} = buildSpanFeatures([example()], tokenizer, 64, WINDOWS);
     assert.equal(truncated, 0);
     assert.equal(features.length, 1);
     const [f] = features;
@@ -67,7 +70,7 @@ describe('buildSpanFeatures', () => {
 
   test('doc stride: windows overlap, cover every word, and only the window holding the answer points at it', () => {
     // 16 positions − 5 question tokens − 3 specials leave 8 context tokens per window.
-    const {features} = buildSpanFeatures([example()], tokenizer, 16);
+    const {features} = buildSpanFeatures([example()], tokenizer, 16, WINDOWS);
     const windows = features.map((f) => [...new Set(f.tokenToWord!.filter((w) => w >= 0))]);
     assert.deepEqual(windows, [
       [0, 1, 2, 3, 4, 5],
@@ -78,14 +81,32 @@ describe('buildSpanFeatures', () => {
     assert.deepEqual(features.map((f) => [f.spanStart, f.spanEnd]), [[0, 0], [0, 0], [3, 6]]);
   });
 
+  test('a smaller doc stride starts each window sooner after the last', () => {
+    // Word starts (sub-tokens): Ivo 0, Sallow 1 (2 pieces), enjoys 3, dancing. 4 (2), He 6, ...
+    // Stride 2: the next window starts at the first word at least 2 sub-tokens on: word 2, then
+    // word 4, whose window (He works at Wexley Holdings. = 7 sub-tokens) reaches the end.
+    const firsts = (docStride: number) =>
+      buildSpanFeatures([example()], tokenizer, 16, {docStride, maxQueryLength: 64}).features.map((f) => f.tokenToWord!.find((w) => w >= 0));
+    assert.deepEqual(firsts(2), [0, 2, 4]);
+    // The default stride is capped at half a window (4 sub-tokens): words 3 and 5.
+    assert.deepEqual(firsts(128), [0, 3, 5]);
+  });
+
+  test('max_query_length cuts the question below half the input', () => {
+    const {features, truncated} = buildSpanFeatures([example()], tokenizer, 64, {docStride: 128, maxQueryLength: 2});
+    assert.equal(truncated, 1);
+    // "where does" [SEP]
+    assert.deepEqual(features[0].inputIds.slice(-3), [17, 18, 3]);
+  });
+
   test('an unanswerable question points at [CLS] in every window', () => {
-    const {features} = buildSpanFeatures([example({answers: [], isImpossible: true})], tokenizer, 16);
+    const {features} = buildSpanFeatures([example({answers: [], isImpossible: true})], tokenizer, 16, WINDOWS);
     assert.equal(features.length, 3);
     for (const f of features) assert.deepEqual([f.spanStart, f.spanEnd], [0, 0]);
   });
 
   test('a question longer than half the input is cut at a word and counted', () => {
-    const {features, truncated} = buildSpanFeatures([example({question: 'where does he work where does he work ?'})], tokenizer, 16);
+    const {features, truncated} = buildSpanFeatures([example({question: 'where does he work where does he work ?'})], tokenizer, 16, WINDOWS);
     assert.equal(truncated, 1);
     // At most 8 question tokens: "where does he work where does he work" (8), "?" dropped.
     assert.deepEqual(features[0].inputIds.slice(-9), [17, 18, 11, 19, 17, 18, 11, 19, 3]);
@@ -94,7 +115,7 @@ describe('buildSpanFeatures', () => {
 
 describe('decodeSpans', () => {
   const examples = [example()];
-  const set = buildSpanFeatures(examples, tokenizer, 16);
+  const set = buildSpanFeatures(examples, tokenizer, 16, WINDOWS);
   const logits = (length: number, peaks: Record<number, number>) => {
     const out = new Float32Array(length);
     for (const [p, v] of Object.entries(peaks)) out[Number(p)] = v;
@@ -119,7 +140,18 @@ describe('decodeSpans', () => {
     const v2 = decodeSpans(examples, set, starts, ends, {allowNull: true, maxAnswerLength: 30, nBest: 20});
     assert.equal(v2.answers.q1, '');
     assert.ok(Math.abs(v2.naProbs.q1 - 1 / (1 + Math.exp(-10))) < 1e-12);
-    const v1 = decodeSpans(examples, set, starts, ends, {allowNull: false, maxAnswerLength: 30, nBest: 20});
-    assert.equal(v1.answers.q1, 'Ivo');
+    const v1 = decodeSpans(examples, set, starts, ends, {allowNull: true, nullThreshold: 0, maxAnswerLength: 30, nBest: 20});
+    assert.equal(v1.answers.q1, '');
+    const noNull = decodeSpans(examples, set, starts, ends, {allowNull: false, maxAnswerLength: 30, nBest: 20});
+    assert.equal(noNull.answers.q1, 'Ivo');
+  });
+
+  test('the null threshold: "" only when the null score beats the best span by more than it', () => {
+    // Null score 12 (6 + 6), best span 2 (1 + 1): a margin of 10.
+    const starts = set.features.map((_, i) => logits(lengths[i], {0: 6, 1: 1}));
+    const ends = set.features.map((_, i) => logits(lengths[i], {0: 6, 1: 1}));
+    const decode = (nullThreshold: number) => decodeSpans(examples, set, starts, ends, {allowNull: true, nullThreshold, maxAnswerLength: 30, nBest: 20}).answers.q1;
+    assert.equal(decode(9.5), '');
+    assert.equal(decode(10.5), 'Ivo');
   });
 });

@@ -205,7 +205,7 @@ describe('Store writes', () => {
   });
 });
 
-describe('Store.bestDevScores', () => {
+describe('Store.bestScores', () => {
   test('takes the max over epochs of the dev key metric only, with its epoch', () => {
     const store = Store.open(':memory:');
     const experimentId = store.createExperiment({name: 'e', configText: ''});
@@ -223,7 +223,7 @@ describe('Store.bestDevScores', () => {
     const empty = store.startRun(runStart(experimentId, {task: 'boolq'}));
     store.finishRun(empty, {status: 'failed', error: 'diverged'});
 
-    const scores = store.bestDevScores(experimentId);
+    const scores = store.bestScores(experimentId);
     const picked = scores.map(({runId, task, value, epoch, status}) => ({runId, task, value, epoch, status}));
     assert.deepEqual(picked, [
       {runId: rte, task: 'rte', value: 0.71, epoch: 2, status: 'running'},
@@ -232,6 +232,19 @@ describe('Store.bestDevScores', () => {
     ]);
     assert.equal(scores[1].keyMetric, 'f1');
     assert.equal(scores[1].method, 'ft');
+    // Runs that do not say otherwise report fractions.
+    assert.deepEqual(scores.map((s) => s.metricScale), [1, 1, 1]);
+    store.close();
+  });
+
+  test('another split and a run whose metric is in percent', () => {
+    const store = Store.open(':memory:');
+    const experimentId = store.createExperiment({name: 'e', configText: ''});
+    const squad = store.startRun({...runStart(experimentId, {task: 'squad', keyMetric: 'f1'}), params: {task: {metric_scale: 100}}});
+    store.recordMetrics(squad, [...epochRows(1, {f1: 40}), ...epochRows(2, {f1: 55})]);
+    store.recordMetrics(squad, epochRows(2, {f1: 51.5}, 'test'));
+    assert.deepEqual(store.bestScores(experimentId, 'test').map(({value, epoch, metricScale}) => ({value, epoch, metricScale})), [{value: 51.5, epoch: 2, metricScale: 100}]);
+    assert.equal(store.bestScores(experimentId)[0].value, 55);
     store.close();
   });
 });
@@ -359,7 +372,7 @@ describe('Store history', () => {
       runs: first.runs(firstId),
       metrics: first.metrics(runId),
       artifacts: first.artifacts(runId),
-      best: first.bestDevScores(firstId),
+      best: first.bestScores(firstId),
     });
     const before = snapshot();
 
