@@ -1,6 +1,6 @@
 /**
- * Tests for the report's task × method table: building (column order, best of duplicates) and the
- * Markdown, CSV and JSON renderings.
+ * Tests for the report's task × method table: building (column order, best of duplicates, metric
+ * scale) and the Markdown, CSV and JSON renderings.
  */
 
 import {describe, test} from 'node:test';
@@ -16,6 +16,11 @@ import {
 
 function score(task: string, method: string, value: number | null, keyMetric = 'accuracy'): TaskMethodScore {
   return {task, method, keyMetric, value};
+}
+
+/** A score from a scorer that reports percentages (SQuAD EM and F1). */
+function percentScore(task: string, method: string, value: number | null, keyMetric = 'f1'): TaskMethodScore {
+  return {task, method, keyMetric, value, metricScale: 100};
 }
 
 const SUPERGLUE: TaskMethodScore[] = [
@@ -59,9 +64,9 @@ describe('buildTaskMethodTable', () => {
     const table = buildTaskMethodTable([...SUPERGLUE, score('boolq', 'pt', 0.6), score('boolq', 'pt', null)]);
     assert.deepEqual(table.rows, ['rte', 'cb', 'boolq']);
     assert.deepEqual(table.columns, ['ft', 'pt', 'pt2', 'mpt2', 'lora']);
-    assert.deepEqual(table.cells[0][2], {task: 'rte', method: 'pt2', value: 0.734, metric: 'accuracy'});
+    assert.deepEqual(table.cells[0][2], {task: 'rte', method: 'pt2', value: 0.734, metric: 'accuracy', scale: 1});
     assert.equal(table.cells[0][3], null);
-    assert.deepEqual(table.cells[2][1], {task: 'boolq', method: 'pt', value: 0.6, metric: 'accuracy'});
+    assert.deepEqual(table.cells[2][1], {task: 'boolq', method: 'pt', value: 0.6, metric: 'accuracy', scale: 1});
     assert.equal(table.title, '');
   });
 
@@ -149,5 +154,59 @@ describe('renderJson', () => {
   test('cells without a value are left out', () => {
     const table = buildTaskMethodTable([score('boolq', 'pt', null), score('boolq', 'ft', 0.6)]);
     assert.deepEqual(JSON.parse(renderJson(table)), [{task: 'boolq', method: 'ft', metric: 'accuracy', value: 0.6}]);
+  });
+});
+
+describe('metric scale', () => {
+  // rte reports fractions; squad's scorer reports percentages, so 71.4 there is 71.4%, not 7140%.
+  const MIXED: TaskMethodScore[] = [
+    score('rte', 'ft', 0.701),
+    score('rte', 'pt2', 0.734),
+    percentScore('squad', 'ft', 70.9),
+    percentScore('squad', 'pt2', 71.4),
+    percentScore('squad', 'pt', 70.94),
+  ];
+
+  test('a cell keeps the scale of its score; a score without one is a fraction', () => {
+    const table = buildTaskMethodTable(MIXED);
+    assert.deepEqual(table.cells[1][2], {task: 'squad', method: 'pt2', value: 71.4, metric: 'f1', scale: 100});
+    assert.equal(table.cells[0][0]?.scale, 1);
+  });
+
+  test('markdown shows each cell as a percentage of its own scale and ranks on the shown text', () => {
+    // squad: 71.4 first; 70.9 and 70.94 both print 70.9, so both are second.
+    const expected = [
+      '| Task | FT | PT | PT-2 |',
+      '| :--- | ---: | ---: | ---: |',
+      '| rte (accuracy) | <u>70.1</u> | – | **73.4** |',
+      '| squad (f1) | <u>70.9</u> | <u>70.9</u> | **71.4** |',
+      '',
+    ].join('\n');
+    assert.equal(renderMarkdown(buildTaskMethodTable(MIXED)), expected);
+  });
+
+  test('cells of one row on different scales rank by the shown percentage, not the raw value', () => {
+    // Raw 70.9 > 0.714, but shown 70.9 < 71.4: the fraction cell is the best.
+    const table = buildTaskMethodTable([percentScore('squad', 'pt2', 70.9), {...percentScore('squad', 'ft', 0.714), metricScale: 1}]);
+    assert.equal(renderMarkdown(table).split('\n')[2], '| squad (f1) | **71.4** | <u>70.9</u> |');
+  });
+
+  test('a percentage half-way between two shown values rounds up: 55.25 on scale 100 is 55.3', () => {
+    const table = buildTaskMethodTable([percentScore('squad', 'ft', 55.25)]);
+    assert.equal(renderMarkdown(table).split('\n')[2], '| squad (f1) | 55.3 |');
+  });
+
+  test('CSV keeps the raw stored values', () => {
+    assert.equal(renderCsv(buildTaskMethodTable(MIXED)), 'task,metric,ft,pt,pt2\r\nrte,accuracy,0.701,,0.734\r\nsquad,f1,70.9,70.94,71.4\r\n');
+  });
+
+  test('JSON keeps the raw stored values', () => {
+    assert.deepEqual(JSON.parse(renderJson(buildTaskMethodTable(MIXED))), [
+      {task: 'rte', method: 'ft', metric: 'accuracy', value: 0.701},
+      {task: 'rte', method: 'pt2', metric: 'accuracy', value: 0.734},
+      {task: 'squad', method: 'ft', metric: 'f1', value: 70.9},
+      {task: 'squad', method: 'pt', metric: 'f1', value: 70.94},
+      {task: 'squad', method: 'pt2', metric: 'f1', value: 71.4},
+    ]);
   });
 });
