@@ -110,7 +110,7 @@ function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, s
 }
 
 /** Token features of one split, with the head's feature builder and the task's settings. */
-function buildFeatures(definition: TaskDefinition, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
+function buildFeatures(task: TaskConfig, definition: TaskDefinition, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
   switch (definition.head) {
     case 'choice':
       return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
@@ -119,7 +119,7 @@ function buildFeatures(definition: TaskDefinition, examples: Example[], tokenize
     case 'token':
       return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, file);
     case 'classification':
-      return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, file);
+      return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, file, task.fields?.label);
   }
 }
 
@@ -170,7 +170,7 @@ export class Experiment {
       const labels = labelsOf(definition, train.examples);
       const withFeatures = (split: Omit<SplitData, 'set'>): SplitData => ({
         ...split,
-        set: buildFeatures(definition, split.examples, tokenizer, labels, maxLength, split.file),
+        set: buildFeatures(t, definition, split.examples, tokenizer, labels, maxLength, split.file),
       });
       tasks.set(t.name, {
         definition,

@@ -56,6 +56,7 @@ export function buildPairFeatures(
   labels: readonly string[],
   maxLength: number,
   file?: string,
+  labelField = 'label',
 ): FeatureSet {
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
   let truncated = 0;
@@ -66,7 +67,7 @@ export function buildPairFeatures(
     if (ex.label !== null) {
       const found = labelIndex.get(ex.label);
       if (found === undefined) {
-        throw new UserError(`unknown label "${ex.label}"; expected one of ${labels.join(', ')}`, {file, line: ex.line, field: 'label'});
+        throw new UserError(`unknown label "${ex.label}"; expected one of ${labels.join(', ')}`, {file, line: ex.line, field: labelField});
       }
       label = found;
     }

@@ -395,7 +395,8 @@ export function taskProblems(task: TaskConfig): TaskProblem[] {
     }
     if (task.family === 'qa' && task.version === undefined) add(['version'], 'missing required key "version" ("1.1", or "2.0" when some questions have no answer)');
   }
-  if (problems.length > 0) return problems;
+  // A custom task with problems may not be buildable; a named task always is.
+  if (task.family !== undefined && problems.length > 0) return problems;
   const definition = taskDefinition(task);
   if (task.tagging && definition.family !== 'tagging') add(['tagging'], `"tagging" options are for tagging tasks, and ${task.name} is ${definition.family}`);
   if (task.qa && definition.family !== 'qa') add(['qa'], `"qa" options are for extractive QA tasks, and ${task.name} is ${definition.family}`);
