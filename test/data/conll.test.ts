@@ -86,6 +86,45 @@ describe('readConll', () => {
   });
 });
 
+describe('readConll with tagsOptional (test files)', () => {
+  test('a token-only file reads with tags null', () => {
+    const file = fixture('EU\nrejects\n\nPeter\n');
+    assert.deepEqual(readConll(file, {tagsOptional: true}), [
+      {kind: 'tagging', id: 0, words: ['EU', 'rejects'], tags: null, line: 1},
+      {kind: 'tagging', id: 1, words: ['Peter'], tags: null, line: 4},
+    ]);
+  });
+
+  test('a tagged file reads its tags as without the option', () => {
+    const file = fixture(CONLL_2003);
+    assert.deepEqual(readConll(file, {tagsOptional: true}), readConll(file));
+  });
+
+  test('token in column 2 of two: the token column is the last, so the file has no tags', () => {
+    const file = fixture('1\tEU\n2\trejects\n');
+    assert.deepEqual(readConll(file, {tokenColumn: 1, tagsOptional: true})[0], {kind: 'tagging', id: 0, words: ['EU', 'rejects'], tags: null, line: 1});
+  });
+
+  test('some lines tagged and others not: the first untagged line, field tag', () => {
+    const file = fixture('EU B-ORG\nrejects O\n\nPeter\nBlackburn I-PER\n');
+    assertUserError(
+      () => readConll(file, {tagsOptional: true}),
+      `${file}:4 tag:`,
+      'no tag in the last column here, but line 1 has one; a file is either tagged on every line or on none',
+    );
+  });
+
+  test('an untagged line before the first tagged one names the tagged line', () => {
+    const file = fixture('EU\nrejects O\n');
+    assertUserError(() => readConll(file, {tagsOptional: true}), `${file}:1 tag:`, 'but line 2 has one');
+  });
+
+  test('without tagsOptional a token-only file still fails at its first line', () => {
+    const file = fixture('EU\nrejects\n');
+    assertUserError(() => readConll(file), `${file}:1 tag:`, 'expected a token in column 1 and a tag in the last column, found 1 column(s)');
+  });
+});
+
 describe('iob1ToIob2', () => {
   const CASES = [
     {name: 'I- opening an entity becomes B-', input: ['I-PER', 'I-PER', 'O'], expected: ['B-PER', 'I-PER', 'O']},

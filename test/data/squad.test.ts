@@ -152,6 +152,56 @@ describe('readSquad', () => {
   });
 });
 
+describe('readSquad with answers optional (test files)', () => {
+  const questionOnly = {id: 'q3', question: 'Where was it played?'};
+
+  test('a question with neither answers nor is_impossible reads unlabelled, answers []', () => {
+    const file = fixture(squad([questionOnly]));
+    assert.deepEqual(readSquad(file, '2.0', {answers: 'optional'}), [
+      {
+        kind: 'span',
+        id: 'q3',
+        question: 'Where was it played?',
+        context: CONTEXT,
+        answers: [],
+        isImpossible: false,
+        unlabelled: true,
+        line: lineOf(file, '"id": "q3"'),
+      },
+    ]);
+    assert.equal(readSquad(file, '1.1', {answers: 'optional'})[0].unlabelled, true);
+  });
+
+  test('with answers required (the default) the same file fails naming the answers field', () => {
+    const file = fixture(squad([questionOnly]));
+    const where = `${file}:${lineOf(file, '"id": "q3"')} data[0].paragraphs[0].qas[0].answers: question q3:`;
+    assertUserError(() => readSquad(file, '2.0'), where, 'expected an array of answers, found nothing');
+    assertUserError(() => readSquad(file, '2.0', {answers: 'required'}), where, 'expected an array of answers, found nothing');
+  });
+
+  test('labelled questions in an optional read stay labelled', () => {
+    const file = fixture(squad([answerable, unanswerable, questionOnly]));
+    const [q1, q2, q3] = readSquad(file, '2.0', {answers: 'optional'});
+    assert.equal(q1.unlabelled, undefined);
+    assert.deepEqual(q1.answers, [
+      {text: 'Denver Broncos', start: 29},
+      {text: 'the Denver Broncos', start: 25},
+    ]);
+    assert.equal(q2.unlabelled, undefined);
+    assert.equal(q2.isImpossible, true);
+    assert.equal(q3.unlabelled, true);
+  });
+
+  test('is_impossible false without answers is still an error when answers are optional', () => {
+    const file = fixture(squad([{...questionOnly, is_impossible: false}]));
+    assertUserError(
+      () => readSquad(file, '2.0', {answers: 'optional'}),
+      `${file}:${lineOf(file, '"id": "q3"')} data[0].paragraphs[0].qas[0].answers: question q3:`,
+      'expected an array of answers, found nothing',
+    );
+  });
+});
+
 describe('prediction and no-answer probability files', () => {
   test('predictions round trip', () => {
     const preds = {q1: 'Denver Broncos', q2: '', '😀': 'Zürich'};
