@@ -251,7 +251,7 @@ export const qaSchema = mapping({
 
 /** YAML reads `version: 2.0` as the number 2, so numbers are accepted for the two versions. */
 const squadVersion = z.preprocess(
-  (v) => (typeof v === 'number' ? v.toFixed(1) : v),
+  (v) => (v === 1.1 ? '1.1' : v === 2 ? '2.0' : v),
   z.enum(['1.1', '2.0'], expecting('"1.1" or "2.0"')),
 );
 

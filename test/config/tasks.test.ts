@@ -135,6 +135,11 @@ describe('task entries the config refuses', () => {
       expected: ['cfg.yaml:8 tasks[0].version: expected one of "1.1", "2.0", got 3'],
     },
     {
+      name: 'a number that only rounds to a version',
+      input: withTask('  - name: faq', '    family: qa', '    version: 1.14', '    data: d', '    train_file: a.json', '    dev_file: b.json'),
+      expected: ['cfg.yaml:8 tasks[0].version: expected one of "1.1", "2.0", got 1.14'],
+    },
+    {
       name: 'tagging options on rte',
       input: withTask('  - name: rte', '    data: d', '    tagging: {mode: strict}'),
       expected: ['cfg.yaml:8 tasks[0].tagging: "tagging" options are for tagging tasks, and rte is pair_classification'],
