@@ -45,7 +45,7 @@ export function buildRunSummaries(runs: readonly RunRow[], dev: readonly BestSco
     bestEpoch: devOf.get(run.id)?.epoch ?? null,
     dev: devOf.get(run.id)?.value ?? null,
     test: testOf.get(run.id)?.value ?? null,
-    metricScale: devOf.get(run.id)?.metricScale ?? 1,
+    metricScale: devOf.get(run.id)?.metricScale ?? testOf.get(run.id)?.metricScale ?? 1,
     trainableParams: run.trainableParams,
     totalParams: run.totalParams,
     truncated: truncationOf(run.params),
@@ -89,13 +89,13 @@ export function renderRunsMarkdown(title: string, rows: readonly RunSummary[]): 
   return lines.join('\n') + '\n';
 }
 
-/** Raw values as stored; one truncation column per split. */
+/** Raw values as stored, with their scale; one truncation column per split. */
 export function renderRunsCsv(rows: readonly RunSummary[]): string {
   const splits = [...new Set(rows.flatMap((r) => Object.keys(r.truncated)))];
-  const header = ['run', 'task', 'method', 'sweep', 'status', 'metric', 'best_epoch', 'dev', 'test', 'trainable_params', 'total_params', ...splits.map((s) => `truncated_${s}`)];
+  const header = ['run', 'task', 'method', 'sweep', 'status', 'metric', 'scale', 'best_epoch', 'dev', 'test', 'trainable_params', 'total_params', ...splits.map((s) => `truncated_${s}`)];
   const value = (v: number | string | null | undefined) => (v === null || v === undefined ? '' : String(v));
   const lines = rows.map((r) => [
-    r.run, r.task, r.method, r.sweep, r.status, r.keyMetric, r.bestEpoch, r.dev, r.test, r.trainableParams, r.totalParams, ...splits.map((s) => r.truncated[s]),
+    r.run, r.task, r.method, r.sweep, r.status, r.keyMetric, r.metricScale, r.bestEpoch, r.dev, r.test, r.trainableParams, r.totalParams, ...splits.map((s) => r.truncated[s]),
   ].map(value));
   return [header, ...lines].map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
 }

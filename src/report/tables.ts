@@ -95,22 +95,25 @@ export function renderMarkdown(t: ReportTable): string {
   return lines.join('\n') + '\n';
 }
 
-/** Header `task,metric,<method ids...>`, raw values as the scorer reports them (fractions; SQuAD in percent), empty where missing. */
+/**
+ * Header `task,metric,scale,<method ids...>`: raw values as the scorer reports them, empty where
+ * missing; `scale` is what 100% is in the row (1 for fractions, 100 for SQuAD's percentages).
+ */
 export function renderCsv(t: ReportTable): string {
-  const lines = [['task', 'metric', ...t.columns]];
+  const lines = [['task', 'metric', 'scale', ...t.columns]];
   t.rows.forEach((task, i) => {
     const values = t.cells[i].map((cell) => (cell?.value == null ? '' : String(cell.value)));
-    lines.push([task, rowMetric(t.cells[i]), ...values]);
+    lines.push([task, rowMetric(t.cells[i]), rowScale(t.cells[i]), ...values]);
   });
   return lines.map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
 }
 
-/** An array of {task, method, metric, value}, one per cell that has a value, row by row. */
+/** An array of {task, method, metric, value, scale}, one per cell that has a value, row by row. */
 export function renderJson(t: ReportTable): string {
   const entries = t.cells
     .flat()
     .filter((cell): cell is ReportCell & {value: number} => cell !== null && cell.value !== null)
-    .map(({task, method, metric, value}) => ({task, method, metric, value}));
+    .map(({task, method, metric, value, scale}) => ({task, method, metric, value, scale}));
   return JSON.stringify(entries, null, 2) + '\n';
 }
 
@@ -135,6 +138,11 @@ function isBetter(candidate: number | null, current: number | null): boolean {
 /** The key metric a row's cells report; normally one, but runs configured differently are all named. */
 function rowMetric(cells: (ReportCell | null)[]): string {
   return unique(cells.flatMap((cell) => (cell === null ? [] : [cell.metric]))).join('/');
+}
+
+/** The scale of a row's cells (one per task in practice; several are all named). */
+function rowScale(cells: (ReportCell | null)[]): string {
+  return [...new Set(cells.flatMap((cell) => (cell === null ? [] : [String(cell.scale)])))].join('/');
 }
 
 /** A fraction as a percentage with one decimal. */

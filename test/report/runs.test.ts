@@ -129,6 +129,11 @@ describe('buildRunSummaries', () => {
     assert.equal(summary.metricScale, 100);
   });
 
+  test('without a dev row the scale comes from the test row', () => {
+    const [summary] = buildRunSummaries([SQUAD_PT2], [], [scoreOf(SQUAD_PT2, 54.04, 2, 100)]);
+    assert.deepEqual([summary.test, summary.metricScale], [54.04, 100]);
+  });
+
   test('sweep text is key=value; runs outside a sweep have none', () => {
     const sweeps = buildRunSummaries(
       [RTE_FT, runRow({id: 9, task: 'rte', method: 'pt2', sweepKey: 'prompt.layers', sweepValue: '0,6'})],
@@ -180,10 +185,10 @@ describe('renderRunsMarkdown', () => {
 describe('renderRunsCsv', () => {
   test('raw values, one truncated_<split> column per split seen, empty where missing, CRLF', () => {
     const expected = [
-      'run,task,method,sweep,status,metric,best_epoch,dev,test,trainable_params,total_params,truncated_train,truncated_dev,truncated_test',
-      '1,rte,ft,,completed,accuracy,3,0.734,0.701,110000,110000,0,0,',
-      '2,squad,pt2,prompt.length=16,completed,f1,2,55.25,54.04,1234,110000,12,1,0',
-      '3,rte,pt2,train.lr=0.01,failed,accuracy,,,,0,0,,,',
+      'run,task,method,sweep,status,metric,scale,best_epoch,dev,test,trainable_params,total_params,truncated_train,truncated_dev,truncated_test',
+      '1,rte,ft,,completed,accuracy,1,3,0.734,0.701,110000,110000,0,0,',
+      '2,squad,pt2,prompt.length=16,completed,f1,100,2,55.25,54.04,1234,110000,12,1,0',
+      '3,rte,pt2,train.lr=0.01,failed,accuracy,1,,,,0,0,,,',
       '',
     ].join('\r\n');
     assert.equal(renderRunsCsv(buildRunSummaries(RUNS, DEV, TEST)), expected);
@@ -193,8 +198,8 @@ describe('renderRunsCsv', () => {
     const run = runRow({id: 5, task: 'mnli, "matched"', method: 'pt2', sweepKey: 'prompt.layers', sweepValue: '0,6'});
     assert.equal(
       renderRunsCsv(buildRunSummaries([run], [scoreOf(run, 0.5, 1)], [])),
-      'run,task,method,sweep,status,metric,best_epoch,dev,test,trainable_params,total_params\r\n' +
-        '5,"mnli, ""matched""",pt2,"prompt.layers=0,6",completed,accuracy,1,0.5,,110000,110000\r\n',
+      'run,task,method,sweep,status,metric,scale,best_epoch,dev,test,trainable_params,total_params\r\n' +
+        '5,"mnli, ""matched""",pt2,"prompt.layers=0,6",completed,accuracy,1,1,0.5,,110000,110000\r\n',
     );
   });
 });

@@ -125,7 +125,7 @@ describe('renderCsv', () => {
     ]);
     assert.equal(
       renderCsv(table),
-      'task,metric,ft,pt2\r\n"mnli, matched",accuracy,0.8,0.85\r\n"say ""hi""",f1,,0.5\r\n',
+      'task,metric,scale,ft,pt2\r\n"mnli, matched",accuracy,1,0.8,0.85\r\n"say ""hi""",f1,1,,0.5\r\n',
     );
   });
 });
@@ -136,13 +136,13 @@ describe('renderJson', () => {
     const table = buildTaskMethodTable(complete, {title: 'SuperGLUE dev'});
     const parsed = JSON.parse(renderJson(table)) as {task: string; method: string; metric: string; value: number}[];
     assert.deepEqual(parsed, [
-      {task: 'rte', method: 'ft', metric: 'accuracy', value: 0.701},
-      {task: 'rte', method: 'pt', metric: 'accuracy', value: 0.532},
-      {task: 'rte', method: 'pt2', metric: 'accuracy', value: 0.734},
-      {task: 'cb', method: 'ft', metric: 'f1', value: 0.9},
-      {task: 'cb', method: 'pt2', metric: 'f1', value: 0.95},
-      {task: 'cb', method: 'mpt2', metric: 'f1', value: 0.95},
-      {task: 'cb', method: 'lora', metric: 'f1', value: 0.5},
+      {task: 'rte', method: 'ft', metric: 'accuracy', value: 0.701, scale: 1},
+      {task: 'rte', method: 'pt', metric: 'accuracy', value: 0.532, scale: 1},
+      {task: 'rte', method: 'pt2', metric: 'accuracy', value: 0.734, scale: 1},
+      {task: 'cb', method: 'ft', metric: 'f1', value: 0.9, scale: 1},
+      {task: 'cb', method: 'pt2', metric: 'f1', value: 0.95, scale: 1},
+      {task: 'cb', method: 'mpt2', metric: 'f1', value: 0.95, scale: 1},
+      {task: 'cb', method: 'lora', metric: 'f1', value: 0.5, scale: 1},
     ]);
     const rebuilt = buildTaskMethodTable(
       parsed.map(({task, method, metric, value}) => ({task, method, keyMetric: metric, value})),
@@ -153,7 +153,7 @@ describe('renderJson', () => {
 
   test('cells without a value are left out', () => {
     const table = buildTaskMethodTable([score('boolq', 'pt', null), score('boolq', 'ft', 0.6)]);
-    assert.deepEqual(JSON.parse(renderJson(table)), [{task: 'boolq', method: 'ft', metric: 'accuracy', value: 0.6}]);
+    assert.deepEqual(JSON.parse(renderJson(table)), [{task: 'boolq', method: 'ft', metric: 'accuracy', value: 0.6, scale: 1}]);
   });
 });
 
@@ -197,16 +197,16 @@ describe('metric scale', () => {
   });
 
   test('CSV keeps the raw stored values', () => {
-    assert.equal(renderCsv(buildTaskMethodTable(MIXED)), 'task,metric,ft,pt,pt2\r\nrte,accuracy,0.701,,0.734\r\nsquad,f1,70.9,70.94,71.4\r\n');
+    assert.equal(renderCsv(buildTaskMethodTable(MIXED)), 'task,metric,scale,ft,pt,pt2\r\nrte,accuracy,1,0.701,,0.734\r\nsquad,f1,100,70.9,70.94,71.4\r\n');
   });
 
   test('JSON keeps the raw stored values', () => {
     assert.deepEqual(JSON.parse(renderJson(buildTaskMethodTable(MIXED))), [
-      {task: 'rte', method: 'ft', metric: 'accuracy', value: 0.701},
-      {task: 'rte', method: 'pt2', metric: 'accuracy', value: 0.734},
-      {task: 'squad', method: 'ft', metric: 'f1', value: 70.9},
-      {task: 'squad', method: 'pt', metric: 'f1', value: 70.94},
-      {task: 'squad', method: 'pt2', metric: 'f1', value: 71.4},
+      {task: 'rte', method: 'ft', metric: 'accuracy', value: 0.701, scale: 1},
+      {task: 'rte', method: 'pt2', metric: 'accuracy', value: 0.734, scale: 1},
+      {task: 'squad', method: 'ft', metric: 'f1', value: 70.9, scale: 100},
+      {task: 'squad', method: 'pt', metric: 'f1', value: 70.94, scale: 100},
+      {task: 'squad', method: 'pt2', metric: 'f1', value: 71.4, scale: 100},
     ]);
   });
 });
