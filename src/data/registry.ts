@@ -22,9 +22,9 @@ import {collectLabels, readTextClassification} from './custom.js';
 import {readSquad, writeNaProbs, writeSquadPredictions, type SquadVersion} from './squad.js';
 import {readSrl, writeSrlPredictions} from './srl.js';
 import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from './superglue.js';
+import type {HeadKind} from '../model/model.js';
 import type {ChoiceExample, Example, PairExample, SpanExample, Split, TaggingExample} from './types.js';
 
-export type HeadKind = 'classification' | 'choice' | 'token' | 'span';
 
 /** What a scorer sees of one evaluation: per example, predicted and gold label and P(label). */
 export interface Evaluation {

@@ -28,6 +28,22 @@ export interface SpanTargets {
   candidates?: Float32Array;
 }
 
+type Head = ClassificationHead | MultipleChoiceHead | TokenClassificationHead | SpanExtractionHead;
+export type HeadKind = NonNullable<ModelSpec['head']>;
+
+/** Each head kind and how it is built from the encoder's width, the label count, dropout and a seed. */
+const HEAD_TABLE: ReadonlyMap<HeadKind, (hidden: number, numLabels: number, dropout: number, seed: number) => Head> = new Map<
+  HeadKind,
+  (hidden: number, numLabels: number, dropout: number, seed: number) => Head
+>([
+  ['classification', (hidden, numLabels, dropout, seed) => new ClassificationHead(hidden, numLabels, dropout, seed)],
+  // One score per (context, choice) row; the softmax runs over an example's choices.
+  ['choice', (hidden, _numLabels, dropout, seed) => new MultipleChoiceHead(hidden, dropout, seed)],
+  ['token', (hidden, numLabels, dropout, seed) => new TokenClassificationHead(hidden, numLabels, dropout, seed)],
+  // Start and end logits per token; no dropout, as in BERT's SQuAD head.
+  ['span', (hidden, _numLabels, _dropout, seed) => new SpanExtractionHead(hidden, seed)],
+]);
+
 export interface ParamCounts {
   trainable: number;
   total: number;
@@ -36,7 +52,7 @@ export interface ParamCounts {
 export class TaskModel {
   readonly encoder: Encoder;
   readonly prompt: Prompt;
-  readonly head: ClassificationHead | MultipleChoiceHead | TokenClassificationHead | SpanExtractionHead;
+  readonly head: Head;
   readonly variables: tf.Variable[];
   readonly params: ParamCounts;
   private readonly usePooler: boolean;
@@ -51,15 +67,9 @@ export class TaskModel {
       hiddenDropout: spec.dropout,
     });
     this.prompt = createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
-    const headSeed = deriveSeed(spec.seed, 'head');
-    this.head =
-      spec.head === 'choice'
-        ? new MultipleChoiceHead(cfg.hiddenSize, spec.dropout, headSeed)
-        : spec.head === 'token'
-          ? new TokenClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed)
-          : spec.head === 'span'
-            ? new SpanExtractionHead(cfg.hiddenSize, headSeed)
-            : new ClassificationHead(cfg.hiddenSize, spec.numLabels, spec.dropout, headSeed);
+    const buildHead = HEAD_TABLE.get(spec.head ?? 'classification');
+    if (!buildHead) throw new Error(`unknown head "${spec.head}"`);
+    this.head = buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
     this.usePooler = spec.usePooler && weights.hasPooler;
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);
