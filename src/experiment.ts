@@ -155,11 +155,20 @@ export class Experiment {
     const {created} = await ensureCheckpoint(config);
     const checkpoint = loadCheckpoint(config.model.path);
     const tokenizer = loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase});
+    const definitions = new Map(config.tasks.map((t) => [t.name, taskDefinition(t)]));
+    const lengths = new Map(config.tasks.map((t, i) => [t.name, inputLength(config, i, definitions.get(t.name)!)]));
+    const jobs = planJobs(config);
+    for (const job of jobs) checkPositions(job, lengths.get(job.task)!, checkpoint.config.maxPositions - checkpoint.config.positionOffset, loaded.file);
+    if (info.name === 'wasm') {
+      for (const job of jobs) {
+        const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: lengths.get(job.task)!.value, promptLength: job.config.prompt.length};
+        checkWasmFits(checkpoint.config, shape, {file: loaded.file});
+      }
+    }
     const tasks = new Map<string, TaskData>();
     for (const t of config.tasks) {
-      const definition = taskDefinition(t);
-      const maxLength = t.max_length ?? config.model.max_length;
-      checkPositions(config, checkpoint.config.maxPositions - checkpoint.config.positionOffset, maxLength, loaded.file);
+      const definition = definitions.get(t.name)!;
+      const maxLength = lengths.get(t.name)!.value;
       const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> => {
         const examples = limit(readSplit(definition, t, file, split), max, deriveSeed(config.seed, `${t.name}/${split}`));
         return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled)};
@@ -181,13 +190,6 @@ export class Experiment {
         ...(test ? {test: withFeatures(test)} : {}),
         maxLength,
       });
-    }
-    if (info.name === 'wasm') {
-      for (const job of planJobs(config)) {
-        const maxLength = config.tasks.find((t) => t.name === job.task)!.max_length ?? config.model.max_length;
-        const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: maxLength, promptLength: job.config.prompt.length};
-        checkWasmFits(checkpoint.config, shape, {file: loaded.file});
-      }
     }
     const {EncoderWeights} = await import('./model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
@@ -428,14 +430,35 @@ function taskParams(data: TaskData): Record<string, unknown> {
   };
 }
 
-function checkPositions(config: Ptv2Config, available: number, maxLength: number, file: string): void {
-  const usesPrefixPositions = config.methods.some((m) => m === 'pt' || (m !== 'ft' && config.prompt.shift_positions));
-  const needed = maxLength + (usesPrefixPositions ? config.prompt.length : 0);
+/** A task's input length and the config key it comes from (for messages). */
+interface InputLength {
+  value: number;
+  /** `tasks[i].max_length`, `model.max_length`, or the family default's key. */
+  field: string;
+  /** Set when neither key is written: the family's usual length. */
+  familyDefault?: string;
+}
+
+/** The task's own max_length, else model.max_length, else the family's usual length (128; 384 for QA). */
+function inputLength(config: Ptv2Config, index: number, definition: TaskDefinition): InputLength {
+  const task = config.tasks[index];
+  if (task.max_length !== null) return {value: task.max_length, field: `tasks[${index}].max_length`};
+  if (config.model.max_length !== null) return {value: config.model.max_length, field: 'model.max_length'};
+  return {value: definition.defaultMaxLength, field: 'model.max_length', familyDefault: `the default for ${definition.family}`};
+}
+
+/** Every job's input plus its prompt positions must fit the checkpoint's position table. */
+function checkPositions(job: Job, length: InputLength, available: number, file: string): void {
+  const prompt = job.config.prompt;
+  const usesPrefixPositions = job.method === 'pt' || (job.method !== 'ft' && prompt.shift_positions);
+  const promptPositions = usesPrefixPositions ? prompt.length : 0;
+  const needed = length.value + promptPositions;
   if (needed > available) {
+    const what = length.familyDefault ? `max_length ${length.value} (${length.familyDefault})` : `max_length ${length.value}`;
     throw new UserError(
-      `max_length ${maxLength} + prompt length ${usesPrefixPositions ? config.prompt.length : 0} needs ${needed} positions but the checkpoint has ${available}`,
-      {file, field: 'model.max_length'},
-      ['lower model.max_length or prompt.length', 'or set prompt.shift_positions: false'],
+      `${job.id}: ${what} + prompt length ${promptPositions} needs ${needed} positions but the checkpoint has ${available}`,
+      {file, field: length.field},
+      [`set ${length.field} to at most ${available - promptPositions}, or lower prompt.length`, 'or set prompt.shift_positions: false'],
     );
   }
 }

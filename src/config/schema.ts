@@ -117,8 +117,8 @@ export const modelInitSchema = mapping({
   heads: intAtLeast(1).default(4),
   // BERT's 4x hidden feed-forward ratio.
   intermediate: intAtLeast(1).default(256),
-  // Covers the default max_length plus a default-sized prompt.
-  max_positions: intAtLeast(1).default(128),
+  // BERT's 512: room for the longest default input (384 for QA) plus a prompt.
+  max_positions: intAtLeast(1).default(512),
   // BERT is the architecture the paper's smallest runs use.
   type: z.enum(MODEL_TYPES).default('bert'),
 });
@@ -127,7 +127,9 @@ export const modelSchema = mapping({
   path: text('a checkpoint directory path'),
   init: modelInitSchema.optional(),
   // SuperGLUE premises and questions mostly fit in 128 tokens; longer costs CPU time quadratically.
-  max_length: intAtLeast(1).default(128),
+  // null: each family's usual length — 128 sub-tokens (SuperGLUE inputs mostly fit; longer costs
+  // CPU time quadratically), 384 for extractive QA (BERT's SQuAD max_seq_length).
+  max_length: intAtLeast(1, 'an integer >= 1, or null for each task family\'s usual length').nullable().default(null),
   // The checkpoint's tokenizer config knows whether it was trained on lowercased text.
   lowercase: flag('true, false or null to follow the checkpoint').nullable().default(null),
   // The reference implementation classifies from the pretrained pooler's output; false uses [CLS] directly.

@@ -78,9 +78,15 @@ export interface TaskDefinition {
   writePredictions(file: string, evaluation: Evaluation): void;
   /** Further files the official scorer reads beside the predictions (SQuAD 2.0's no-answer probabilities). */
   extraOutputs?: readonly {kind: string; extension: string; write(file: string, evaluation: Evaluation): void}[];
+  /** Input length when neither the task nor the model config sets max_length. */
+  defaultMaxLength: number;
   /** Extractive QA only. */
   qa?: QaSettings;
 }
+
+/** Classification and tagging inputs mostly fit in 128 sub-tokens; SQuAD windows are 384 (BERT's max_seq_length). */
+const DEFAULT_MAX_LENGTH = 128;
+const QA_MAX_LENGTH = 384;
 
 // ---------------------------------------------------------------------------------------------
 // Family builders. Each takes what differs between the tasks of one family.
@@ -119,6 +125,7 @@ function classificationTask(spec: ClassificationSpec): TaskDefinition {
     score: spec.score ?? classificationScores,
     keyMetric: spec.keyMetric ?? 'accuracy',
     metricScale: 1,
+    defaultMaxLength: DEFAULT_MAX_LENGTH,
     predictionExtension: '.jsonl',
     writePredictions: (file, e) => writeLines(file, predictionLines(e)),
   };
@@ -148,6 +155,7 @@ function taggingTask(
     },
     keyMetric: 'f1',
     metricScale: 1,
+    defaultMaxLength: DEFAULT_MAX_LENGTH,
     predictionExtension: '.txt',
     writePredictions: (file, e) => write(file, e.examples as TaggingExample[], e.predTags!.map((t) => [...t])),
   };
@@ -173,6 +181,7 @@ function qaTask(name: string, version: SquadVersion, files: TaskDefinition['file
     score: (e) => (allowNull ? squadV2(examples(e), e.answers!, e.naProbs) : squadV1(examples(e), e.answers!)),
     keyMetric: 'f1',
     metricScale: 100,
+    defaultMaxLength: QA_MAX_LENGTH,
     predictionExtension: '.json',
     writePredictions: (file, e) => writeSquadPredictions(file, e.answers!),
     extraOutputs: allowNull ? [{kind: 'na_probs', extension: '.json', write: (file, e) => writeNaProbs(file, e.naProbs!)}] : [],

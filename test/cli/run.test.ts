@@ -118,3 +118,28 @@ test('extractive QA (SQuAD 1.1, 2.0): run, then ptv2 score on the written answer
     if (r.task === 'squad_v2') assert.ok('best_f1' in metrics && 'HasAns_f1' in metrics && 'NoAns_f1' in metrics, JSON.stringify(metrics));
   }
 });
+
+test('every planned job must fit the checkpoint\'s positions, sweep values included; the message names the job and the key', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-positions-'));
+  const config = tinyConfig(dir, 'positions');
+  // max_positions 96, max_length 64: a prompt of 4 fits, one of 40 does not.
+  fs.writeFileSync(config, fs.readFileSync(config, 'utf8') + 'sweep: {key: prompt.length, values: [4, 40]}\n');
+  const r = ptv2(['run', config], dir);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /positions\.yaml model\.max_length: rte\/pt2\/prompt\.length=40: max_length 64 \+ prompt length 40 needs 104 positions but the checkpoint has 96/);
+  assert.match(r.stderr, /set model\.max_length to at most 56/);
+  assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')));
+});
+
+test('without any max_length, extractive QA asks for 384 positions, and says that this is its family\'s default', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-qa-length-'));
+  const config = tinyConfig(dir, 'qalength');
+  fs.writeFileSync(
+    config,
+    fs.readFileSync(config, 'utf8').replace('  max_length: 64\n', '').replace(/tasks:[\s\S]*/, `tasks:\n  - {name: squad, data: ${ROOT}/datasets/qa/squad}\n`),
+  );
+  const r = ptv2(['run', config], dir);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /qalength\.yaml model\.max_length: squad\/ft: max_length 384 \(the default for qa\) \+ prompt length 0 needs 384 positions but the checkpoint has 96/);
+  assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')));
+});

@@ -53,7 +53,7 @@ describe('parseConfig defaults', () => {
       backend: 'auto',
       database: 'runs/ptv2.db',
       output_dir: 'runs',
-      model: {path: 'runs/models/tiny-bert', max_length: 128, lowercase: null, use_pooler: true},
+      model: {path: 'runs/models/tiny-bert', max_length: null, lowercase: null, use_pooler: true},
       methods: ['ft', 'pt2'],
       prompt: {
         length: 16,
@@ -97,7 +97,7 @@ describe('parseConfig defaults', () => {
   test('an empty model.init mapping is filled with the generated checkpoint defaults', () => {
     const text = MINIMAL.replace('  path: runs/models/tiny-bert\n', '  path: m\n  init: {}\n');
     const {config} = parseConfig(text, 'x.yaml');
-    assert.deepEqual(config.model.init, {layers: 2, hidden: 64, heads: 4, intermediate: 256, max_positions: 128, type: 'bert'});
+    assert.deepEqual(config.model.init, {layers: 2, hidden: 64, heads: 4, intermediate: 256, max_positions: 512, type: 'bert'});
   });
 
   test('values the user gives replace defaults and keep the ones not given', () => {

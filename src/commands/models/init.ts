@@ -20,7 +20,7 @@ so the directory loads like any downloaded checkpoint. The vocabulary covers ptv
     hidden: Flags.integer({description: 'hidden size', default: 64, min: 1}),
     heads: Flags.integer({description: 'attention heads (must divide hidden)', default: 4, min: 1}),
     intermediate: Flags.integer({description: 'feed-forward size', default: 256, min: 1}),
-    'max-positions': Flags.integer({description: 'position embeddings', default: 128, min: 1}),
+    'max-positions': Flags.integer({description: 'position embeddings (BERT\'s 512 holds any default input plus a prompt)', default: 512, min: 1}),
     vocab: Flags.integer({description: 'vocabulary size (default: just the sample data\'s words); padded with [unusedN]', min: 1}),
     seed: Flags.integer({description: 'initialisation seed', default: 42}),
     force: Flags.boolean({description: 'overwrite an existing directory'}),
