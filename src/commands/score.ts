@@ -6,12 +6,17 @@ export default class Score extends Ptv2Command {
 
 Both files are in the task's official format: SuperGLUE leaderboard jsonl ({"idx", "label"}; MultiRC nested
 by passage and question), CoNLL column files for NER (predicted tag last), "<predicate> words ||| tags" lines
-for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metric.`;
+for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metric.
+
+With --config, the task is the config's entry of that name: a task defined there by family is scored from
+the files a run writes for it ({"idx", "label"} jsonl, CoNLL lines with the predicted tag last, {id: answer}
+JSON), its gold file read with the config's format, fields and columns; a named task takes its entry's options.`;
 
   static override examples = [
     '<%= config.bin %> score --task cb --gold datasets/superglue/CB/val.jsonl --pred CB.jsonl',
     '<%= config.bin %> score --task conll03 --gold datasets/ner/conll03/dev.txt --pred dev.pred.txt',
     '<%= config.bin %> score --task squad_v2 --gold datasets/qa/squad_v2/dev.json --pred predictions.json --na-prob na_prob.json --json',
+    '<%= config.bin %> score --config configs/custom.yaml --task reviews --gold datasets/custom/reviews/dev.csv --pred dev_predictions.jsonl',
   ];
 
   static override flags = {
@@ -19,6 +24,7 @@ for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metr
     gold: Flags.string({description: 'gold file with labels', required: true}),
     pred: Flags.string({description: 'prediction file', required: true}),
     'na-prob': Flags.string({description: 'squad_v2: JSON of no-answer probabilities per question id'}),
+    config: Flags.string({description: 'experiment config; --task names one of its tasks, e.g. one defined by family'}),
   };
 
   static override enableJsonFlag = true;
@@ -26,7 +32,7 @@ for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metr
   async run(): Promise<Record<string, number>> {
     const {flags} = await this.parse(Score);
     const {scoreFiles} = await import('../score/index.js');
-    const scores = scoreFiles({task: flags.task, gold: flags.gold, pred: flags.pred, naProb: flags['na-prob']});
+    const scores = scoreFiles({task: flags.task, gold: flags.gold, pred: flags.pred, naProb: flags['na-prob'], config: flags.config});
     for (const [name, value] of Object.entries(scores)) this.log(`${name}: ${value}`);
     return scores;
   }

@@ -10,16 +10,21 @@
  * - SQuAD 1.1 (squad) and 2.0 (squad_v2): `{id: answer text}` JSON, optionally no-answer
  *   probabilities for 2.0; every key of evaluate-v1.1.py / evaluate-v2.0.py.
  *
+ * With a config, the task is the config's entry of that name: a task defined by family is scored
+ * by ./custom.ts, a named task as above with its entry's tagging options.
+ *
  * References: seqeval (github.com/chakki-works/seqeval); rajpurkar.github.io/SQuAD-explorer.
  */
 
 import {UserError, formatLocated, isUserError} from '../errors.js';
 import {readConllPredictions} from '../data/conll.js';
+import {taskDefinition, type TaskDefinition} from '../data/registry.js';
 import {readSrlPredictions} from '../data/srl.js';
 import {readNaProbs, readSquad, readSquadPredictions} from '../data/squad.js';
 import type {TaggingExample} from '../data/types.js';
 import {spanScores, type SpanScoreOptions} from '../metrics/span.js';
 import {squadV1, squadV2} from '../metrics/squad.js';
+import {configTask, scoreFamilyTask} from './custom.js';
 import {LABEL_TASK_NAMES, scoreLabelTask, scoreMultiRc, scoreRecord} from './superglue.js';
 
 export interface ScoreRequest {
@@ -30,20 +35,25 @@ export interface ScoreRequest {
   pred: string;
   /** SQuAD 2.0 only: `{id: no-answer probability}`, for the best_* thresholds. */
   naProb?: string;
+  /** Experiment config whose task entry of this name is scored (its family, fields, options). */
+  config?: string;
 }
 
-type Scorer = (request: ScoreRequest) => Record<string, number>;
+/** definition: the named task as a config's entry builds it, for the options that change scoring. */
+type Scorer = (request: ScoreRequest, definition?: TaskDefinition) => Record<string, number>;
 
 function taggingScorer(
   read: (gold: string, pred: string) => {examples: TaggingExample[]; predicted: string[][]},
   opts: SpanScoreOptions,
 ): Scorer {
-  return ({gold, pred}) => {
+  return ({gold, pred}, definition) => {
     const {examples, predicted} = read(gold, pred);
     const goldTags = examples.map((example) => {
       if (example.tags === null) throw new UserError('the gold file has no tags', {file: gold, line: example.line});
       return example.tags;
     });
+    // The config entry's tagging options (mode, scheme, exclude) live in its definition's score().
+    if (definition !== undefined) return definition.score({examples, predTags: predicted, labels: [], pred: [], gold: [], probabilities: []});
     const {precision, recall, f1} = spanScores(goldTags, predicted, opts);
     return {precision, recall, f1};
   };
@@ -88,6 +98,12 @@ export const SCORERS: ReadonlyMap<string, Scorer> = new Map<string, Scorer>([
 
 /** Every metric the task's official scorer reports, by name. */
 export function scoreFiles(request: ScoreRequest): Record<string, number> {
+  if (request.config === undefined) return scoreNamedTask(request);
+  const task = configTask(request.config, request.task);
+  return task.family === undefined ? scoreNamedTask(request, taskDefinition(task)) : scoreFamilyTask(task, request);
+}
+
+function scoreNamedTask(request: ScoreRequest, definition?: TaskDefinition): Record<string, number> {
   const scorer = SCORERS.get(request.task);
   if (scorer === undefined) {
     const known = [...SCORERS.keys()].sort();
@@ -96,5 +112,5 @@ export function scoreFiles(request: ScoreRequest): Record<string, number> {
   if (request.naProb !== undefined && request.task !== 'squad_v2') {
     throw new UserError('no-answer probabilities are only scored for squad_v2', {field: '--na-prob'});
   }
-  return scorer(request);
+  return scorer(request, definition);
 }
