@@ -14,44 +14,27 @@ import type * as TF from '@tensorflow/tfjs';
 import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from './backend.js';
 import type {LoadedConfig} from './config/load.js';
 import {planJobs, type Job} from './config/plan.js';
-import type {Ptv2Config, TaskConfig} from './config/schema.js';
-import {UserError} from './errors.js';
-import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type Feature, evaluationBatches, trainingBatches, type Batch, type FeatureSet} from './data/features.js';
-import {buildSpanFeatures, decodeSpans, type SpanFeatureSet} from './data/qa-features.js';
-import {labelsOf, taskDefinition, type Evaluation, type TaskDefinition} from './data/registry.js';
-import {isLabelled, type ChoiceExample, type Example, type PairExample, type SpanExample, type Split, type TaggingExample} from './data/types.js';
+import type {Ptv2Config} from './config/schema.js';
+import {evaluationBatches, trainingBatches, type Batch} from './data/features.js';
+import {decodeSpans, type SpanFeatureSet} from './data/qa-features.js';
+import {taskDefinition, type Evaluation} from './data/registry.js';
+import type {SpanExample, Split} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
-import type {TaskModel} from './model/model.js';
+import type {ModelSpec, TaskModel} from './model/model.js';
+import type {PromptOptions} from './model/prompt.js';
 import {writeSafetensors} from './model/safetensors.js';
 import {checkWasmFits} from './model/memory.js';
 import {buildWordPieceVocab} from './model/vocab.js';
-import {deriveSeed, mulberry32, shuffled} from './random.js';
+import {deriveSeed, mulberry32} from './random.js';
+import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
+import {predictLabels, predictTags, spanLogitsOf} from './predict.js';
 import {Store} from './store/index.js';
 import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
 import type {TrainEvent} from './train/trainer.js';
 
-/** One split of a task: where it came from, its examples and their features. */
-export interface SplitData {
-  /** The file as read (data dir joined with the file name). */
-  file: string;
-  examples: Example[];
-  set: FeatureSet;
-  /** Whether every example has its gold answer (train and dev must; a test file may not). */
-  labelled: boolean;
-}
-
-export interface TaskData {
-  definition: TaskDefinition;
-  /** The task's labels (read from the training file where the task has no fixed list). */
-  labels: readonly string[];
-  config: TaskConfig;
-  train: SplitData;
-  dev: SplitData;
-  /** Only when the config names a test file. */
-  test?: SplitData;
-  maxLength: number;
-}
+export type {SplitData, TaskData} from './task-data.js';
+import {checkPositions, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
 
 export interface JobResult {
   job: Job;
@@ -91,47 +74,12 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   return {created: true};
 }
 
-function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split): Example[] {
-  const full = path.join(task.data, file);
-  if (!fs.existsSync(full)) {
-    throw new UserError(`${split} file not found for task ${task.name}`, {file: full}, [
-      `check tasks[].data and tasks[].${split}_file (default for ${task.name}: ${definition.files.train}, ${definition.files.dev})`,
-    ]);
-  }
-  const examples = definition.read(full, split);
-  if (examples.length === 0) throw new UserError(`no examples in the ${split} file of task ${task.name}`, {file: full});
-  if (split !== 'test') {
-    const unlabelled = examples.find((example) => !isLabelled(example));
-    if (unlabelled) {
-      throw new UserError(`this ${split} example has no label; train and dev files need labels (only a test file may come without)`, {file: full, line: unlabelled.line, field: 'label'});
-    }
-  }
-  return examples;
-}
-
-/** Token features of one split, with the head's feature builder and the task's settings. */
-function buildFeatures(task: TaskConfig, definition: TaskDefinition, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
-  switch (definition.head) {
-    case 'choice':
-      return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
-    case 'span':
-      return buildSpanFeatures(examples as SpanExample[], tokenizer, maxLength, definition.qa!);
-    case 'token':
-      return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, file);
-    case 'classification':
-      return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, file, task.fields?.label);
-  }
-}
-
-function limit<T>(items: T[], max: number | null, seed: number): T[] {
-  if (max === null || items.length <= max) return items;
-  return shuffled(items, mulberry32(seed)).slice(0, max);
-}
-
 export class Experiment {
   readonly jobs: Job[];
   experimentId = -1;
   private currentRun: number | undefined;
+  /** MPT-2: per shared job id, its best prompt and per-task heads, until the experiment finishes. */
+  private readonly sharedStates = new Map<string, {prompt: TF.Tensor[]; heads: Map<string, TF.Tensor[]>}>();
 
   private constructor(
     readonly loaded: LoadedConfig,
@@ -158,39 +106,16 @@ export class Experiment {
     const definitions = new Map(config.tasks.map((t) => [t.name, taskDefinition(t)]));
     const lengths = new Map(config.tasks.map((t, i) => [t.name, inputLength(config, i, definitions.get(t.name)!)]));
     const jobs = planJobs(config);
-    for (const job of jobs) checkPositions(job, lengths.get(job.task)!, checkpoint.config.maxPositions - checkpoint.config.positionOffset, loaded.file);
+    // A shared MPT-2 job trains on the batches of each of its tasks in turn: each must fit.
+    const jobTasks = jobs.flatMap((job) => (job.tasks ?? [job.task]).map((task) => ({job, length: lengths.get(task)!})));
+    for (const {job, length} of jobTasks) checkPositions(job, length, checkpoint.config.maxPositions - checkpoint.config.positionOffset, loaded.file);
     if (info.name === 'wasm') {
-      for (const job of jobs) {
-        const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: lengths.get(job.task)!.value, promptLength: job.config.prompt.length};
+      for (const {job, length} of jobTasks) {
+        const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: length.value, promptLength: job.config.prompt.length};
         checkWasmFits(checkpoint.config, shape, {file: loaded.file});
       }
     }
-    const tasks = new Map<string, TaskData>();
-    for (const t of config.tasks) {
-      const definition = definitions.get(t.name)!;
-      const maxLength = lengths.get(t.name)!.value;
-      const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> => {
-        const examples = limit(readSplit(definition, t, file, split), max, deriveSeed(config.seed, `${t.name}/${split}`));
-        return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled)};
-      };
-      const train = read('train', t.train_file ?? definition.files.train, config.train.max_train_examples);
-      const dev = read('dev', t.dev_file ?? definition.files.dev, config.train.max_eval_examples);
-      const test = t.test_file === null ? undefined : read('test', t.test_file, null);
-      const labels = labelsOf(definition, train.examples);
-      const withFeatures = (split: Omit<SplitData, 'set'>): SplitData => ({
-        ...split,
-        set: buildFeatures(t, definition, split.examples, tokenizer, labels, maxLength, split.file),
-      });
-      tasks.set(t.name, {
-        definition,
-        labels,
-        config: t,
-        train: withFeatures(train),
-        dev: withFeatures(dev),
-        ...(test ? {test: withFeatures(test)} : {}),
-        maxLength,
-      });
-    }
+    const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
     const {EncoderWeights} = await import('./model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
     const store = Store.open(opts.database ?? config.database);
@@ -207,42 +132,17 @@ export class Experiment {
 
   /** Train and evaluate one job; the run is in the store from its start. */
   async runJob(job: Job, onEvent: (event: TrainEvent) => void = () => {}): Promise<JobResult> {
+    if (job.stage === 'shared') return this.runSharedJob(job, onEvent);
     const tf = this.tf;
     const data = this.tasks.get(job.task)!;
     const cfg = job.config;
     const {TaskModel} = await import('./model/model.js');
     const {train, restoreState} = await import('./train/trainer.js');
     const seed = deriveSeed(job.seed, job.id);
-    const model: TaskModel = new TaskModel(this.weights, {
-      prompt: {
-        method: job.method,
-        length: cfg.prompt.length,
-        reparameterize: cfg.prompt.reparameterize,
-        reparamHidden: cfg.prompt.reparam_hidden,
-        dropout: cfg.prompt.dropout,
-        depth: cfg.prompt.depth ?? undefined,
-        depthOrder: cfg.prompt.depth_order,
-        shiftPositions: cfg.prompt.shift_positions,
-        initStd: cfg.prompt.init_std,
-        seed,
-      },
-      head: data.definition.head,
-      numLabels: data.labels.length,
-      dropout: cfg.train.dropout,
-      usePooler: cfg.model.use_pooler,
-      seed,
-    });
+    const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed));
     const runId = this.store.startRun({
-      experimentId: this.experimentId,
-      task: job.task,
-      method: job.method,
-      stage: job.stage,
-      sweepKey: job.sweepKey,
-      sweepValue: job.sweepValue === undefined ? undefined : JSON.stringify(job.sweepValue),
-      params: {prompt: cfg.prompt, train: cfg.train, model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, task: taskParams(data), truncated: truncationCounts(data)},
-      seed: job.seed,
-      backend: this.backend.name,
-      modelPath: cfg.model.path,
+      ...this.runStart(job),
+      params: {...jobParams(job), model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, task: taskParams(data), truncated: truncationCounts(data)},
       trainableParams: model.params.trainable,
       totalParams: model.params.total,
       keyMetric: data.definition.keyMetric,
@@ -252,32 +152,18 @@ export class Experiment {
     const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
     const devBatches = evaluationBatches(data.dev.set.features, cfg.train.eval_batch_size, padId);
     const stepsPerEpoch = Math.ceil(data.train.set.features.length / cfg.train.batch_size);
-    let pendingLoss: {epoch: number; loss: number} | undefined;
     let bestState: TF.Tensor[] = [];
     try {
+      if (job.stage === 'finetune') this.startFromShared(job, model, restoreState);
       const result = await train<Batch>({
+        ...trainingSchedule(cfg),
         variables: model.variables,
-        epochs: cfg.train.epochs,
-        lr: cfg.train.lr,
-        weightDecay: cfg.train.weight_decay,
-        warmupRatio: cfg.train.warmup_ratio,
-        maxGradNorm: cfg.train.max_grad_norm,
-        patience: cfg.train.patience ?? undefined,
-        logEvery: cfg.train.log_every,
         stepsPerEpoch,
         batchesForEpoch: () => trainingBatches(data.train.set.features, cfg.train.batch_size, padId, shuffleRng),
         lossOf: (batch, training) => model.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
         evaluate: () => data.definition.score(this.predict(data, model, data.dev, devBatches)),
         keyMetric: data.definition.keyMetric,
-        onEvent: (event) => {
-          if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
-          if (event.type === 'eval') {
-            const rows = Object.entries(event.metrics).map(([name, value]) => ({epoch: event.epoch, step: event.step, split: 'dev', name, value}));
-            if (pendingLoss) rows.push({epoch: pendingLoss.epoch, step: event.step, split: 'train', name: 'loss', value: pendingLoss.loss});
-            this.store.recordMetrics(runId, rows);
-          }
-          onEvent(event);
-        },
+        onEvent: this.recordingEvents(runId, onEvent),
       });
       bestState = result.bestState;
       restoreState(model.variables, bestState);
@@ -293,6 +179,125 @@ export class Experiment {
       tf.dispose(bestState);
       model.dispose();
     }
+  }
+
+  /**
+   * MPT-2's shared stage: one deep prompt and one head per task, trained on the tasks' merged
+   * training sets (each batch from one task, the batches of all tasks shuffled together). The
+   * best epoch has the highest mean key metric over the tasks; its prompt and heads are kept for
+   * the fine-tuning jobs.
+   */
+  private async runSharedJob(job: Job, onEvent: (event: TrainEvent) => void): Promise<JobResult> {
+    const tf = this.tf;
+    const cfg = job.config;
+    const {TaskModel} = await import('./model/model.js');
+    const {createPrompt} = await import('./model/prompt.js');
+    const {train, restoreState} = await import('./train/trainer.js');
+    const seed = deriveSeed(job.seed, job.id);
+    const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
+    const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed), seed: deriveSeed(seed, 'prompt')});
+    const models = new Map(
+      tasks.map((data) => [data.config.name, new TaskModel(this.weights, {...modelSpec(job, data, deriveSeed(seed, data.config.name)), sharedPrompt: prompt})]),
+    );
+    const variables = [...new Set([...models.values()].flatMap((m) => m.variables))];
+    const trainable = variables.reduce((n, v) => n + v.size, 0);
+    const runId = this.store.startRun({
+      ...this.runStart(job),
+      params: {
+        ...jobParams(job),
+        model: {use_pooler: cfg.model.use_pooler},
+        tasks: Object.fromEntries(tasks.map((data) => [data.config.name, {max_length: data.maxLength, ...taskParams(data)}])),
+        truncated: Object.fromEntries(tasks.map((data) => [data.config.name, truncationCounts(data)])),
+      },
+      trainableParams: trainable,
+      totalParams: this.weights.totalParams() + trainable,
+      keyMetric: MULTITASK_KEY_METRIC,
+    });
+    this.currentRun = runId;
+    const padId = this.tokenizer.padId;
+    const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
+    const devBatches = new Map(tasks.map((data) => [data.config.name, evaluationBatches(data.dev.set.features, cfg.train.eval_batch_size, padId)]));
+    const stepsPerEpoch = tasks.reduce((n, data) => n + Math.ceil(data.train.set.features.length / cfg.train.batch_size), 0);
+    const evaluateAll = () =>
+      multitaskMetrics(
+        tasks.map((data) => {
+          const name = data.config.name;
+          return {data, metrics: data.definition.score(this.predict(data, models.get(name)!, data.dev, devBatches.get(name)!))};
+        }),
+      );
+    let bestState: TF.Tensor[] = [];
+    try {
+      const result = await train<TaskBatch>({
+        ...trainingSchedule(cfg),
+        variables,
+        stepsPerEpoch,
+        batchesForEpoch: () => mergedBatches(tasks, cfg.train.batch_size, padId, shuffleRng),
+        lossOf: (batch, training) => models.get(batch.task)!.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
+        evaluate: evaluateAll,
+        keyMetric: MULTITASK_KEY_METRIC,
+        onEvent: this.recordingEvents(runId, onEvent),
+      });
+      bestState = result.bestState;
+      restoreState(variables, bestState);
+      this.sharedStates.set(job.id, {
+        prompt: prompt.variables.map((v) => v.clone()),
+        heads: new Map([...models].map(([name, model]) => [name, model.head.variables.map((v) => v.clone())])),
+      });
+      // Heads of one kind share tensor names across tasks, so each is stored under its task's name.
+      const named = [
+        ...prompt.variables.map((v): [string, TF.Variable] => [variableName(v), v]),
+        ...[...models].flatMap(([task, model]) => model.head.variables.map((v): [string, TF.Variable] => [`${task}.${variableName(v)}`, v])),
+      ];
+      this.writeTrainableState(job, runId, named);
+      this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
+      return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric: MULTITASK_KEY_METRIC};
+    } catch (error) {
+      const message = (error as Error).message;
+      this.store.finishRun(runId, {status: 'failed', error: message});
+      return {job, runId, status: 'failed', error: message, keyMetric: MULTITASK_KEY_METRIC};
+    } finally {
+      this.currentRun = undefined;
+      tf.dispose(bestState);
+      for (const model of models.values()) model.dispose();
+      prompt.dispose();
+    }
+  }
+
+  /** An MPT-2 fine-tuning job starts from the shared stage's prompt and this task's head. */
+  private startFromShared(job: Job, model: TaskModel, restoreState: (variables: TF.Variable[], state: TF.Tensor[]) => void): void {
+    const shared = this.sharedStates.get(job.from!);
+    if (!shared) throw new Error(`the shared stage ${job.from} did not complete, so there is no prompt to fine-tune from`);
+    restoreState(model.prompt.variables, shared.prompt);
+    restoreState(model.head.variables, shared.heads.get(job.task)!);
+  }
+
+  /** The store fields every run row shares. */
+  private runStart(job: Job) {
+    return {
+      experimentId: this.experimentId,
+      task: job.task,
+      method: job.method,
+      stage: job.stage,
+      sweepKey: job.sweepKey,
+      sweepValue: job.sweepValue === undefined ? undefined : JSON.stringify(job.sweepValue),
+      seed: job.seed,
+      backend: this.backend.name,
+      modelPath: job.config.model.path,
+    };
+  }
+
+  /** Trainer events → dev metrics (and the epoch's training loss) in the store, then to the caller. */
+  private recordingEvents(runId: number, onEvent: (event: TrainEvent) => void): (event: TrainEvent) => void {
+    let pendingLoss: {epoch: number; loss: number} | undefined;
+    return (event) => {
+      if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
+      if (event.type === 'eval') {
+        const rows = Object.entries(event.metrics).map(([name, value]) => ({epoch: event.epoch, step: event.step, split: 'dev', name, value}));
+        if (pendingLoss) rows.push({epoch: pendingLoss.epoch, step: event.step, split: 'train', name: 'loss', value: pendingLoss.loss});
+        this.store.recordMetrics(runId, rows);
+      }
+      onEvent(event);
+    };
   }
 
   /** Predictions of the model as it is now for one split, in the form the task's scorer reads. */
@@ -341,9 +346,16 @@ export class Experiment {
       }
     }
 
+    this.writeTrainableState(job, runId, model.variables.map((v) => [variableName(v), v]));
+  }
+
+  /** The trained parameters as safetensors, recorded as the run's `trainable_state` artifact. */
+  private writeTrainableState(job: Job, runId: number, named: readonly [string, TF.Variable][]): void {
+    const dir = this.outputDir(job);
+    fs.mkdirSync(dir, {recursive: true});
     const stateFile = path.join(dir, 'trainable.safetensors');
-    const tensors = new Map(model.variables.map((v) => [v.name.split('#')[0], {shape: v.shape, data: v.dataSync() as Float32Array}]));
-    writeSafetensors(stateFile, tensors, {method: job.method, task: job.task, prompt_length: String(job.config.prompt.length)});
+    const tensors = new Map(named.map(([name, v]) => [name, {shape: v.shape, data: v.dataSync() as Float32Array}]));
+    writeSafetensors(stateFile, tensors, {method: job.method, task: job.task, stage: job.stage, prompt_length: String(job.config.prompt.length)});
     this.store.recordArtifact(runId, {kind: 'trainable_state', path: stateFile, sha256: sha256File(stateFile)});
   }
 
@@ -357,110 +369,60 @@ export class Experiment {
   finish(results: JobResult[]): void {
     this.store.finishExperiment(this.experimentId, results.every((r) => r.status === 'completed') ? 'completed' : 'failed');
     this.store.close();
+    for (const state of this.sharedStates.values()) this.tf.dispose([...state.prompt, ...[...state.heads.values()].flat()]);
+    this.sharedStates.clear();
     this.weights.dispose();
   }
 }
 
-/** Argmax label and label probabilities of every feature, in feature order. */
-export function predictLabels(
-  tf: Tf,
-  model: TaskModel,
-  batches: Batch[],
-  count: number,
-  labels: readonly string[],
-): {pred: string[]; probabilities: Float32Array[]} {
-  const pred = new Array<string>(count);
-  const probabilities = new Array<Float32Array>(count);
-  const width = labels.length;
-  for (const batch of batches) {
-    const probs = tf.tidy(() => tf.softmax(model.logits(batch, false, batch.choices)).dataSync() as Float32Array);
-    batch.indices.forEach((fi, b) => {
-      const row = probs.slice(b * width, (b + 1) * width);
-      probabilities[fi] = row;
-      pred[fi] = labels[row.indexOf(Math.max(...row))];
-    });
-  }
-  return {pred, probabilities};
+/** A variable's name without the `#n` tfjs appends to keep names unique. */
+function variableName(v: TF.Variable): string {
+  return v.name.split('#')[0];
 }
 
-/** Tagging: the argmax tag of each word's first sub-token; words truncated away get 'O'. */
-export function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[]): string[][] {
-  const out = new Array<string[]>(features.length);
-  for (const batch of batches) {
-    const best = tf.tidy(() => tf.argMax(model.logits(batch, false), 1).dataSync());
-    batch.indices.forEach((fi, b) => {
-      out[fi] = features[fi].wordStarts!.map((start) => (start < 0 ? 'O' : labels[best[b * batch.seqLen + start]]));
-    });
-  }
-  return out;
-}
-
-/** Span head: each feature's start and end logits over its own positions, in feature order. */
-export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[]): {start: Float32Array[]; end: Float32Array[]} {
-  const start = new Array<Float32Array>(features.length);
-  const end = new Array<Float32Array>(features.length);
-  for (const batch of batches) {
-    const [starts, ends] = tf.tidy(() => {
-      const logits = model.spanLogits(batch, false);
-      return [logits.start.dataSync() as Float32Array, logits.end.dataSync() as Float32Array];
-    });
-    batch.indices.forEach((fi, b) => {
-      const from = b * batch.seqLen;
-      const length = features[fi].inputIds.length;
-      start[fi] = starts.slice(from, from + length);
-      end[fi] = ends.slice(from, from + length);
-    });
-  }
-  return {start, end};
-}
-
-/** Over-long inputs cut to fit, per split: stored with every run and shown by `ptv2 report --runs`. */
-export function truncationCounts(data: TaskData): Record<string, number> {
-  return {train: data.train.set.truncated, dev: data.dev.set.truncated, ...(data.test ? {test: data.test.set.truncated} : {})};
-}
-
-/** What the run read and how, so a stored run says which data and labels it saw. */
-function taskParams(data: TaskData): Record<string, unknown> {
+/** The prompt a job trains: its method and the config's prompt section. */
+function promptOptions(job: Job, seed: number): PromptOptions {
+  const prompt = job.config.prompt;
   return {
-    family: data.definition.family,
-    metric_scale: data.definition.metricScale,
-    labels: data.labels,
-    files: {train: data.train.file, dev: data.dev.file, ...(data.test ? {test: data.test.file} : {})},
-    ...(data.definition.qa ? {qa: data.config.qa ?? null} : {}),
+    method: job.method,
+    length: prompt.length,
+    reparameterize: prompt.reparameterize,
+    reparamHidden: prompt.reparam_hidden,
+    dropout: prompt.dropout,
+    depth: prompt.depth ?? undefined,
+    depthOrder: prompt.depth_order,
+    shiftPositions: prompt.shift_positions,
+    initStd: prompt.init_std,
+    seed,
   };
 }
 
-/** A task's input length and the config key it comes from (for messages). */
-interface InputLength {
-  value: number;
-  /** `tasks[i].max_length`, `model.max_length`, or the family default's key. */
-  field: string;
-  /** Set when neither key is written: the family's usual length. */
-  familyDefault?: string;
+function modelSpec(job: Job, data: TaskData, seed: number): ModelSpec {
+  return {
+    prompt: promptOptions(job, seed),
+    head: data.definition.head,
+    numLabels: data.labels.length,
+    dropout: job.config.train.dropout,
+    usePooler: job.config.model.use_pooler,
+    seed,
+  };
 }
 
-/** The task's own max_length, else model.max_length, else the family's usual length (128; 384 for QA). */
-function inputLength(config: Ptv2Config, index: number, definition: TaskDefinition): InputLength {
-  const task = config.tasks[index];
-  if (task.max_length !== null) return {value: task.max_length, field: `tasks[${index}].max_length`};
-  if (config.model.max_length !== null) return {value: config.model.max_length, field: 'model.max_length'};
-  return {value: definition.defaultMaxLength, field: 'model.max_length', familyDefault: `the default for ${definition.family}`};
+/** The optimiser and schedule settings of a job's train section, as the trainer takes them. */
+function trainingSchedule(cfg: Ptv2Config) {
+  return {
+    epochs: cfg.train.epochs,
+    lr: cfg.train.lr,
+    weightDecay: cfg.train.weight_decay,
+    warmupRatio: cfg.train.warmup_ratio,
+    maxGradNorm: cfg.train.max_grad_norm,
+    patience: cfg.train.patience ?? undefined,
+    logEvery: cfg.train.log_every,
+  };
 }
 
-/** Every job's input plus its prompt positions must fit the checkpoint's position table. */
-function checkPositions(job: Job, length: InputLength, available: number, file: string): void {
-  const prompt = job.config.prompt;
-  const usesPrefixPositions = job.method === 'pt' || (job.method !== 'ft' && prompt.shift_positions);
-  const promptPositions = usesPrefixPositions ? prompt.length : 0;
-  const needed = length.value + promptPositions;
-  if (needed > available) {
-    const what = length.familyDefault ? `max_length ${length.value} (${length.familyDefault})` : `max_length ${length.value}`;
-    throw new UserError(
-      `${job.id}: ${what} + prompt length ${promptPositions} needs ${needed} positions but the checkpoint has ${available}`,
-      {file, field: length.field},
-      [`set ${length.field} to at most ${available - promptPositions}, or lower prompt.length`, 'or set prompt.shift_positions: false'],
-    );
-  }
+function jobParams(job: Job): Record<string, unknown> {
+  return {prompt: job.config.prompt, train: job.config.train, ...(job.from ? {from: job.from} : {})};
 }
 
 function sha256File(file: string): string {

@@ -13,7 +13,7 @@
 import {z} from 'zod';
 
 /** The training methods ptv2 implements; the order is the order reports list them in. */
-export const METHODS = ['ft', 'pt', 'prefix', 'pt2'] as const;
+export const METHODS = ['ft', 'pt', 'prefix', 'pt2', 'mpt2'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -290,6 +290,14 @@ export const QA_DEFAULTS: QaConfig = qaSchema.parse({});
 export const TAGGING_DEFAULTS: TaggingConfig = taggingSchema.parse({});
 export const COLUMNS_DEFAULTS = columnsSchema.parse({});
 
+/** MPT-2's shared multi-task stage; the per-task fine-tuning uses train (and method_overrides.mpt2). */
+export const mpt2Schema = mapping({
+  // The same budget as each fine-tuning stage unless the user gives the merged data its own.
+  shared_epochs: intAtLeast(1, 'an integer >= 1, or null for train.epochs').nullable().default(null),
+  // The same rate as the fine-tuning stage unless set; the paper tunes both.
+  shared_lr: numberAbove(0).nullable().default(null),
+});
+
 /** Sweep values are checked against the rules of the key they set, each at its own index. */
 export const sweepSchema = mapping({
   key: z.enum(SWEEP_KEYS),
@@ -341,6 +349,7 @@ export const ptv2ConfigSchema = mapping({
   prompt: promptSchema.prefault({}),
   train: trainSchema.prefault({}),
   method_overrides: methodOverridesSchema.optional(),
+  mpt2: mpt2Schema.prefault({}),
   tasks: z
     .array(taskSchema, expecting('a non-empty list of tasks'))
     .min(1, expecting('a non-empty list of tasks'))

@@ -19,6 +19,11 @@ export interface ModelSpec {
   /** Feed the pretrained pooler's output to the head (as the reference does), when present. */
   usePooler: boolean;
   seed: number;
+  /**
+   * Multi-task training: a prompt owned by the caller and shared by the models of several tasks
+   * (each with its own head). The model uses it instead of creating one and does not dispose it.
+   */
+  sharedPrompt?: Prompt;
 }
 
 /** Extractive QA batches: gold start/end per row and the positions an answer may use. */
@@ -66,7 +71,7 @@ export class TaskModel {
       seed: deriveSeed(spec.seed, 'encoder-dropout'),
       hiddenDropout: spec.dropout,
     });
-    this.prompt = createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
+    this.prompt = spec.sharedPrompt ?? createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
     const buildHead = HEAD_TABLE.get(spec.head ?? 'classification');
     if (!buildHead) throw new Error(`unknown head "${spec.head}"`);
     this.head = buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
@@ -127,7 +132,7 @@ export class TaskModel {
 
   dispose(): void {
     this.encoder.dispose();
-    this.prompt.dispose();
+    if (!this.spec.sharedPrompt) this.prompt.dispose();
     this.head.dispose();
   }
 }

@@ -23,6 +23,8 @@ export const METHOD_TABLE = new Map<string, {label: string; trainsEncoder: boole
   ['pt', {label: 'PT', trainsEncoder: false, deep: false, description: 'prompt tuning: P vectors at the input layer only'}],
   ['prefix', {label: 'Prefix', trainsEncoder: false, deep: true, description: 'prefix tuning: deep prompt with MLP reparameterisation'}],
   ['pt2', {label: 'PT-2', trainsEncoder: false, deep: true, description: 'P-tuning v2: deep prompt at every (or k) layers'}],
+  // The same deep prompt as pt2; the orchestrator trains it on every task first, then per task.
+  ['mpt2', {label: 'MPT-2', trainsEncoder: false, deep: true, description: 'multi-task P-tuning v2: one deep prompt trained on all tasks, then fine-tuned per task'}],
 ]);
 
 export interface PromptOptions {
@@ -208,7 +210,8 @@ export function createPrompt(config: EncoderConfig, opts: PromptOptions): Prompt
     case 'prefix':
       return new DeepPrompt('prefix', opts.length, config, {...opts, reparameterize: true, depth: undefined});
     case 'pt2':
-      return new DeepPrompt('pt2', opts.length, config, opts);
+    case 'mpt2':
+      return new DeepPrompt(opts.method, opts.length, config, opts);
     default:
       throw new Error(`unknown method "${opts.method}"; known: ${[...METHOD_TABLE.keys()].join(', ')}`);
   }

@@ -10,6 +10,8 @@ export interface RunSummary {
   run: number;
   task: string;
   method: string;
+  /** single, or MPT-2's shared / finetune stage. */
+  stage: string;
   /** `key=value` for sweep runs, else null. */
   sweep: string | null;
   status: string;
@@ -26,10 +28,18 @@ export interface RunSummary {
   truncated: Record<string, number>;
 }
 
+/** `{train: 3, dev: 1}`; an MPT-2 shared run stores one such mapping per task, read as `rte.train`, …. */
 function truncationOf(params: Record<string, unknown>): Record<string, number> {
-  const stored = params.truncated;
-  if (stored === null || typeof stored !== 'object') return {};
-  return Object.fromEntries(Object.entries(stored).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+  const out: Record<string, number> = {};
+  const collect = (value: unknown, prefix: string): void => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const [key, entry] of Object.entries(value)) {
+      if (typeof entry === 'number') out[prefix + key] = entry;
+      else if (prefix === '') collect(entry, `${key}.`);
+    }
+  };
+  collect(params.truncated, '');
+  return out;
 }
 
 export function buildRunSummaries(runs: readonly RunRow[], dev: readonly BestScoreRow[], test: readonly BestScoreRow[]): RunSummary[] {
@@ -39,6 +49,7 @@ export function buildRunSummaries(runs: readonly RunRow[], dev: readonly BestSco
     run: run.id,
     task: run.task,
     method: run.method,
+    stage: run.stage,
     sweep: run.sweepKey === null ? null : `${run.sweepKey}=${run.sweepValue}`,
     status: run.status,
     keyMetric: run.keyMetric,
@@ -74,7 +85,7 @@ export function renderRunsMarkdown(title: string, rows: readonly RunSummary[]): 
       markdownRow([
         String(r.run),
         escapeMarkdown(r.task),
-        methodHeader(r.method),
+        r.stage === 'shared' ? `${methodHeader(r.method)} (shared)` : methodHeader(r.method),
         r.sweep === null ? MISSING : escapeMarkdown(r.sweep),
         r.status,
         escapeMarkdown(r.keyMetric),
@@ -92,10 +103,10 @@ export function renderRunsMarkdown(title: string, rows: readonly RunSummary[]): 
 /** Raw values as stored, with their scale; one truncation column per split. */
 export function renderRunsCsv(rows: readonly RunSummary[]): string {
   const splits = [...new Set(rows.flatMap((r) => Object.keys(r.truncated)))];
-  const header = ['run', 'task', 'method', 'sweep', 'status', 'metric', 'scale', 'best_epoch', 'dev', 'test', 'trainable_params', 'total_params', ...splits.map((s) => `truncated_${s}`)];
+  const header = ['run', 'task', 'method', 'stage', 'sweep', 'status', 'metric', 'scale', 'best_epoch', 'dev', 'test', 'trainable_params', 'total_params', ...splits.map((s) => `truncated_${s}`)];
   const value = (v: number | string | null | undefined) => (v === null || v === undefined ? '' : String(v));
   const lines = rows.map((r) => [
-    r.run, r.task, r.method, r.sweep, r.status, r.keyMetric, r.metricScale, r.bestEpoch, r.dev, r.test, r.trainableParams, r.totalParams, ...splits.map((s) => r.truncated[s]),
+    r.run, r.task, r.method, r.stage, r.sweep, r.status, r.keyMetric, r.metricScale, r.bestEpoch, r.dev, r.test, r.trainableParams, r.totalParams, ...splits.map((s) => r.truncated[s]),
   ].map(value));
   return [header, ...lines].map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
 }

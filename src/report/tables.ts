@@ -34,6 +34,8 @@ export interface TaskMethodScore {
   value: number | null;
   /** 1 (default) for fractions, 100 for metrics already in percent. */
   metricScale?: number;
+  /** MPT-2's shared stage trains on all tasks at once and has no cell of its own; it is left out. */
+  stage?: string;
 }
 
 /** Methods in the paper's column order; methods not listed follow alphabetically. */
@@ -64,6 +66,7 @@ export function buildTaskMethodTable(
   scores: TaskMethodScore[],
   opts: {title?: string; methodOrder?: string[]} = {},
 ): ReportTable {
+  scores = scores.filter((s) => s.stage !== 'shared');
   const rows = unique(scores.map((s) => s.task));
   const columns = orderMethods(unique(scores.map((s) => s.method)), opts.methodOrder ?? DEFAULT_METHOD_ORDER);
 

@@ -55,6 +55,7 @@ describe('parseConfig defaults', () => {
       output_dir: 'runs',
       model: {path: 'runs/models/tiny-bert', max_length: null, lowercase: null, use_pooler: true},
       methods: ['ft', 'pt2'],
+      mpt2: {shared_epochs: null, shared_lr: null},
       prompt: {
         length: 16,
         reparameterize: false,
@@ -110,8 +111,8 @@ describe('parseConfig defaults', () => {
     assert.equal(config.train.epochs, 3);
   });
 
-  test('the supported methods are ft, pt, prefix and pt2', () => {
-    assert.deepEqual([...METHODS], ['ft', 'pt', 'prefix', 'pt2']);
+  test('the supported methods are ft, pt, prefix, pt2 and mpt2', () => {
+    assert.deepEqual([...METHODS], ['ft', 'pt', 'prefix', 'pt2', 'mpt2']);
   });
 });
 
@@ -148,7 +149,7 @@ describe('parseConfig errors', () => {
       name: 'two problems are reported together, in line order',
       input: MINIMAL.replace('methods: [ft, pt2]', 'methods: [ft, pt9]') + 'seed: -1\n',
       expected: [
-        {file: 'configs/x.yaml', line: 4, path: 'methods[1]', message: 'expected one of "ft", "pt", "prefix", "pt2", got "pt9" (did you mean "pt2"?)'},
+        {file: 'configs/x.yaml', line: 4, path: 'methods[1]', message: 'expected one of "ft", "pt", "prefix", "pt2", "mpt2", got "pt9" (did you mean "pt2"?)'},
         {file: 'configs/x.yaml', line: 8, path: 'seed', message: 'expected an integer >= 0, got -1'},
       ],
     },

@@ -105,3 +105,48 @@ describe('planJobs', () => {
     assert.equal(jobs[0].config.prompt.depth, 1);
   });
 });
+
+describe('planJobs with mpt2', () => {
+  const MPT2 = BASE.replace('methods: [ft, pt2]', 'methods: [pt2, mpt2]');
+
+  test('one shared stage over every task first, then a fine-tuning job per task that starts from it', () => {
+    const jobs = plan(MPT2);
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.stage, job.task, job.from ?? null]),
+      [
+        ['+shared/mpt2', 'shared', 'rte+boolq', null],
+        ['rte/pt2', 'single', 'rte', null],
+        ['rte/mpt2', 'finetune', 'rte', '+shared/mpt2'],
+        ['boolq/pt2', 'single', 'boolq', null],
+        ['boolq/mpt2', 'finetune', 'boolq', '+shared/mpt2'],
+      ],
+    );
+    assert.deepEqual(jobs[0].tasks, ['rte', 'boolq']);
+  });
+
+  test('the shared stage takes mpt2.shared_epochs and shared_lr; fine-tuning keeps train', () => {
+    const jobs = plan(`${MPT2}train: {epochs: 3, lr: 0.01}\nmpt2: {shared_epochs: 7, shared_lr: 0.05}\n`);
+    const shared = jobs.find((job) => job.stage === 'shared')!;
+    const finetune = jobs.find((job) => job.stage === 'finetune')!;
+    assert.deepEqual([shared.config.train.epochs, shared.config.train.lr], [7, 0.05]);
+    assert.deepEqual([finetune.config.train.epochs, finetune.config.train.lr], [3, 0.01]);
+    // Without them, both stages train as train says (after method_overrides.mpt2).
+    const plain = plan(`${MPT2}method_overrides:\n  mpt2:\n    train: {lr: 0.02}\n`.replace('method_overrides:\n  ft:\n    train: {lr: 0.0001}\n', ''));
+    assert.deepEqual(plain.filter((job) => job.method === 'mpt2').map((job) => job.config.train.lr), [0.02, 0.02, 0.02]);
+  });
+
+  test('in a sweep, each value has its own shared stage, and its fine-tuning jobs start from that one', () => {
+    const jobs = plan(`${MPT2}sweep: {key: prompt.length, values: [4, 8]}\n`).filter((job) => job.method === 'mpt2');
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.from ?? null, job.config.prompt.length]),
+      [
+        ['+shared/mpt2/prompt.length=4', null, 4],
+        ['rte/mpt2/prompt.length=4', '+shared/mpt2/prompt.length=4', 4],
+        ['boolq/mpt2/prompt.length=4', '+shared/mpt2/prompt.length=4', 4],
+        ['+shared/mpt2/prompt.length=8', null, 8],
+        ['rte/mpt2/prompt.length=8', '+shared/mpt2/prompt.length=8', 8],
+        ['boolq/mpt2/prompt.length=8', '+shared/mpt2/prompt.length=8', 8],
+      ],
+    );
+  });
+});

@@ -12,7 +12,7 @@ import type {BestScoreRow, RunRow} from '../../src/store/index.js';
 function runRow(fields: Partial<RunRow> & Pick<RunRow, 'id' | 'task' | 'method'>): RunRow {
   return {
     experimentId: 1,
-    stage: 'main',
+    stage: 'single',
     sweepKey: null,
     sweepValue: null,
     params: {},
@@ -83,17 +83,17 @@ const TEST = [scoreOf(SQUAD_PT2, 54.04, 2, 100), scoreOf(RTE_FT, 0.701, 3)];
 
 const SUMMARIES: RunSummary[] = [
   {
-    run: 1, task: 'rte', method: 'ft', sweep: null, status: 'completed', keyMetric: 'accuracy',
+    run: 1, task: 'rte', method: 'ft', stage: 'single', sweep: null, status: 'completed', keyMetric: 'accuracy',
     bestEpoch: 3, dev: 0.734, test: 0.701, metricScale: 1, trainableParams: 110_000, totalParams: 110_000,
     truncated: {train: 0, dev: 0},
   },
   {
-    run: 2, task: 'squad', method: 'pt2', sweep: 'prompt.length=16', status: 'completed', keyMetric: 'f1',
+    run: 2, task: 'squad', method: 'pt2', stage: 'single', sweep: 'prompt.length=16', status: 'completed', keyMetric: 'f1',
     bestEpoch: 2, dev: 55.25, test: 54.04, metricScale: 100, trainableParams: 1234, totalParams: 110_000,
     truncated: {train: 12, dev: 1, test: 0},
   },
   {
-    run: 3, task: 'rte', method: 'pt2', sweep: 'train.lr=0.01', status: 'failed', keyMetric: 'accuracy',
+    run: 3, task: 'rte', method: 'pt2', stage: 'single', sweep: 'train.lr=0.01', status: 'failed', keyMetric: 'accuracy',
     bestEpoch: null, dev: null, test: null, metricScale: 1, trainableParams: 0, totalParams: 0,
     truncated: {},
   },
@@ -145,7 +145,12 @@ describe('buildRunSummaries', () => {
 
   const TRUNCATION_CASES: {name: string; params: Record<string, unknown>; expected: Record<string, number>}[] = [
     {name: 'counts per split as stored', params: {truncated: {train: 12, dev: 1, test: 0}}, expected: {train: 12, dev: 1, test: 0}},
-    {name: 'non-numbers are ignored', params: {truncated: {train: 5, dev: '3', test: null, extra: {n: 1}}}, expected: {train: 5}},
+    {name: 'non-numbers are ignored', params: {truncated: {train: 5, dev: '3', test: null}}, expected: {train: 5}},
+    {
+      name: 'an MPT-2 shared run: one mapping per task, one level deep',
+      params: {truncated: {rte: {train: 2, dev: 0}, squad: {train: 1, deeper: {n: 1}}}},
+      expected: {'rte.train': 2, 'rte.dev': 0, 'squad.train': 1},
+    },
     {name: 'missing', params: {}, expected: {}},
     {name: 'null', params: {truncated: null}, expected: {}},
     {name: 'not an object', params: {truncated: 17}, expected: {}},
@@ -185,10 +190,10 @@ describe('renderRunsMarkdown', () => {
 describe('renderRunsCsv', () => {
   test('raw values, one truncated_<split> column per split seen, empty where missing, CRLF', () => {
     const expected = [
-      'run,task,method,sweep,status,metric,scale,best_epoch,dev,test,trainable_params,total_params,truncated_train,truncated_dev,truncated_test',
-      '1,rte,ft,,completed,accuracy,1,3,0.734,0.701,110000,110000,0,0,',
-      '2,squad,pt2,prompt.length=16,completed,f1,100,2,55.25,54.04,1234,110000,12,1,0',
-      '3,rte,pt2,train.lr=0.01,failed,accuracy,1,,,,0,0,,,',
+      'run,task,method,stage,sweep,status,metric,scale,best_epoch,dev,test,trainable_params,total_params,truncated_train,truncated_dev,truncated_test',
+      '1,rte,ft,single,,completed,accuracy,1,3,0.734,0.701,110000,110000,0,0,',
+      '2,squad,pt2,single,prompt.length=16,completed,f1,100,2,55.25,54.04,1234,110000,12,1,0',
+      '3,rte,pt2,single,train.lr=0.01,failed,accuracy,1,,,,0,0,,,',
       '',
     ].join('\r\n');
     assert.equal(renderRunsCsv(buildRunSummaries(RUNS, DEV, TEST)), expected);
@@ -198,8 +203,8 @@ describe('renderRunsCsv', () => {
     const run = runRow({id: 5, task: 'mnli, "matched"', method: 'pt2', sweepKey: 'prompt.layers', sweepValue: '0,6'});
     assert.equal(
       renderRunsCsv(buildRunSummaries([run], [scoreOf(run, 0.5, 1)], [])),
-      'run,task,method,sweep,status,metric,scale,best_epoch,dev,test,trainable_params,total_params\r\n' +
-        '5,"mnli, ""matched""",pt2,"prompt.layers=0,6",completed,accuracy,1,1,0.5,,110000,110000\r\n',
+      'run,task,method,stage,sweep,status,metric,scale,best_epoch,dev,test,trainable_params,total_params\r\n' +
+        '5,"mnli, ""matched""",pt2,single,"prompt.layers=0,6",completed,accuracy,1,1,0.5,,110000,110000\r\n',
     );
   });
 });

@@ -1,0 +1,150 @@
+/**
+ * A task's data as runs use it: its splits read and checked (train and dev labelled, a test file
+ * possibly not), sub-sampled where the config caps them, tokenised into features with the task's
+ * input length; plus the input-length rules and the position check every job must pass. All of it
+ * runs before the experiment writes anything to the store.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type {Job} from './config/plan.js';
+import type {Ptv2Config, TaskConfig} from './config/schema.js';
+import {UserError} from './errors.js';
+import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type FeatureSet} from './data/features.js';
+import {buildSpanFeatures} from './data/qa-features.js';
+import {labelsOf, type TaskDefinition} from './data/registry.js';
+import {isLabelled, type ChoiceExample, type Example, type PairExample, type SpanExample, type Split, type TaggingExample} from './data/types.js';
+import {deriveSeed, mulberry32, shuffled} from './random.js';
+import type {PtTokenizer} from './tokenizer/index.js';
+
+/** One split of a task: where it came from, its examples and their features. */
+export interface SplitData {
+  /** The file as read (data dir joined with the file name). */
+  file: string;
+  examples: Example[];
+  set: FeatureSet;
+  /** Whether every example has its gold answer (train and dev must; a test file may not). */
+  labelled: boolean;
+}
+
+export interface TaskData {
+  definition: TaskDefinition;
+  /** The task's labels (read from the training file where the task has no fixed list). */
+  labels: readonly string[];
+  config: TaskConfig;
+  train: SplitData;
+  dev: SplitData;
+  /** Only when the config names a test file. */
+  test?: SplitData;
+  maxLength: number;
+}
+
+/** Reads a task's splits (seeded sub-samples where the config caps them) and builds their features. */
+export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: TaskDefinition, tokenizer: PtTokenizer, maxLength: number): TaskData {
+  const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> => {
+    const examples = limit(readSplit(definition, t, file, split), max, deriveSeed(config.seed, `${t.name}/${split}`));
+    return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled)};
+  };
+  const train = read('train', t.train_file ?? definition.files.train, config.train.max_train_examples);
+  const dev = read('dev', t.dev_file ?? definition.files.dev, config.train.max_eval_examples);
+  const test = t.test_file === null ? undefined : read('test', t.test_file, null);
+  const labels = labelsOf(definition, train.examples);
+  const withFeatures = (split: Omit<SplitData, 'set'>): SplitData => ({
+    ...split,
+    set: buildFeatures(t, definition, split.examples, tokenizer, labels, maxLength, split.file),
+  });
+  return {
+    definition,
+    labels,
+    config: t,
+    train: withFeatures(train),
+    dev: withFeatures(dev),
+    ...(test ? {test: withFeatures(test)} : {}),
+    maxLength,
+  };
+}
+
+function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split): Example[] {
+  const full = path.join(task.data, file);
+  if (!fs.existsSync(full)) {
+    throw new UserError(`${split} file not found for task ${task.name}`, {file: full}, [
+      `check tasks[].data and tasks[].${split}_file (default for ${task.name}: ${definition.files.train}, ${definition.files.dev})`,
+    ]);
+  }
+  const examples = definition.read(full, split);
+  if (examples.length === 0) throw new UserError(`no examples in the ${split} file of task ${task.name}`, {file: full});
+  if (split !== 'test') {
+    const unlabelled = examples.find((example) => !isLabelled(example));
+    if (unlabelled) {
+      throw new UserError(`this ${split} example has no label; train and dev files need labels (only a test file may come without)`, {file: full, line: unlabelled.line, field: 'label'});
+    }
+  }
+  return examples;
+}
+
+/** Token features of one split, with the head's feature builder and the task's settings. */
+function buildFeatures(task: TaskConfig, definition: TaskDefinition, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
+  switch (definition.head) {
+    case 'choice':
+      return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
+    case 'span':
+      return buildSpanFeatures(examples as SpanExample[], tokenizer, maxLength, definition.qa!);
+    case 'token':
+      return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, file);
+    case 'classification':
+      return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, file, task.fields?.label);
+  }
+}
+
+function limit<T>(items: T[], max: number | null, seed: number): T[] {
+  if (max === null || items.length <= max) return items;
+  return shuffled(items, mulberry32(seed)).slice(0, max);
+}
+
+/** Over-long inputs cut to fit, per split: stored with every run and shown by `ptv2 report --runs`. */
+export function truncationCounts(data: TaskData): Record<string, number> {
+  return {train: data.train.set.truncated, dev: data.dev.set.truncated, ...(data.test ? {test: data.test.set.truncated} : {})};
+}
+
+/** What the run read and how, so a stored run says which data and labels it saw. */
+export function taskParams(data: TaskData): Record<string, unknown> {
+  return {
+    family: data.definition.family,
+    metric_scale: data.definition.metricScale,
+    labels: data.labels,
+    files: {train: data.train.file, dev: data.dev.file, ...(data.test ? {test: data.test.file} : {})},
+    ...(data.definition.qa ? {qa: data.config.qa ?? null} : {}),
+  };
+}
+
+/** A task's input length and the config key it comes from (for messages). */
+export interface InputLength {
+  value: number;
+  /** `tasks[i].max_length`, `model.max_length`, or the family default's key. */
+  field: string;
+  /** Set when neither key is written: the family's usual length. */
+  familyDefault?: string;
+}
+
+/** The task's own max_length, else model.max_length, else the family's usual length (128; 384 for QA). */
+export function inputLength(config: Ptv2Config, index: number, definition: TaskDefinition): InputLength {
+  const task = config.tasks[index];
+  if (task.max_length !== null) return {value: task.max_length, field: `tasks[${index}].max_length`};
+  if (config.model.max_length !== null) return {value: config.model.max_length, field: 'model.max_length'};
+  return {value: definition.defaultMaxLength, field: 'model.max_length', familyDefault: `the default for ${definition.family}`};
+}
+
+/** Every job's input plus its prompt positions must fit the checkpoint's position table. */
+export function checkPositions(job: Job, length: InputLength, available: number, file: string): void {
+  const prompt = job.config.prompt;
+  const usesPrefixPositions = job.method === 'pt' || (job.method !== 'ft' && prompt.shift_positions);
+  const promptPositions = usesPrefixPositions ? prompt.length : 0;
+  const needed = length.value + promptPositions;
+  if (needed > available) {
+    const what = length.familyDefault ? `max_length ${length.value} (${length.familyDefault})` : `max_length ${length.value}`;
+    throw new UserError(
+      `${job.id}: ${what} + prompt length ${promptPositions} needs ${needed} positions but the checkpoint has ${available}`,
+      {file, field: length.field},
+      [`set ${length.field} to at most ${available - promptPositions}, or lower prompt.length`, 'or set prompt.shift_positions: false'],
+    );
+  }
+}
