@@ -5,7 +5,11 @@ import {UserError} from '../errors.js';
 export default class Report extends Ptv2Command {
   static override description = `Print the task × method table of an experiment: each cell is the best dev score of the task's key metric.
 
-Reads the database only. Markdown marks the best of each row in bold and the second underlined.`;
+Reads the database only. Markdown marks the best of each row in bold and the second underlined.
+
+For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by one table per method over
+the sweep values, in the order they were run; CSV and JSON then give those values raw. \`--plot FILE.svg\`
+draws them as a line chart instead: one line per task × method.`;
 
   static override examples = [
     '<%= config.bin %> report',
@@ -13,6 +17,7 @@ Reads the database only. Markdown marks the best of each row in bold and the sec
     '<%= config.bin %> report --db runs/ptv2.db --format json',
     '<%= config.bin %> report --runs',
     '<%= config.bin %> report --split test',
+    '<%= config.bin %> report --experiment lr-sweep --plot runs/lr-sweep.svg',
   ];
 
   static override flags = {
@@ -20,7 +25,8 @@ Reads the database only. Markdown marks the best of each row in bold and the sec
     experiment: Flags.string({description: 'experiment name (latest with that name) or id; default: the latest experiment'}),
     format: Flags.string({description: 'output format', options: ['markdown', 'csv', 'json'], default: 'markdown'}),
     split: Flags.string({description: 'scores of this split (test: only runs whose test file had labels)', options: ['dev', 'test'], default: 'dev'}),
-    runs: Flags.boolean({description: 'one row per run: status, best epoch, dev and test scores, trainable share, truncated inputs'}),
+    runs: Flags.boolean({description: 'one row per run: status, best epoch, dev and test scores, trainable share, truncated inputs', exclusive: ['plot']}),
+    plot: Flags.string({description: 'write a line chart of a sweep experiment to this SVG file (x: sweep value, y: score in percent)', exclusive: ['runs']}),
   };
 
   async run(): Promise<void> {
@@ -50,13 +56,46 @@ Reads the database only. Markdown marks the best of each row in bold and the sec
         this.log(render(rows).replace(/\n$/, ''));
         return;
       }
-      const scores = store.bestScores(experiment.id, flags.split).filter((s) => s.status === 'completed' && s.value !== null);
-      if (scores.length === 0 && flags.split === 'test') {
-        throw new UserError(`experiment ${experiment.name} #${experiment.id} has no test scores`, {file: flags.db}, ['test scores exist only for tasks whose test_file has labels']);
+      const all = store.bestScores(experiment.id, flags.split);
+      const scores = all.filter((s) => s.status === 'completed' && s.value !== null);
+      const name = `${experiment.name} #${experiment.id}`;
+      const swept = all.filter((s): s is typeof s & {sweepKey: string; sweepValue: string} => s.sweepKey !== null && s.sweepValue !== null);
+      if (flags.plot !== undefined && swept.length === 0) {
+        throw new UserError(`experiment ${name} has no sweep, so there is nothing to plot`, {file: flags.db}, [
+          'run a sweep first: ptv2 sweep prompt-length CONFIG --values 4,8,16',
+          'or name a sweep experiment with --experiment NAME',
+        ]);
       }
-      const table = buildTaskMethodTable(scores, {title: `${experiment.name} #${experiment.id} (best ${flags.split} score)`});
-      const render = {markdown: renderMarkdown, csv: renderCsv, json: renderJson}[format];
-      this.log(render(table).replace(/\n$/, ''));
+      if (scores.length === 0 && flags.split === 'test') {
+        throw new UserError(`experiment ${name} has no test scores`, {file: flags.db}, ['test scores exist only for tasks whose test_file has labels']);
+      }
+      if (swept.length === 0) {
+        const table = buildTaskMethodTable(scores, {title: `${name} (best ${flags.split} score)`});
+        const render = {markdown: renderMarkdown, csv: renderCsv, json: renderJson}[format];
+        this.log(render(table).replace(/\n$/, ''));
+        return;
+      }
+
+      const sweep = await import('../report/sweep.js');
+      // A failed run keeps its value's column (with no score) so the columns are the values run.
+      const report = sweep.buildSweepReport(
+        swept.map((s) => ({...s, value: s.status === 'completed' ? s.value : null})),
+        {title: name, split: flags.split},
+      );
+      if (flags.plot !== undefined) {
+        const path = await import('node:path');
+        const svg = await sweep.renderSweepSvg(sweep.sweepPlotSpec(report));
+        fs.mkdirSync(path.dirname(path.resolve(flags.plot)), {recursive: true});
+        fs.writeFileSync(flags.plot, svg);
+        this.log(`wrote the ${report.sweepKey} sweep of ${name} to ${flags.plot}`);
+        return;
+      }
+      if (format === 'markdown') {
+        const table = buildTaskMethodTable(scores, {title: `${name} (best ${flags.split} score over ${report.sweepKey})`});
+        this.log(`${renderMarkdown(table)}\n${sweep.renderSweepMarkdown(report)}`.replace(/\n$/, ''));
+      } else {
+        this.log((format === 'csv' ? sweep.renderSweepCsv(report) : sweep.renderSweepJson(report)).replace(/\n$/, ''));
+      }
     } finally {
       store.close();
     }

@@ -1,0 +1,107 @@
+/**
+ * The body `ptv2 run` and `ptv2 sweep` share: prepare an experiment from a loaded config, print
+ * what it is about to do, train every planned job under the progress display (Ctrl-C marks the
+ * run and the experiment interrupted), record the outcome and summarise it.
+ *
+ * It knows nothing of oclif: the command passes its `log` and whether `--json` is on, and turns
+ * `failures` into its own error exit, so both commands fail the same way.
+ */
+import type {LoadedConfig} from '../config/load.js';
+import {Experiment, type JobResult, type SplitData, type TaskData} from '../experiment.js';
+import {runWithProgress} from '../ui/progress.js';
+
+export interface RunExperimentOptions {
+  /** --backend flag. */
+  backend?: string;
+  /** --db flag. */
+  database?: string;
+  /** --plain flag. */
+  plain?: boolean;
+  /** --json: nothing is logged and no progress is shown, so stdout is the summary alone. */
+  quiet: boolean;
+  log: (line: string) => void;
+}
+
+export interface RunSummary {
+  experiment: string;
+  experimentId: number;
+  backend: string;
+  database: string;
+  runs: {
+    task: string;
+    method: string;
+    id: string;
+    runId: number;
+    status: JobResult['status'];
+    keyMetric: string;
+    best: number | null;
+    bestEpoch: number | null;
+    error: string | null;
+  }[];
+}
+
+export interface RunOutcome {
+  summary: RunSummary;
+  /** `N run(s) failed: id: error; …` when any run did not complete, for the command's error exit. */
+  failures?: string;
+}
+
+export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOptions): Promise<RunOutcome> {
+  const experiment = await Experiment.prepare(loaded, {backend: opts.backend, database: opts.database});
+  const {log, quiet} = opts;
+  if (!quiet) {
+    log(`backend: ${experiment.backend.name}${experiment.backend.notes.length > 0 ? ` (${experiment.backend.notes.join('; ')})` : ''}`);
+    if (experiment.checkpointCreated) log(`created a random checkpoint in ${loaded.config.model.path}`);
+    for (const [name, data] of experiment.tasks) log(describeTask(name, data));
+    log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs → ${experiment.store.path}`);
+  }
+
+  const onSignal = () => {
+    experiment.interrupt();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results = quiet ? await runSilently(experiment) : await runWithProgress<JobResult>(
+    experiment.jobs.map((job) => ({
+      title: job.id,
+      run: (onEvent) => experiment.runJob(job, onEvent),
+      done: (r) =>
+        r.status === 'completed'
+          ? {title: `${job.id}: best dev ${r.keyMetric} ${r.bestValue!.toFixed(4)} (epoch ${r.bestEpoch})`}
+          : {title: `${job.id}: ${r.status}`, failed: r.error},
+    })),
+    {plain: opts.plain || undefined},
+  );
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  experiment.finish(results);
+
+  const failed = results.filter((r) => r.status !== 'completed');
+  const summary: RunSummary = {
+    experiment: loaded.config.name,
+    experimentId: experiment.experimentId,
+    backend: experiment.backend.name,
+    database: experiment.store.path,
+    runs: results.map((r) => ({task: r.job.task, method: r.job.method, id: r.job.id, runId: r.runId, status: r.status, keyMetric: r.keyMetric, best: r.bestValue ?? null, bestEpoch: r.bestEpoch ?? null, error: r.error ?? null})),
+  };
+  if (!quiet) log(`done: ${results.length - failed.length} of ${results.length} runs completed; see \`ptv2 report --db ${experiment.store.path}\``);
+  const failures = failed.length > 0 ? `${failed.length} run(s) failed: ${failed.map((f) => `${f.job.id}: ${f.error}`).join('; ')}` : undefined;
+  return {summary, failures};
+}
+
+/** With --json, stdout must hold the summary alone, so no progress lines are printed. */
+async function runSilently(experiment: Experiment): Promise<JobResult[]> {
+  const results: JobResult[] = [];
+  for (const job of experiment.jobs) results.push(await experiment.runJob(job, () => {}));
+  return results;
+}
+
+/** `rte: 2490 train / 277 dev / 3000 test (unlabelled) examples; truncated to 128 tokens: 12 train, 1 dev`. */
+function describeTask(name: string, data: TaskData): string {
+  const splits: [string, SplitData | undefined][] = [['train', data.train], ['dev', data.dev], ['test', data.test]];
+  const present = splits.filter((entry): entry is [string, SplitData] => entry[1] !== undefined);
+  const counts = present.map(([split, d]) => `${d.examples.length} ${split}${d.labelled ? '' : ' (unlabelled)'}`).join(' / ');
+  const truncated = present.filter(([, d]) => d.set.truncated > 0).map(([split, d]) => `${d.set.truncated} ${split}`);
+  return `${name}: ${counts} examples${truncated.length > 0 ? `; truncated to ${data.maxLength} tokens: ${truncated.join(', ')}` : ''}`;
+}

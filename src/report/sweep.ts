@@ -1,0 +1,233 @@
+/**
+ * What `ptv2 report` shows for a sweep: one table per method, a row per task and a column per
+ * sweep value in the order the values were run, each cell the task's best score at that value;
+ * rendered as Markdown (percentages, best of a row bold), CSV and JSON (raw values with their
+ * scale), and a line chart (x: sweep value, y: score in percent, one line per task × method).
+ *
+ * The chart is a Vega-Lite spec rendered to SVG by Vega's headless View (renderer 'none',
+ * toSVG), so axes, legend and layout come from a maintained library; vega is imported only
+ * when a chart is drawn. Everything else here is pure.
+ *
+ * References: Liu et al. 2022, "P-Tuning v2" (arXiv:2110.07602), Figures 3–4 (prompt length and
+ * depth plotted per task); vega.github.io/vega-lite/docs (line mark, sort, scale);
+ * vega.github.io/vega/docs/api/view (headless View, toSVG).
+ */
+
+import type {TopLevelSpec} from 'vega-lite';
+
+import {CSV_LINE_END, DEFAULT_METHOD_ORDER, csvField, escapeMarkdown, markdownRow, methodHeader, percent, type ReportCell} from './tables.js';
+
+export interface SweepScore {
+  task: string;
+  method: string;
+  keyMetric: string;
+  sweepKey: string;
+  /** The value as JSON text, as the runs table stores it (`4`, `null`, `0.01`). */
+  sweepValue: string;
+  /** The best score at this value, or null when the run failed or recorded none. */
+  value: number | null;
+  /** 1 (default) for fractions, 100 for metrics already in percent. */
+  metricScale?: number;
+  /** MPT-2's shared stage trains on all tasks at once and has no cell of its own; it is left out. */
+  stage?: string;
+}
+
+export interface SweepTable {
+  method: string;
+  /** Task names, one per row: the tasks with a score at some value of this method. */
+  rows: string[];
+  /** cells[row][column], one column per entry of SweepReport.values; null where there is no score. */
+  cells: (ReportCell | null)[][];
+}
+
+export interface SweepReport {
+  /** What the tables are of, e.g. `quickstart #3`. */
+  title: string;
+  /** The split the scores are from (`dev` or `test`). */
+  split: string;
+  sweepKey: string;
+  /** The values as JSON text, in the order they were run (first appearance in the scores). */
+  values: string[];
+  /** One per method, in the paper's column order. */
+  tables: SweepTable[];
+}
+
+const MISSING = '–';
+
+/**
+ * Groups scores by method, task and value. Scores are expected in run order (as the store lists
+ * them), which makes the value columns the order the sweep ran. Failed runs may be passed with a
+ * null value: their value keeps its column even where no run at it completed.
+ */
+export function buildSweepReport(scores: SweepScore[], opts: {title?: string; split?: string} = {}): SweepReport {
+  scores = scores.filter((s) => s.stage !== 'shared');
+  const values = unique(scores.map((s) => s.sweepValue));
+  const methods = orderMethods(unique(scores.map((s) => s.method)));
+  const best = new Map<string, ReportCell>();
+  for (const s of scores) {
+    if (s.value === null) continue;
+    const key = JSON.stringify([s.method, s.task, s.sweepValue]);
+    const current = best.get(key);
+    if (current === undefined || current.value === null || s.value > current.value) {
+      best.set(key, {task: s.task, method: s.method, value: s.value, metric: s.keyMetric, scale: s.metricScale ?? 1});
+    }
+  }
+  const tables = methods.map((method): SweepTable => {
+    const cellsOf = (task: string) => values.map((value) => best.get(JSON.stringify([method, task, value])) ?? null);
+    const rows = unique(scores.filter((s) => s.method === method).map((s) => s.task)).filter((task) => cellsOf(task).some((c) => c !== null));
+    return {method, rows, cells: rows.map(cellsOf)};
+  });
+  return {
+    title: opts.title ?? '',
+    split: opts.split ?? 'dev',
+    sweepKey: unique(scores.map((s) => s.sweepKey)).join('/'),
+    values,
+    tables: tables.filter((t) => t.rows.length > 0),
+  };
+}
+
+/** `4`, `null`, `0.01`: a stored value as the user wrote it. */
+export function valueLabel(json: string): string {
+  return String(JSON.parse(json));
+}
+
+/** One table per method; values in percent with one decimal, the best of each row in bold. */
+export function renderSweepMarkdown(r: SweepReport): string {
+  const blocks = r.tables.map((t) => {
+    const heading = `## ${r.title ? `${r.title}: ` : ''}${methodHeader(t.method)} by ${r.sweepKey} (best ${r.split} score)`;
+    const lines = [heading, ''];
+    lines.push(markdownRow(['Task', ...r.values.map((v) => escapeMarkdown(valueLabel(v)))]));
+    lines.push(markdownRow([':---', ...r.values.map(() => '---:')]));
+    t.rows.forEach((task, i) => {
+      const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
+      const top = bestShown(shown);
+      const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
+      lines.push(markdownRow([label, ...shown.map((text) => (text === null ? MISSING : text === top ? `**${text}**` : text))]));
+    });
+    return lines.join('\n') + '\n';
+  });
+  return blocks.join('\n');
+}
+
+/**
+ * Header `task,method,metric,scale,<key>=<value>...`: one row per method and task, raw values as the
+ * scorer reports them, empty where missing.
+ */
+export function renderSweepCsv(r: SweepReport): string {
+  const lines = [['task', 'method', 'metric', 'scale', ...r.values.map((v) => `${r.sweepKey}=${valueLabel(v)}`)]];
+  for (const t of r.tables) {
+    t.rows.forEach((task, i) => {
+      const cells = t.cells[i];
+      const scales = unique(cells.flatMap((c) => (c === null ? [] : [String(c.scale)])));
+      lines.push([task, t.method, rowMetric(cells), scales.join('/'), ...cells.map((c) => (c?.value == null ? '' : String(c.value)))]);
+    });
+  }
+  return lines.map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
+}
+
+/** An array of {task, method, metric, scale, sweepKey, sweepValue, value}, one per cell with a value. */
+export function renderSweepJson(r: SweepReport): string {
+  const entries = r.tables.flatMap((t) =>
+    t.cells.flatMap((cells) =>
+      cells.flatMap((cell, column) =>
+        cell?.value == null
+          ? []
+          : [{task: cell.task, method: cell.method, metric: cell.metric, scale: cell.scale, sweepKey: r.sweepKey, sweepValue: JSON.parse(r.values[column]) as unknown, value: cell.value}],
+      ),
+    ),
+  );
+  return JSON.stringify(entries, null, 2) + '\n';
+}
+
+/** A point of the chart: one cell of a sweep table. */
+export interface SweepPoint {
+  /** The sweep value's label; the x axis is categorical in run order. */
+  x: string;
+  /** The score in percent. */
+  y: number;
+  /** `task / Method`. */
+  line: string;
+}
+
+/** `rte / PT-2`: the legend label of a task × method line. */
+export function lineLabel(task: string, method: string): string {
+  return `${task} / ${methodHeader(method)}`;
+}
+
+/** Every cell with a value, as a point in percent, line by line (method by method, then task). */
+export function sweepPoints(r: SweepReport): SweepPoint[] {
+  return r.tables.flatMap((t) =>
+    t.rows.flatMap((task, i) =>
+      t.cells[i].flatMap((cell, column) =>
+        cell?.value == null ? [] : [{x: valueLabel(r.values[column]), y: (cell.value / cell.scale) * 100, line: lineLabel(task, t.method)}],
+      ),
+    ),
+  );
+}
+
+/**
+ * The y range: the scores widened to whole multiples of 5 with at least one point of margin, within
+ * 0–100, so small differences show and a flat sweep (every value scoring the same) still has an axis.
+ */
+export function percentDomain(ys: number[]): [number, number] {
+  if (ys.length === 0) return [0, 100];
+  const low = Math.max(0, Math.floor((Math.min(...ys) - 1) / 5) * 5);
+  const high = Math.min(100, Math.ceil((Math.max(...ys) + 1) / 5) * 5);
+  return [low, Math.max(high, low + 5)];
+}
+
+/**
+ * The Vega-Lite line chart of a sweep: x = sweep value (categorical, in the order run), y = best
+ * score in percent (over percentDomain), one coloured line with points per task × method, legend
+ * in table order, title = experiment and sweep key.
+ */
+export function sweepPlotSpec(r: SweepReport): TopLevelSpec {
+  const points = sweepPoints(r);
+  const metrics = unique(r.tables.flatMap((t) => t.cells.flat().flatMap((c) => (c === null ? [] : [c.metric]))));
+  const measure = metrics.length === 1 ? metrics[0] : 'score';
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${r.title ? `${r.title}: ` : ''}${r.sweepKey}`,
+    width: 480,
+    height: 300,
+    data: {values: points},
+    mark: {type: 'line', point: true},
+    encoding: {
+      x: {field: 'x', type: 'ordinal', sort: r.values.map(valueLabel), title: r.sweepKey, axis: {labelAngle: 0}},
+      y: {field: 'y', type: 'quantitative', title: `best ${r.split} ${measure} (%)`, scale: {domain: percentDomain(points.map((p) => p.y))}},
+      color: {field: 'line', type: 'nominal', sort: unique(points.map((p) => p.line)), title: 'task / method'},
+    },
+  };
+}
+
+/** The chart as an SVG document, drawn headless (no canvas, no browser). */
+export async function renderSweepSvg(spec: TopLevelSpec): Promise<string> {
+  const [{compile}, vega] = await Promise.all([import('vega-lite'), import('vega')]);
+  const view = new vega.View(vega.parse(compile(spec).spec), {renderer: 'none'});
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** The paper's method order (as in the task × method table), others alphabetically after. */
+function orderMethods(methods: string[]): string[] {
+  const listed = DEFAULT_METHOD_ORDER.filter((m) => methods.includes(m));
+  return [...listed, ...methods.filter((m) => !DEFAULT_METHOD_ORDER.includes(m)).sort()];
+}
+
+function rowMetric(cells: (ReportCell | null)[]): string {
+  return unique(cells.flatMap((cell) => (cell === null ? [] : [cell.metric]))).join('/');
+}
+
+/** The highest shown value of a row; null (nothing bold) when the row has fewer than two values. */
+function bestShown(shown: (string | null)[]): string | null {
+  const present = shown.filter((text): text is string => text !== null);
+  if (present.length < 2) return null;
+  return present.reduce((a, b) => (Number(b) > Number(a) ? b : a));
+}

@@ -1,0 +1,183 @@
+/**
+ * Tests for the sweep report: tables per method with value columns in run order, the Markdown,
+ * CSV and JSON renderings (hand-computed percentages, best of a row bold), the chart's points,
+ * y range and Vega-Lite spec, and the SVG drawn from it (one line path per task × method, legend
+ * labels, titles).
+ */
+
+import {describe, test} from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildSweepReport,
+  percentDomain,
+  renderSweepCsv,
+  renderSweepJson,
+  renderSweepMarkdown,
+  renderSweepSvg,
+  sweepPlotSpec,
+  sweepPoints,
+  type SweepScore,
+} from '../../src/report/sweep.js';
+
+function score(task: string, method: string, sweepValue: string, value: number | null, keyMetric = 'accuracy', metricScale = 1): SweepScore {
+  return {task, method, keyMetric, sweepKey: 'prompt.length', sweepValue, value, metricScale};
+}
+
+/** Values run in the order 8, 16, 4 (neither numeric nor text order); pt2 listed before ft; squad in percent. */
+const SCORES: SweepScore[] = [
+  score('rte', 'pt2', '8', 0.7),
+  score('rte', 'ft', '8', 0.6),
+  score('squad', 'pt2', '8', 41.25, 'f1', 100),
+  score('rte', 'pt2', '16', 0.65),
+  score('rte', 'ft', '16', 0.6),
+  score('squad', 'pt2', '16', 43.5, 'f1', 100),
+  score('rte', 'pt2', '4', 0.725),
+  score('rte', 'ft', '4', null), // failed
+  score('squad', 'pt2', '4', null),
+];
+
+describe('buildSweepReport', () => {
+  const report = buildSweepReport(SCORES, {title: 'plen #3'});
+
+  test('value columns keep the order run; one table per method in the paper\'s order', () => {
+    assert.deepEqual(report.values, ['8', '16', '4']);
+    assert.equal(report.sweepKey, 'prompt.length');
+    assert.deepEqual(report.tables.map((t) => t.method), ['ft', 'pt2']);
+    assert.deepEqual(report.tables.map((t) => t.rows), [['rte'], ['rte', 'squad']]);
+  });
+
+  test('cells hold the raw value and its scale; missing and failed runs are null', () => {
+    const pt2 = report.tables[1];
+    assert.deepEqual(pt2.cells[1].map((c) => c?.value ?? null), [41.25, 43.5, null]);
+    assert.equal(pt2.cells[1][0]?.scale, 100);
+    assert.deepEqual(report.tables[0].cells[0].map((c) => c?.value ?? null), [0.6, 0.6, null]);
+  });
+
+  test('MPT-2\'s shared stage has no row: only its per-task fine-tuning runs do', () => {
+    const r = buildSweepReport([{...score('rte+cb', 'mpt2', '4', 0.9), stage: 'shared'}, {...score('rte', 'mpt2', '4', 0.6), stage: 'finetune'}]);
+    assert.deepEqual(r.tables.map((t) => [t.method, t.rows]), [['mpt2', ['rte']]]);
+    assert.equal(r.tables[0].cells[0][0]?.value, 0.6);
+  });
+
+  test('two scores at one point keep the better; a task with no score for a method has no row', () => {
+    const r = buildSweepReport([score('cb', 'pt2', '16', 0.5), score('cb', 'pt2', '16', 0.75), score('cb', 'ft', '16', null)]);
+    assert.deepEqual(r.tables.map((t) => t.method), ['pt2']);
+    assert.equal(r.tables[0].cells[0][0]?.value, 0.75);
+  });
+});
+
+describe('renderers', () => {
+  const report = buildSweepReport(SCORES, {title: 'plen #3'});
+
+  test('markdown: one table per method, percentages of each scale, the best of a row bold, ties all bold', () => {
+    assert.equal(
+      renderSweepMarkdown(report),
+      [
+        '## plen #3: FT by prompt.length (best dev score)',
+        '',
+        '| Task | 8 | 16 | 4 |',
+        '| :--- | ---: | ---: | ---: |',
+        '| rte (accuracy) | **60.0** | **60.0** | – |',
+        '',
+        '## plen #3: PT-2 by prompt.length (best dev score)',
+        '',
+        '| Task | 8 | 16 | 4 |',
+        '| :--- | ---: | ---: | ---: |',
+        '| rte (accuracy) | 70.0 | 65.0 | **72.5** |',
+        '| squad (f1) | 41.3 | **43.5** | – |',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('markdown: a row with a single value has nothing to beat and stays plain', () => {
+    const r = buildSweepReport([score('rte', 'pt2', '16', 0.5), score('rte', 'pt2', '4', null)]);
+    assert.match(renderSweepMarkdown(r), /\| rte \(accuracy\) \| 50\.0 \| – \|/);
+  });
+
+  test('csv: one row per method and task, raw values, key=value headers, RFC 4180 line ends', () => {
+    assert.equal(
+      renderSweepCsv(report),
+      [
+        'task,method,metric,scale,prompt.length=8,prompt.length=16,prompt.length=4',
+        'rte,ft,accuracy,1,0.6,0.6,',
+        'rte,pt2,accuracy,1,0.7,0.65,0.725',
+        'squad,pt2,f1,100,41.25,43.5,',
+        '',
+      ].join('\r\n'),
+    );
+  });
+
+  test('json: one entry per cell with a value, the sweep value parsed back', () => {
+    const rows = JSON.parse(renderSweepJson(buildSweepReport([score('rte', 'pt2', 'null', 0.5), score('rte', 'pt2', '2', 0.25)]))) as unknown[];
+    assert.deepEqual(rows, [
+      {task: 'rte', method: 'pt2', metric: 'accuracy', scale: 1, sweepKey: 'prompt.length', sweepValue: null, value: 0.5},
+      {task: 'rte', method: 'pt2', metric: 'accuracy', scale: 1, sweepKey: 'prompt.length', sweepValue: 2, value: 0.25},
+    ]);
+  });
+});
+
+describe('chart', () => {
+  const report = buildSweepReport(SCORES, {title: 'plen #3'});
+
+  test('points are percentages of each scale, labelled by value and by task / method', () => {
+    assert.deepEqual(
+      sweepPoints(report).map((p) => [p.line, p.x, Math.round(p.y * 1000) / 1000]),
+      [
+        ['rte / FT', '8', 60],
+        ['rte / FT', '16', 60],
+        ['rte / PT-2', '8', 70],
+        ['rte / PT-2', '16', 65],
+        ['rte / PT-2', '4', 72.5],
+        ['squad / PT-2', '8', 41.25],
+        ['squad / PT-2', '16', 43.5],
+      ],
+    );
+  });
+
+  const DOMAINS: {name: string; input: number[]; expected: [number, number]}[] = [
+    {name: 'widened to multiples of 5 with a point of margin', input: [41.25, 72.5], expected: [40, 75]},
+    {name: 'a value on a multiple of 5 gets room below it', input: [60, 62], expected: [55, 65]},
+    {name: 'a flat sweep still spans 5 points', input: [58.3, 58.3], expected: [55, 60]},
+    {name: 'kept within 0..100', input: [0.5, 100], expected: [0, 100]},
+    {name: 'a top score of 100 leaves room below', input: [100], expected: [95, 100]},
+    {name: 'no points: the whole range', input: [], expected: [0, 100]},
+  ];
+  for (const {name, input, expected} of DOMAINS) {
+    test(`percentDomain: ${name}`, () => assert.deepEqual(percentDomain(input), expected));
+  }
+
+  test('spec: categorical x in run order, y in percent with axis titles, legend in table order, title', () => {
+    const spec = sweepPlotSpec(report) as unknown as {
+      title: string;
+      mark: {type: string};
+      encoding: Record<string, {field: string; type: string; sort?: string[]; title: string; scale?: {domain: number[]}}>;
+    };
+    assert.equal(spec.title, 'plen #3: prompt.length');
+    assert.equal(spec.mark.type, 'line');
+    assert.deepEqual(spec.encoding.x, {field: 'x', type: 'ordinal', sort: ['8', '16', '4'], title: 'prompt.length', axis: {labelAngle: 0}});
+    assert.equal(spec.encoding.y.title, 'best dev score (%)');
+    assert.deepEqual(spec.encoding.y.scale?.domain, [40, 75]);
+    assert.deepEqual(spec.encoding.color.sort, ['rte / FT', 'rte / PT-2', 'squad / PT-2']);
+  });
+
+  test('y title names the metric when every task shares it', () => {
+    const r = buildSweepReport([score('rte', 'pt2', '4', 0.5), score('cb', 'pt2', '4', 0.6)], {split: 'test'});
+    const spec = sweepPlotSpec(r) as unknown as {encoding: {y: {title: string}}};
+    assert.equal(spec.encoding.y.title, 'best test accuracy (%)');
+  });
+
+  test('SVG: one line path per task × method, the legend labels, axis titles and title', async () => {
+    const svg = await renderSweepSvg(sweepPlotSpec(report));
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    const lines = svg.match(/<path[^>]*aria-roledescription="line mark"[^>]*>/g) ?? [];
+    assert.equal(lines.length, 3);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    for (const label of ['rte / FT', 'rte / PT-2', 'squad / PT-2', 'task / method', 'prompt.length', 'best dev score (%)', 'plen #3: prompt.length']) {
+      assert.ok(texts.includes(label), `no text "${label}" in ${JSON.stringify(texts)}`);
+    }
+    // The x axis labels appear in run order, left to right.
+    const xLabels = [...svg.matchAll(/<text[^>]*transform="translate\(([\d.]+),[\d.]+\)"[^>]*>(16|4|8)<\/text>/g)].map((m) => [Number(m[1]), m[2]] as const);
+    assert.deepEqual(xLabels.sort((a, b) => a[0] - b[0]).map(([, label]) => label), ['8', '16', '4']);
+  });
+});
