@@ -15,6 +15,7 @@ import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from './ba
 import type {LoadedConfig} from './config/load.js';
 import {planJobs, type Job} from './config/plan.js';
 import type {Ptv2Config} from './config/schema.js';
+import {UserError} from './errors.js';
 import {evaluationBatches, trainingBatches, type Batch} from './data/features.js';
 import {decodeSpans, type SpanFeatureSet} from './data/qa-features.js';
 import {taskDefinition, type Evaluation} from './data/registry.js';
@@ -23,13 +24,13 @@ import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpo
 import type {EncoderWeights} from './model/encoder.js';
 import type {ModelSpec, TaskModel} from './model/model.js';
 import type {PromptOptions} from './model/prompt.js';
-import {writeSafetensors} from './model/safetensors.js';
+import {readSafetensors, writeSafetensors} from './model/safetensors.js';
 import {checkWasmFits} from './model/memory.js';
 import {buildWordPieceVocab} from './model/vocab.js';
 import {deriveSeed, mulberry32} from './random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
 import {predictLabels, predictTags, spanLogitsOf} from './predict.js';
-import {Store} from './store/index.js';
+import {Store, type RunRow} from './store/index.js';
 import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
 import type {TrainEvent} from './train/trainer.js';
 
@@ -44,6 +45,8 @@ export interface JobResult {
   bestValue?: number;
   keyMetric: string;
   error?: string;
+  /** Completed by an earlier process of a resumed experiment; nothing was trained now. */
+  resumed?: boolean;
 }
 
 export interface PrepareOptions {
@@ -51,6 +54,8 @@ export interface PrepareOptions {
   backend?: string;
   /** --db flag, else the config's database. */
   database?: string;
+  /** --resume: continue the latest experiment of this name, skipping its completed runs. */
+  resume?: boolean;
 }
 
 /** Write the random checkpoint a config asks for when its directory does not exist yet. */
@@ -79,7 +84,9 @@ export class Experiment {
   experimentId = -1;
   private currentRun: number | undefined;
   /** MPT-2: per shared job id, its best prompt and per-task heads, until the experiment finishes. */
-  private readonly sharedStates = new Map<string, {prompt: TF.Tensor[]; heads: Map<string, TF.Tensor[]>}>();
+  private readonly sharedStateFiles = new Map<string, string>();
+  /** Resumed experiment: the runs an earlier process completed, by job id. */
+  private completedRuns = new Map<string, RunRow>();
 
   private constructor(
     readonly loaded: LoadedConfig,
@@ -121,8 +128,43 @@ export class Experiment {
     const store = Store.open(opts.database ?? config.database);
     store.markOrphanedRunsInterrupted();
     const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created);
-    experiment.experimentId = store.createExperiment({name: config.name, configPath: loaded.file, configText: loaded.text});
+    if (opts.resume) experiment.resumeLatest();
+    else experiment.experimentId = store.createExperiment({name: config.name, configPath: loaded.file, configText: loaded.text});
     return experiment;
+  }
+
+  /**
+   * Continue the latest experiment with this config's name: its completed runs stand (and MPT-2
+   * fine-tuning starts from a shared stage completed earlier); every other job runs again. Only
+   * the same config text may resume, so the stored config keeps describing every run.
+   */
+  private resumeLatest(): void {
+    const previous = this.store.findExperiment(this.config.name);
+    const fail = (message: string, suggestions: string[]) => {
+      this.store.close();
+      this.weights.dispose();
+      throw new UserError(message, {file: this.loaded.file}, suggestions);
+    };
+    if (!previous) return fail(`no experiment named "${this.config.name}" in ${this.store.path} to resume`, ['run without --resume to start it']);
+    if (previous.status === 'running') return fail(`experiment ${previous.name} #${previous.id} is still running (pid ${previous.pid} on ${previous.host})`, ['wait for it, or stop it first']);
+    if (previous.configText !== this.loaded.text) {
+      return fail(`the config has changed since experiment ${previous.name} #${previous.id} ran`, ['run without --resume to start a new experiment', 'or restore the config as it was (it is stored in the database)']);
+    }
+    this.experimentId = previous.id;
+    const runs = this.store.runs(previous.id).filter((run) => run.status === 'completed');
+    for (const job of this.jobs) {
+      const run = runs.find((r) => r.task === job.task && r.method === job.method && r.stage === job.stage && r.sweepKey === (job.sweepKey ?? null) && r.sweepValue === (job.sweepValue === undefined ? null : JSON.stringify(job.sweepValue)));
+      if (!run) continue;
+      this.completedRuns.set(job.id, run);
+      const state = this.store.artifacts(run.id).find((a) => a.kind === 'trainable_state');
+      if (job.stage === 'shared' && state) this.sharedStateFiles.set(job.id, state.path);
+    }
+    this.store.reopenExperiment(previous.id);
+  }
+
+  /** Jobs an earlier process of a resumed experiment completed. */
+  get completedJobs(): number {
+    return this.completedRuns.size;
   }
 
   outputDir(job: Job): string {
@@ -132,6 +174,8 @@ export class Experiment {
 
   /** Train and evaluate one job; the run is in the store from its start. */
   async runJob(job: Job, onEvent: (event: TrainEvent) => void = () => {}): Promise<JobResult> {
+    const done = this.completedRuns.get(job.id);
+    if (done) return {job, runId: done.id, status: 'completed', bestEpoch: done.bestEpoch ?? undefined, bestValue: done.bestValue ?? undefined, keyMetric: done.keyMetric, resumed: true};
     if (job.stage === 'shared') return this.runSharedJob(job, onEvent);
     const tf = this.tf;
     const data = this.tasks.get(job.task)!;
@@ -154,7 +198,7 @@ export class Experiment {
     const stepsPerEpoch = Math.ceil(data.train.set.features.length / cfg.train.batch_size);
     let bestState: TF.Tensor[] = [];
     try {
-      if (job.stage === 'finetune') this.startFromShared(job, model, restoreState);
+      if (job.stage === 'finetune') this.startFromShared(job, model);
       const result = await train<Batch>({
         ...trainingSchedule(cfg),
         variables: model.variables,
@@ -239,16 +283,13 @@ export class Experiment {
       });
       bestState = result.bestState;
       restoreState(variables, bestState);
-      this.sharedStates.set(job.id, {
-        prompt: prompt.variables.map((v) => v.clone()),
-        heads: new Map([...models].map(([name, model]) => [name, model.head.variables.map((v) => v.clone())])),
-      });
       // Heads of one kind share tensor names across tasks, so each is stored under its task's name.
       const named = [
         ...prompt.variables.map((v): [string, TF.Variable] => [variableName(v), v]),
         ...[...models].flatMap(([task, model]) => model.head.variables.map((v): [string, TF.Variable] => [`${task}.${variableName(v)}`, v])),
       ];
-      this.writeTrainableState(job, runId, named);
+      // The saved file is what fine-tuning starts from, now or in a resumed experiment.
+      this.sharedStateFiles.set(job.id, this.writeTrainableState(job, runId, named));
       this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
       return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric: MULTITASK_KEY_METRIC};
     } catch (error) {
@@ -263,12 +304,18 @@ export class Experiment {
     }
   }
 
-  /** An MPT-2 fine-tuning job starts from the shared stage's prompt and this task's head. */
-  private startFromShared(job: Job, model: TaskModel, restoreState: (variables: TF.Variable[], state: TF.Tensor[]) => void): void {
-    const shared = this.sharedStates.get(job.from!);
-    if (!shared) throw new Error(`the shared stage ${job.from} did not complete, so there is no prompt to fine-tune from`);
-    restoreState(model.prompt.variables, shared.prompt);
-    restoreState(model.head.variables, shared.heads.get(job.task)!);
+  /** An MPT-2 fine-tuning job starts from the shared stage's saved prompt and this task's head. */
+  private startFromShared(job: Job, model: TaskModel): void {
+    const file = this.sharedStateFiles.get(job.from!);
+    if (!file) throw new Error(`the shared stage ${job.from} did not complete, so there is no prompt to fine-tune from`);
+    const saved = readSafetensors(file).tensors;
+    const assign = (variable: TF.Variable, name: string) => {
+      const tensor = saved.get(name);
+      if (!tensor) throw new Error(`${file} has no tensor ${name}; was it written by this config's shared stage?`);
+      this.tf.tidy(() => variable.assign(this.tf.tensor(tensor.data as Float32Array, variable.shape)));
+    };
+    for (const v of model.prompt.variables) assign(v, variableName(v));
+    for (const v of model.head.variables) assign(v, `${job.task}.${variableName(v)}`);
   }
 
   /** The store fields every run row shares. */
@@ -350,13 +397,14 @@ export class Experiment {
   }
 
   /** The trained parameters as safetensors, recorded as the run's `trainable_state` artifact. */
-  private writeTrainableState(job: Job, runId: number, named: readonly [string, TF.Variable][]): void {
+  private writeTrainableState(job: Job, runId: number, named: readonly [string, TF.Variable][]): string {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
     const stateFile = path.join(dir, 'trainable.safetensors');
     const tensors = new Map(named.map(([name, v]) => [name, {shape: v.shape, data: v.dataSync() as Float32Array}]));
     writeSafetensors(stateFile, tensors, {method: job.method, task: job.task, stage: job.stage, prompt_length: String(job.config.prompt.length)});
     this.store.recordArtifact(runId, {kind: 'trainable_state', path: stateFile, sha256: sha256File(stateFile)});
+    return stateFile;
   }
 
   /** Mark the run in progress (if any) and the experiment interrupted; used on SIGINT/SIGTERM. */
@@ -369,8 +417,6 @@ export class Experiment {
   finish(results: JobResult[]): void {
     this.store.finishExperiment(this.experimentId, results.every((r) => r.status === 'completed') ? 'completed' : 'failed');
     this.store.close();
-    for (const state of this.sharedStates.values()) this.tf.dispose([...state.prompt, ...[...state.heads.values()].flat()]);
-    this.sharedStates.clear();
     this.weights.dispose();
   }
 }

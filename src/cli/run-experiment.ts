@@ -17,6 +17,8 @@ export interface RunExperimentOptions {
   database?: string;
   /** --plain flag. */
   plain?: boolean;
+  /** --resume flag: continue the latest experiment of this name. */
+  resume?: boolean;
   /** --json: nothing is logged and no progress is shown, so stdout is the summary alone. */
   quiet: boolean;
   log: (line: string) => void;
@@ -37,6 +39,8 @@ export interface RunSummary {
     best: number | null;
     bestEpoch: number | null;
     error: string | null;
+    /** Completed by an earlier process of a resumed experiment. */
+    resumed: boolean;
   }[];
 }
 
@@ -47,13 +51,14 @@ export interface RunOutcome {
 }
 
 export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOptions): Promise<RunOutcome> {
-  const experiment = await Experiment.prepare(loaded, {backend: opts.backend, database: opts.database});
+  const experiment = await Experiment.prepare(loaded, {backend: opts.backend, database: opts.database, resume: opts.resume});
   const {log, quiet} = opts;
   if (!quiet) {
     log(`backend: ${experiment.backend.name}${experiment.backend.notes.length > 0 ? ` (${experiment.backend.notes.join('; ')})` : ''}`);
     if (experiment.checkpointCreated) log(`created a random checkpoint in ${loaded.config.model.path}`);
     for (const [name, data] of experiment.tasks) log(describeTask(name, data));
-    log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs → ${experiment.store.path}`);
+    const resumed = opts.resume ? ` (resumed: ${experiment.completedJobs} completed earlier)` : '';
+    log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs${resumed} → ${experiment.store.path}`);
   }
 
   const onSignal = () => {
@@ -68,7 +73,7 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOpt
       run: (onEvent) => experiment.runJob(job, onEvent),
       done: (r) =>
         r.status === 'completed'
-          ? {title: `${job.id}: best dev ${r.keyMetric} ${r.bestValue!.toFixed(4)} (epoch ${r.bestEpoch})`}
+          ? {title: `${job.id}: best dev ${r.keyMetric} ${r.bestValue!.toFixed(4)} (epoch ${r.bestEpoch})${r.resumed ? ', completed earlier' : ''}`}
           : {title: `${job.id}: ${r.status}`, failed: r.error},
     })),
     {plain: opts.plain || undefined},
@@ -83,7 +88,7 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOpt
     experimentId: experiment.experimentId,
     backend: experiment.backend.name,
     database: experiment.store.path,
-    runs: results.map((r) => ({task: r.job.task, method: r.job.method, id: r.job.id, runId: r.runId, status: r.status, keyMetric: r.keyMetric, best: r.bestValue ?? null, bestEpoch: r.bestEpoch ?? null, error: r.error ?? null})),
+    runs: results.map((r) => ({task: r.job.task, method: r.job.method, id: r.job.id, runId: r.runId, status: r.status, keyMetric: r.keyMetric, best: r.bestValue ?? null, bestEpoch: r.bestEpoch ?? null, error: r.error ?? null, resumed: r.resumed ?? false})),
   };
   if (!quiet) log(`done: ${results.length - failed.length} of ${results.length} runs completed; see \`ptv2 report --db ${experiment.store.path}\``);
   const failures = failed.length > 0 ? `${failed.length} run(s) failed: ${failed.map((f) => `${f.job.id}: ${f.error}`).join('; ')}` : undefined;

@@ -12,6 +12,7 @@ written as each epoch ends, so an interrupted experiment keeps its finished epoc
   static override examples = [
     '<%= config.bin %> run configs/quickstart.yaml',
     '<%= config.bin %> run configs/quickstart.yaml --backend cpu --db runs/test.db',
+    '<%= config.bin %> run configs/quickstart.yaml --resume',
     'PTV2_BACKEND=wasm <%= config.bin %> run configs/superglue.yaml',
   ];
 
@@ -23,6 +24,7 @@ written as each epoch ends, so an interrupted experiment keeps its finished epoc
     backend: Flags.string({description: 'compute backend (default: PTV2_BACKEND, else the config, else auto)', options: [...BACKEND_CHOICES]}),
     db: Flags.string({description: 'SQLite database (default: the config\'s database)'}),
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
+    resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name (same config text): its completed runs stand, the others run again'}),
   };
 
   static override enableJsonFlag = true;
@@ -37,6 +39,7 @@ written as each epoch ends, so an interrupted experiment keeps its finished epoc
       backend: flags.backend,
       database: flags.db,
       plain: flags.plain,
+      resume: flags.resume,
       quiet: this.jsonEnabled(),
       log: (line) => this.log(line),
     });

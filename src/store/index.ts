@@ -156,6 +156,9 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO experiments (name, config_path, config_text, config_hash, created_at, status, pid, host)
        VALUES (@name, @configPath, @configText, @configHash, @createdAt, 'running', @pid, @host)`,
     ),
+    reopenExperiment: db.prepare<{id: number; pid: number; host: string}>(
+      `UPDATE experiments SET status = 'running', finished_at = NULL, pid = @pid, host = @host WHERE id = @id`,
+    ),
     finishExperiment: db.prepare<{id: number; status: RunStatus; finishedAt: string}>(
       `UPDATE experiments SET status = @status, finished_at = @finishedAt WHERE id = @id`,
     ),
@@ -277,6 +280,12 @@ export class Store {
       host: this.host,
     });
     return Number(result.lastInsertRowid);
+  }
+
+  /** `ptv2 run --resume`: the experiment is running again, in this process. */
+  reopenExperiment(id: number): void {
+    const result = this.sql.reopenExperiment.run({id, pid: process.pid, host: this.host});
+    if (result.changes === 0) throw new Error(`cannot reopen experiment ${id}: no such experiment`);
   }
 
   finishExperiment(id: number, status: RunStatus): void {
