@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {parse} from 'csv-parse/sync';
-import {ptv2, ROOT} from '../helpers/cli.js';
+import {ptv2, ROOT, tinyExperimentHeader} from '../helpers/cli.js';
 
 const CUSTOM = path.join(ROOT, 'datasets/custom');
 
@@ -26,14 +26,7 @@ function config(dir: string, data: string, tasks: string): string {
   const file = path.join(dir, 'custom.yaml');
   fs.writeFileSync(
     file,
-    `name: custom
-database: ${path.join(dir, 'ptv2.db')}
-output_dir: ${path.join(dir, 'out')}
-model:
-  path: ${path.join(dir, 'model')}
-  init: {layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 96}
-  max_length: 64
-methods: [pt2]
+    `${tinyExperimentHeader(dir, 'custom')}methods: [pt2]
 prompt: {length: 4}
 train: {epochs: 2, batch_size: 8, max_train_examples: 24, log_every: 1}
 tasks:

@@ -11,20 +11,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {loadConfig} from '../../src/config/load.js';
 import {Experiment} from '../../src/experiment.js';
-import {ptv2, ROOT} from '../helpers/cli.js';
+import {ptv2, ROOT, tinyExperimentHeader} from '../helpers/cli.js';
 
 function config(dir: string): string {
   const file = path.join(dir, 'resume.yaml');
   fs.writeFileSync(
     file,
-    `name: resume
-backend: wasm
-database: ${path.join(dir, 'ptv2.db')}
-output_dir: ${path.join(dir, 'out')}
-model:
-  path: ${path.join(dir, 'model')}
-  init: {layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 96}
-  max_length: 48
+    `${tinyExperimentHeader(dir, 'resume', 48)}backend: wasm
 methods: [pt2, mpt2]
 prompt: {length: 4}
 train: {epochs: 1, batch_size: 8, max_train_examples: 16, max_eval_examples: 8}

@@ -17,18 +17,26 @@ export function ptv2(args: string[], cwd: string) {
   return {code: r.status, stdout: r.stdout, stderr: r.stderr};
 }
 
-export function tinyConfig(dir: string, name: string): string {
-  const file = path.join(dir, `${name}.yaml`);
-  fs.writeFileSync(
-    file,
-    `name: ${name}
+/**
+ * The head of a test config: name, a database and outputs inside `dir`, and a one-layer random
+ * BERT (hidden 16) created there on first use, `maxLength` tokens per input.
+ */
+export function tinyExperimentHeader(dir: string, name: string, maxLength = 64): string {
+  return `name: ${name}
 database: ${path.join(dir, 'ptv2.db')}
 output_dir: ${path.join(dir, 'out')}
 model:
   path: ${path.join(dir, 'model')}
   init: {layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 96}
-  max_length: 64
-methods: [ft, pt2]
+  max_length: ${maxLength}
+`;
+}
+
+export function tinyConfig(dir: string, name: string): string {
+  const file = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(
+    file,
+    `${tinyExperimentHeader(dir, name)}methods: [ft, pt2]
 prompt: {length: 4}
 train: {epochs: 2, batch_size: 8, max_train_examples: 24, max_eval_examples: 12, log_every: 1}
 tasks:

@@ -16,8 +16,8 @@ import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC} from '../../src/m
 import {readSafetensors} from '../../src/model/safetensors.js';
 import {mulberry32} from '../../src/random.js';
 import {Store} from '../../src/store/index.js';
+import {ROOT, tinyExperimentHeader} from '../helpers/cli.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** Just what mergedBatches reads of a task: its name and training features. */
 function taskWith(name: string, count: number): TaskData {
@@ -62,14 +62,7 @@ describe('MPT-2 through the orchestrator', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-mpt2-'));
     // The shared stage learns (lr 0.05); fine-tuning barely moves (lr 1e-9), so what it saves is
     // what it started from.
-    const text = `name: mpt2
-backend: wasm
-database: ${path.join(dir, 'ptv2.db')}
-output_dir: ${path.join(dir, 'out')}
-model:
-  path: ${path.join(dir, 'model')}
-  init: {layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 96}
-  max_length: 48
+    const text = `${tinyExperimentHeader(dir, 'mpt2', 48)}backend: wasm
 methods: [mpt2]
 prompt: {length: 4, dropout: 0}
 train: {epochs: 1, batch_size: 8, lr: 1e-9, weight_decay: 0, max_train_examples: 16, max_eval_examples: 8}
