@@ -91,7 +91,10 @@ draws them as a line chart instead: one line per task × method.`;
         return;
       }
       if (format === 'markdown') {
-        const table = buildTaskMethodTable(scores, {title: `${name} (best ${flags.split} score over ${report.sweepKey})`});
+        // Repeats over seeds are summarised by mean ± std; any other sweep by its best setting.
+        const seeds = report.sweepKey === 'seed';
+        const title = seeds ? `${name} (mean ± std of the ${flags.split} score over seeds)` : `${name} (best ${flags.split} score over ${report.sweepKey})`;
+        const table = buildTaskMethodTable(scores, {title, aggregate: seeds ? 'mean' : 'best'});
         this.log(`${renderMarkdown(table)}\n${sweep.renderSweepMarkdown(report)}`.replace(/\n$/, ''));
       } else {
         this.log((format === 'csv' ? sweep.renderSweepCsv(report) : sweep.renderSweepJson(report)).replace(/\n$/, ''));

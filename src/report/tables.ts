@@ -15,6 +15,9 @@ export interface ReportCell {
   metric: string;
   /** What 100% is in the value: 1 for fractions, 100 for metrics already in percent (SQuAD). */
   scale: number;
+  /** Mean cells (repeats over seeds): the sample standard deviation and the number of runs. */
+  std?: number;
+  n?: number;
 }
 
 export interface ReportTable {
@@ -60,30 +63,54 @@ export function methodHeader(method: string): string {
 
 /**
  * One row per task in order of first appearance, one column per method present. When several scores
- * share a (task, method) — seeds, sweep points — the cell keeps the best value.
+ * share a (task, method), the cell keeps the best value (sweep points: the best setting), or with
+ * `aggregate: 'mean'` their mean, sample standard deviation and count (repeats over seeds, where
+ * keeping the best would report the luckiest seed).
  */
 export function buildTaskMethodTable(
   scores: TaskMethodScore[],
-  opts: {title?: string; methodOrder?: string[]} = {},
+  opts: {title?: string; methodOrder?: string[]; aggregate?: 'best' | 'mean'} = {},
 ): ReportTable {
   scores = scores.filter((s) => s.stage !== 'shared');
   const rows = unique(scores.map((s) => s.task));
   const columns = orderMethods(unique(scores.map((s) => s.method)), opts.methodOrder ?? DEFAULT_METHOD_ORDER);
 
-  const best = new Map<string, ReportCell>();
+  const groups = new Map<string, TaskMethodScore[]>();
   for (const s of scores) {
     const key = cellKey(s.task, s.method);
-    const current = best.get(key);
-    if (current === undefined || isBetter(s.value, current.value)) {
-      best.set(key, {task: s.task, method: s.method, value: s.value, metric: s.keyMetric, scale: s.metricScale ?? 1});
-    }
+    groups.set(key, [...(groups.get(key) ?? []), s]);
   }
+  const cellOf = (group: TaskMethodScore[]): ReportCell => {
+    const [first] = group;
+    const base = {task: first.task, method: first.method, metric: first.keyMetric, scale: first.metricScale ?? 1};
+    if (opts.aggregate !== 'mean') {
+      const best = group.reduce((a, b) => (isBetter(b.value, a.value) ? b : a));
+      return {...base, value: best.value};
+    }
+    const values = group.map((s) => s.value).filter((v): v is number => v !== null);
+    if (values.length === 0) return {...base, value: null};
+    return {...base, ...meanAndStd(values), n: values.length};
+  };
 
-  const cells = rows.map((task) => columns.map((method) => best.get(cellKey(task, method)) ?? null));
+  const cells = rows.map((task) => columns.map((method) => {
+    const group = groups.get(cellKey(task, method));
+    return group ? cellOf(group) : null;
+  }));
   return {title: opts.title ?? '', rows, columns, cells};
 }
 
-/** Values as percentages with one decimal; in each row the best value is bold and the second underlined. */
+/** Mean and sample standard deviation (n − 1; 0 for a single value). */
+export function meanAndStd(values: readonly number[]): {value: number; std: number} {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length < 2) return {value: mean, std: 0};
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+  return {value: mean, std: Math.sqrt(variance)};
+}
+
+/**
+ * Values as percentages with one decimal (mean cells as `mean ± std`); in each row the best value
+ * is bold and the second underlined.
+ */
 export function renderMarkdown(t: ReportTable): string {
   const lines: string[] = [];
   if (t.title) lines.push(`## ${t.title}`, '');
@@ -93,20 +120,33 @@ export function renderMarkdown(t: ReportTable): string {
     const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
     const emphasis = rowEmphasis(shown);
     const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
-    lines.push(markdownRow([label, ...shown.map((text) => (text === null ? MISSING : emphasis(text)))]));
+    const text = (cell: ReportCell | null, value: string | null): string => {
+      if (value === null || cell === null) return MISSING;
+      const spread = cell.std === undefined ? '' : ` ± ${percent(cell.std / cell.scale)}`;
+      return emphasis(value) + spread;
+    };
+    lines.push(markdownRow([label, ...shown.map((value, c) => text(t.cells[i][c], value))]));
   });
   return lines.join('\n') + '\n';
 }
 
 /**
- * Header `task,metric,scale,<method ids...>`: raw values as the scorer reports them, empty where
+ * Header `task,metric,scale,<method ids...>` (mean tables: then `<method>_std`, `<method>_n`): raw values as the scorer reports them, empty where
  * missing; `scale` is what 100% is in the row (1 for fractions, 100 for SQuAD's percentages).
  */
 export function renderCsv(t: ReportTable): string {
-  const lines = [['task', 'metric', 'scale', ...t.columns]];
+  // Mean tables add each method's standard deviation and run count after the values.
+  const spread = t.cells.flat().some((cell) => cell?.std !== undefined);
+  const extra = spread ? [...t.columns.map((m) => `${m}_std`), ...t.columns.map((m) => `${m}_n`)] : [];
+  const lines = [['task', 'metric', 'scale', ...t.columns, ...extra]];
   t.rows.forEach((task, i) => {
-    const values = t.cells[i].map((cell) => (cell?.value == null ? '' : String(cell.value)));
-    lines.push([task, rowMetric(t.cells[i]), rowScale(t.cells[i]), ...values]);
+    const field = (pick: (cell: ReportCell) => number | null | undefined) =>
+      t.cells[i].map((cell) => {
+        const v = cell === null ? undefined : pick(cell);
+        return v === null || v === undefined ? '' : String(v);
+      });
+    const spreadFields = spread ? [...field((c) => c.std), ...field((c) => c.n)] : [];
+    lines.push([task, rowMetric(t.cells[i]), rowScale(t.cells[i]), ...field((c) => c.value), ...spreadFields]);
   });
   return lines.map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
 }
@@ -116,7 +156,7 @@ export function renderJson(t: ReportTable): string {
   const entries = t.cells
     .flat()
     .filter((cell): cell is ReportCell & {value: number} => cell !== null && cell.value !== null)
-    .map(({task, method, metric, value, scale}) => ({task, method, metric, value, scale}));
+    .map(({task, method, metric, value, scale, std, n}) => ({task, method, metric, value, scale, ...(std === undefined ? {} : {std, n})}));
   return JSON.stringify(entries, null, 2) + '\n';
 }
 

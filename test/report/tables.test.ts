@@ -7,6 +7,7 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
   buildTaskMethodTable,
+  meanAndStd,
   methodHeader,
   renderCsv,
   renderJson,
@@ -208,5 +209,56 @@ describe('metric scale', () => {
       {task: 'squad', method: 'pt', metric: 'f1', value: 70.94, scale: 100},
       {task: 'squad', method: 'pt2', metric: 'f1', value: 71.4, scale: 100},
     ]);
+  });
+});
+
+describe('mean ± std over repeated runs (seeds)', () => {
+  // rte/ft over three seeds: 0.70, 0.74, 0.72 → mean 0.72, sample std 0.02.
+  // rte/pt2: 0.60, 0.64 → mean 0.62, std sqrt(((-0.02)^2 + 0.02^2) / 1) = 0.028284…
+  // squad/pt2 (percent): 50, 54 → mean 52, std 2.828…
+  const SEEDS = [
+    score('rte', 'ft', 0.7),
+    score('rte', 'ft', 0.74),
+    score('rte', 'ft', 0.72),
+    score('rte', 'pt2', 0.6),
+    score('rte', 'pt2', 0.64),
+    score('rte', 'pt2', null),
+    percentScore('squad', 'pt2', 50),
+    percentScore('squad', 'pt2', 54),
+  ];
+
+  test('meanAndStd: the sample standard deviation, 0 for one value', () => {
+    const {value, std} = meanAndStd([0.7, 0.74, 0.72]);
+    assert.ok(Math.abs(value - 0.72) < 1e-12 && Math.abs(std - 0.02) < 1e-12, `${value} ± ${std}`);
+    assert.deepEqual(meanAndStd([3]), {value: 3, std: 0});
+  });
+
+  test('cells hold the mean, std and count of the runs that have a value; best is the default', () => {
+    const table = buildTaskMethodTable(SEEDS, {aggregate: 'mean'});
+    const [ft, pt2] = table.cells[0];
+    assert.ok(Math.abs(ft!.value! - 0.72) < 1e-12 && Math.abs(ft!.std! - 0.02) < 1e-12 && ft!.n === 3);
+    assert.ok(Math.abs(pt2!.value! - 0.62) < 1e-12 && Math.abs(pt2!.std! - Math.sqrt(0.0008)) < 1e-12 && pt2!.n === 2);
+    assert.equal(buildTaskMethodTable(SEEDS).cells[0][0]!.value, 0.74);
+  });
+
+  test('markdown shows mean ± std in percent of each cell\'s scale, ranking by the mean', () => {
+    assert.equal(
+      renderMarkdown(buildTaskMethodTable(SEEDS, {aggregate: 'mean'})),
+      [
+        '| Task | FT | PT-2 |',
+        '| :--- | ---: | ---: |',
+        '| rte (accuracy) | **72.0** ± 2.0 | <u>62.0</u> ± 2.8 |',
+        '| squad (f1) | – | 52.0 ± 2.8 |',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('CSV adds <method>_std and <method>_n columns; JSON adds std and n', () => {
+    const table = buildTaskMethodTable([score('rte', 'ft', 0.7), score('rte', 'ft', 0.74)], {aggregate: 'mean'});
+    const std = table.cells[0][0]!.std!;
+    assert.ok(Math.abs(std - Math.sqrt(0.0008)) < 1e-12);
+    assert.equal(renderCsv(table), `task,metric,scale,ft,ft_std,ft_n\r\nrte,accuracy,1,${(0.7 + 0.74) / 2},${std},2\r\n`);
+    assert.deepEqual(JSON.parse(renderJson(table)), [{task: 'rte', method: 'ft', metric: 'accuracy', value: (0.7 + 0.74) / 2, scale: 1, std, n: 2}]);
   });
 });
