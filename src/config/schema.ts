@@ -153,6 +153,9 @@ export const promptSchema = mapping({
   shift_positions: flag().default(true),
   // BERT's initializer_range, so prompts start at the scale of the embeddings they sit beside.
   init_std: numberAtLeast(0).default(0.02),
+  // A PEFT adapter directory (e.g. from `ptv2 export`) whose prompt table this prompt starts from
+  // (prompt transfer); null starts from random values drawn with init_std.
+  init_from: text('a PEFT adapter directory, or null for a random start').nullable().default(null),
 });
 
 export const trainSchema = mapping({

@@ -39,6 +39,16 @@ export interface PromptOptions {
   shiftPositions: boolean;
   initStd: number;
   seed: number;
+  /** Start from this row-major table ([P, h] input prompt, [P, 2·k·h] deep prompt) instead of random values. */
+  initialTable?: Float32Array;
+}
+
+/** The initial values of a prompt table: the given ones (checked against the shape), else N(0, initStd). */
+function initialValues(shape: [number, number], opts: PromptOptions, rng: Rng): Float32Array {
+  const size = shape[0] * shape[1];
+  if (!opts.initialTable) return normalArray(rng, size, opts.initStd);
+  if (opts.initialTable.length !== size) throw new Error(`an initial prompt table of ${opts.initialTable.length} values cannot fill [${shape.join(', ')}]`);
+  return opts.initialTable;
 }
 
 export interface Prompt {
@@ -101,7 +111,7 @@ class InputPrompt implements Prompt {
     private readonly opts: PromptOptions,
   ) {
     const rng = mulberry32(opts.seed);
-    this.embeddings = variable('prompt.embeddings', [length, hidden], normalArray(rng, length * hidden, opts.initStd));
+    this.embeddings = variable('prompt.embeddings', [length, hidden], initialValues([length, hidden], opts, rng));
     this.variables = [this.embeddings];
     this.outputOffset = length;
     this.dropout = new Dropout(opts.seed ^ 0x5bd1e995);
@@ -136,6 +146,7 @@ class DeepPrompt implements Prompt {
     this.layers = promptedLayers(config.numLayers, opts.depth, opts.depthOrder);
     this.width = 2 * this.layers.length * h;
     if (opts.reparameterize) {
+      if (opts.initialTable) throw new Error('a reparameterised prompt has no table to start from; set reparameterize: false');
       this.mlp = {
         embedding: variable('prompt.embedding', [length, h], normalArray(rng, length * h, opts.initStd)),
         down: trainableLinear('prompt.mlp.0', h, opts.reparamHidden, rng),
@@ -143,7 +154,7 @@ class DeepPrompt implements Prompt {
       };
       this.variables.push(this.mlp.embedding, ...[this.mlp.down, this.mlp.up].flatMap((l) => [l.w, l.b] as tf.Variable[]));
     } else {
-      this.raw = variable('prompt.embeddings', [length, this.width], normalArray(rng, length * this.width, opts.initStd));
+      this.raw = variable('prompt.embeddings', [length, this.width], initialValues([length, this.width], opts, rng));
       this.variables.push(this.raw);
     }
     this.dropout = new Dropout(opts.seed ^ 0x5bd1e995);

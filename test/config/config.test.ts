@@ -65,6 +65,7 @@ describe('parseConfig defaults', () => {
         depth_order: 'ascending',
         shift_positions: true,
         init_std: 0.02,
+        init_from: null,
       },
       train: {
         epochs: 3,
