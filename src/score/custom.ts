@@ -118,7 +118,7 @@ function qaEvaluation({examples, files}: EvaluationInput): Evaluation {
  * The SQuAD 2.0 metric knows which mapping lacks an id (its field), not which file that mapping
  * came from; the error is re-raised naming the file.
  */
-function locateMetricError(error: unknown, files: FamilyScoreFiles): unknown {
+export function locateMetricError(error: unknown, files: FamilyScoreFiles): unknown {
   if (!isUserError(error) || error.location.file !== undefined) return error;
   const file = error.location.field === 'naProbs' ? files.naProb : files.pred;
   const located = formatLocated('', error.location);

@@ -16,7 +16,7 @@
  * References: seqeval (github.com/chakki-works/seqeval); rajpurkar.github.io/SQuAD-explorer.
  */
 
-import {UserError, formatLocated, isUserError} from '../errors.js';
+import {UserError} from '../errors.js';
 import {readConllPredictions} from '../data/conll.js';
 import {taskDefinition, type TaskDefinition} from '../data/registry.js';
 import {readSrlPredictions} from '../data/srl.js';
@@ -24,7 +24,7 @@ import {readNaProbs, readSquad, readSquadPredictions} from '../data/squad.js';
 import type {TaggingExample} from '../data/types.js';
 import {spanScores, type SpanScoreOptions} from '../metrics/span.js';
 import {squadV1, squadV2} from '../metrics/squad.js';
-import {configTask, scoreFamilyTask} from './custom.js';
+import {configTask, locateMetricError, scoreFamilyTask} from './custom.js';
 import {LABEL_TASK_NAMES, scoreLabelTask, scoreMultiRc, scoreRecord} from './superglue.js';
 
 export interface ScoreRequest {
@@ -73,13 +73,7 @@ const scoreSquadV2: Scorer = ({gold, pred, naProb}) => {
     return squadV2(dataset, preds, naProbs);
   } catch (error) {
     // The metric knows which mapping lacks an id (field), not which file it came from.
-    if (isUserError(error) && error.location.file === undefined) {
-      const file = error.location.field === 'naProbs' ? naProb : pred;
-      const located = formatLocated('', error.location);
-      const message = error.message.startsWith(located) ? error.message.slice(located.length) : error.message;
-      throw new UserError(message, {...error.location, file}, error.suggestions);
-    }
-    throw error;
+    throw locateMetricError(error, {gold, pred, naProb});
   }
 };
 
