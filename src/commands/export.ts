@@ -49,7 +49,7 @@ Runs PEFT cannot express are refused with the reason: ft, a prompt in fewer than
 /** Find the run, check it, gather its tensors and checkpoint, write the adapter; returns what was written. */
 async function exportRun(store: Store, runId: number, flags: {out: string; db: string; model?: string; force: boolean}): Promise<Record<string, unknown>> {
   const peft = await import('../peft.js');
-  const row = findRun(store, runId) ?? notFound(store, runId, flags.db);
+  const row = store.run(runId) ?? notFound(store, runId, flags.db);
   const run = {...row, source: flags.db};
   // Refusals that need only the row come before any large file is read.
   const plan = peft.planExport(run);
@@ -79,15 +79,6 @@ async function exportRun(store: Store, runId: number, flags: {out: string; db: s
   const info = exportInfo(row, plan, adapter, store.metrics(runId), peft.labelMaps(plan.labels));
   const files = peft.writePeftAdapter(flags.out, adapter, info, {force: flags.force});
   return {...info, files};
-}
-
-/** The store keeps runs per experiment; a run id is unique across them. */
-function findRun(store: Store, runId: number): RunRow | undefined {
-  for (const experiment of store.experiments()) {
-    const run = store.runs(experiment.id).find((r) => r.id === runId);
-    if (run) return run;
-  }
-  return undefined;
 }
 
 function notFound(store: Store, runId: number, db: string): never {

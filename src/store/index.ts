@@ -141,6 +141,10 @@ interface RunningProcess {
   pid: number | null;
 }
 
+function parsedRun({paramsJson, ...run}: StoredRun): RunRow {
+  return {...run, params: JSON.parse(paramsJson) as Record<string, unknown>};
+}
+
 /** Every statement the store runs, prepared once per connection. */
 function prepareStatements(db: Database.Database) {
   return {
@@ -197,6 +201,7 @@ function prepareStatements(db: Database.Database) {
        WHERE id = @id`,
     ),
     runs: db.prepare<[number], StoredRun>(`SELECT ${RUN_COLUMNS} FROM runs WHERE experiment_id = ? ORDER BY id`),
+    runById: db.prepare<[number], StoredRun>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     runningRuns: db.prepare<[string], RunningProcess>(
       `SELECT id, pid FROM runs WHERE status = 'running' AND (host = ? OR host IS NULL)`,
     ),
@@ -393,10 +398,13 @@ export class Store {
   }
 
   runs(experimentId: number): RunRow[] {
-    return this.sql.runs.all(experimentId).map(({paramsJson, ...run}) => ({
-      ...run,
-      params: JSON.parse(paramsJson) as Record<string, unknown>,
-    }));
+    return this.sql.runs.all(experimentId).map(parsedRun);
+  }
+
+  /** One run by its id (unique across experiments). */
+  run(id: number): RunRow | undefined {
+    const stored = this.sql.runById.get(id);
+    return stored && parsedRun(stored);
   }
 
   metrics(runId: number): MetricRow[] {

@@ -390,3 +390,17 @@ describe('Store history', () => {
     first.close();
   });
 });
+
+describe('Store.run', () => {
+  test('finds a run by id across experiments, with its params parsed; an unknown id gives undefined', () => {
+    const store = Store.open(':memory:');
+    const first = store.createExperiment({name: 'a', configText: ''});
+    const second = store.createExperiment({name: 'b', configText: ''});
+    store.startRun(runStart(first));
+    const id = store.startRun(runStart(second, {task: 'cb', params: {prompt: {length: 8}}}));
+    const run = store.run(id);
+    assert.deepEqual([run?.experimentId, run?.task, run?.params], [second, 'cb', {prompt: {length: 8}}]);
+    assert.equal(store.run(id + 100), undefined);
+    store.close();
+  });
+});
