@@ -34,22 +34,13 @@ sweep in it. \`ptv2 report\` then shows one table per method over the values, an
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Sweep);
-    const fs = await import('node:fs');
-    const {loadConfig, parseConfig} = await import('../config/load.js');
+    const {parseConfig, readConfigText} = await import('../config/load.js');
     const {parseSweepValues, resolveSweepKey, withSweep} = await import('../cli/sweep-grid.js');
     const {runExperiment} = await import('../cli/run-experiment.js');
 
     const key = resolveSweepKey(args.key);
     const values = parseSweepValues(key, flags.values);
-    let text: string;
-    try {
-      text = fs.readFileSync(args.config, 'utf8');
-    } catch (error) {
-      // loadConfig words a missing or unreadable file the way `ptv2 run` does.
-      loadConfig(args.config);
-      throw error;
-    }
-    const loaded = parseConfig(withSweep(text, {key, values}), args.config);
+    const loaded = parseConfig(withSweep(readConfigText(args.config), {key, values}), args.config);
 
     const {summary, failures} = await runExperiment(loaded, {
       backend: flags.backend,

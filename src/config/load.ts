@@ -276,16 +276,19 @@ const READ_FAILURES = new Map<string, string>([
   ['EACCES', 'config file is not readable (permission denied)'],
 ]);
 
-export function loadConfig(file: string): LoadedConfig {
-  let text: string;
+/** A config file's text; a missing or unreadable file is a user error naming it. */
+export function readConfigText(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (error) {
     const reason = READ_FAILURES.get((error as NodeJS.ErrnoException).code ?? '');
     if (reason === undefined) throw error;
     throw new UserError(reason, {file});
   }
-  return parseConfig(text, file);
+}
+
+export function loadConfig(file: string): LoadedConfig {
+  return parseConfig(readConfigText(file), file);
 }
 
 export function parseConfig(text: string, file: string): LoadedConfig {
