@@ -60,14 +60,17 @@ export interface PrepareOptions {
   resume?: boolean;
 }
 
-/** Write the random checkpoint a config asks for when its directory does not exist yet. */
+/**
+ * Write the checkpoint a config asks for when its directory does not exist yet: random, or with
+ * `init.pretrain` MLM-pretrained on the synthetic world's text (needs the tfjs backend up).
+ */
 export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: boolean}> {
   const dir = config.model.path;
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
   const {worldVocabulary} = await import('./data/synthetic/index.js');
   const vocab = buildWordPieceVocab(worldVocabulary());
-  const {config: hfConfig, weights} = randomCheckpoint({
+  const options = {
     modelType: init.type,
     layers: init.layers,
     hidden: init.hidden,
@@ -76,7 +79,13 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
     maxPositions: init.max_positions,
     vocabSize: vocab.length,
     seed: config.seed,
-  });
+  };
+  if (init.pretrain) {
+    const {writePretrainedCheckpoint} = await import('./pretrain.js');
+    await writePretrainedCheckpoint(dir, options, vocab, init.pretrain);
+    return {created: true};
+  }
+  const {config: hfConfig, weights} = randomCheckpoint(options);
   writeCheckpoint(dir, hfConfig, weights, vocab);
   return {created: true};
 }

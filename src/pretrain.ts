@@ -1,0 +1,252 @@
+/**
+ * ptv2's built-in pretrained model: a small BERT trained by masked language modelling on the
+ * synthetic world's text (src/data/synthetic/corpus.ts), on CPU, with the same trainer and AdamW
+ * as every run. The result is written as transformers writes a `BertForMaskedLM`: `bert.*`
+ * encoder tensors (no pooler: BertForMaskedLM has none), `cls.predictions.*` head tensors (the
+ * decoder is tied to the word embeddings, so it is not stored) and `architectures:
+ * ["BertForMaskedLM"]`, so `loadCheckpoint` reads the encoder and sets the head aside, and
+ * `BertForMaskedLM.from_pretrained` loads every tensor.
+ *
+ * Masks are drawn afresh every epoch (RoBERTa's dynamic masking; BERT duplicated its data with
+ * 10 static masks for the same effect). The held-out slice is masked once, so epochs compare.
+ * Reference: Devlin et al. 2019; Liu et al. 2019 (RoBERTa) §4.1.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type {z} from 'zod';
+import type {modelPretrainSchema} from './config/schema.js';
+import {pretrainingCorpus, type CorpusItem} from './data/synthetic/corpus.js';
+import {evaluationBatches, trainingBatches, type Feature} from './data/features.js';
+import {normaliseConfig, randomCheckpoint, writeCheckpoint, type RandomCheckpointOptions} from './model/checkpoint.js';
+import {EncoderWeights} from './model/encoder.js';
+import {maskBatch, MaskedLanguageModel, type MaskedBatch, type MaskingSpec, type MlmScore} from './model/mlm.js';
+import type {NamedTensor} from './model/safetensors.js';
+import {deriveSeed, mulberry32, shuffled} from './random.js';
+import {buildWordPieceTokenizerJson, tokenizerFromJson, type PtTokenizer} from './tokenizer/index.js';
+import {restoreState, train, type TrainEvent} from './train/trainer.js';
+
+export interface PretrainSettings {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Tokens per input incl. [CLS]/[SEP]; longer items are cut longest-first. */
+  maxLength: number;
+  /** Share of each input's real tokens that is predicted. */
+  maskRate: number;
+  /** Corpus items kept out of training to measure the MLM loss and accuracy on. */
+  heldOut: number;
+  warmupRatio: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  /** Hidden and attention dropout while pretraining (the written config keeps BERT's 0.1 for later runs). */
+  dropout: number;
+}
+
+/** `model.init.pretrain` as the config schema gives it (defaults filled in). */
+export type PretrainConfig = z.output<typeof modelPretrainSchema>;
+
+/** What stays fixed: every ptv2 run's 10% linear warm-up, BERT's weight decay 0.01 and clipping at norm 1. */
+const RECIPE = {warmupRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1.0};
+/** ~1,500 masked tokens: a standard error of about 1 point on the accuracy. */
+const HELD_OUT_ITEMS = 500;
+
+export function pretrainSettings(config: PretrainConfig): PretrainSettings {
+  return {
+    epochs: config.epochs,
+    batchSize: config.batch_size,
+    lr: config.lr,
+    maxLength: config.max_length,
+    maskRate: config.mask_rate,
+    heldOut: HELD_OUT_ITEMS,
+    dropout: config.dropout,
+    ...RECIPE,
+  };
+}
+
+export interface PretrainEpoch {
+  epoch: number;
+  trainLoss: number;
+  /** Held-out MLM loss (mean cross-entropy over the masked tokens) and masked-token accuracy. */
+  loss: number;
+  accuracy: number;
+  seconds: number;
+}
+
+export interface PretrainReport {
+  epochs: PretrainEpoch[];
+  /** Predicting every masked token from corpus frequencies alone: the most frequent token, and the unigram distribution's loss. */
+  unigram: {accuracy: number; loss: number};
+  trainItems: number;
+  heldOutItems: number;
+  heldOutTargets: number;
+  steps: number;
+  seconds: number;
+}
+
+/** One input per corpus item: [CLS] A [SEP] (B [SEP]). */
+function corpusFeatures(items: readonly CorpusItem[], tokenizer: PtTokenizer, maxLength: number): Feature[] {
+  return items.map((item, example) => {
+    const {inputIds, tokenTypeIds} = tokenizer.encode(item.textA, item.textB, maxLength);
+    return {inputIds, tokenTypeIds, label: -1, example};
+  });
+}
+
+/** [CLS], [SEP], [PAD] and [MASK] are never predicted nor drawn as random replacements; neither are a vocabulary's `[unusedN]` fillers. */
+export function maskingSpec(tokenizer: PtTokenizer, vocab: readonly string[], rate: number): MaskingSpec {
+  const specialIds = new Set([tokenizer.clsId, tokenizer.sepId, tokenizer.padId, tokenizer.maskId]);
+  const ordinary = vocab.flatMap((token, id) => (specialIds.has(id) || id === tokenizer.unkId || /^\[unused\d+\]$/.test(token) ? [] : [id]));
+  return {maskId: tokenizer.maskId, specialIds, randomIds: Int32Array.from(ordinary), rate};
+}
+
+/**
+ * The unigram baseline on the held-out targets: always the training tokens' most frequent token
+ * (accuracy), and the cross-entropy of their add-one-smoothed frequencies (loss).
+ */
+export function unigramBaseline(trainIds: Iterable<number>, targets: Int32Array, vocabSize: number): {accuracy: number; loss: number} {
+  const counts = new Float64Array(vocabSize);
+  let total = 0;
+  for (const id of trainIds) {
+    counts[id] += 1;
+    total += 1;
+  }
+  let top = 0;
+  for (let id = 1; id < vocabSize; id++) if (counts[id] > counts[top]) top = id;
+  let correct = 0;
+  let loss = 0;
+  for (const target of targets) {
+    if (target === top) correct += 1;
+    loss -= Math.log((counts[target] + 1) / (total + vocabSize));
+  }
+  return {accuracy: correct / Math.max(1, targets.length), loss: loss / Math.max(1, targets.length)};
+}
+
+function addScores(scores: MlmScore[]): MlmScore {
+  return scores.reduce((a, s) => ({lossSum: a.lossSum + s.lossSum, correct: a.correct + s.correct, count: a.count + s.count}), {lossSum: 0, correct: 0, count: 0});
+}
+
+/**
+ * Trains `weights`' encoder with an MLM head on `corpus` and returns every tensor under
+ * BertForMaskedLM's names, with the per-epoch held-out loss and accuracy. `weights` is not changed.
+ */
+export async function pretrainMlm(
+  weights: EncoderWeights,
+  tokenizer: PtTokenizer,
+  vocab: readonly string[],
+  corpus: readonly CorpusItem[],
+  settings: PretrainSettings,
+  seed: number,
+  onEvent: (event: TrainEvent) => void = () => {},
+): Promise<{tensors: Map<string, NamedTensor>; report: PretrainReport}> {
+  const started = Date.now();
+  const spec = maskingSpec(tokenizer, vocab, settings.maskRate);
+  const items = shuffled(corpus, mulberry32(deriveSeed(seed, 'pretrain/split')));
+  const heldOutCount = Math.min(settings.heldOut, Math.floor(items.length / 2));
+  const trainFeatures = corpusFeatures(items.slice(heldOutCount), tokenizer, settings.maxLength);
+  const heldOutRng = mulberry32(deriveSeed(seed, 'pretrain/held-out-masks'));
+  const heldOut: MaskedBatch[] = evaluationBatches(corpusFeatures(items.slice(0, heldOutCount), tokenizer, settings.maxLength), settings.batchSize, tokenizer.padId)
+    .map((batch) => maskBatch(batch, spec, heldOutRng));
+  const heldOutTargets = Int32Array.from(heldOut.flatMap((batch) => [...batch.targets]));
+  const unigram = unigramBaseline(
+    trainFeatures.flatMap((f) => f.inputIds.filter((id) => !spec.specialIds.has(id))),
+    heldOutTargets,
+    weights.config.vocabSize,
+  );
+
+  const model = new MaskedLanguageModel(weights, {seed: deriveSeed(seed, 'pretrain/model'), dropout: settings.dropout});
+  const epochs: PretrainEpoch[] = [];
+  let pending: Pick<PretrainEpoch, 'trainLoss' | 'seconds'> = {trainLoss: NaN, seconds: 0};
+  try {
+    const result = await train<MaskedBatch>({
+      variables: model.variables,
+      epochs: settings.epochs,
+      lr: settings.lr,
+      weightDecay: settings.weightDecay,
+      warmupRatio: settings.warmupRatio,
+      maxGradNorm: settings.maxGradNorm,
+      logEvery: 50,
+      stepsPerEpoch: Math.ceil(trainFeatures.length / settings.batchSize),
+      batchesForEpoch: (epoch) => {
+        // Fresh masks every epoch, from a stream of their own.
+        const rng = mulberry32(deriveSeed(seed, `pretrain/epoch-${epoch}`));
+        return trainingBatches(trainFeatures, settings.batchSize, tokenizer.padId, rng).map((batch) => maskBatch(batch, spec, rng));
+      },
+      lossOf: (batch, training) => model.loss(batch, training),
+      evaluate: () => {
+        const total = addScores(heldOut.map((batch) => model.score(batch)));
+        return {loss: total.lossSum / Math.max(1, total.count), accuracy: total.correct / Math.max(1, total.count)};
+      },
+      keyMetric: 'accuracy',
+      onEvent: (event) => {
+        if (event.type === 'epoch') pending = {trainLoss: event.trainLoss, seconds: event.seconds};
+        if (event.type === 'eval') epochs.push({epoch: event.epoch, ...pending, loss: event.metrics.loss, accuracy: event.metrics.accuracy});
+        onEvent(event);
+      },
+    });
+    restoreState(model.variables, result.bestState);
+    tf.dispose(result.bestState);
+    const report: PretrainReport = {
+      epochs,
+      unigram,
+      trainItems: trainFeatures.length,
+      heldOutItems: heldOutCount,
+      heldOutTargets: heldOutTargets.length,
+      steps: result.steps,
+      seconds: (Date.now() - started) / 1000,
+    };
+    return {tensors: model.tensors(), report};
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * A random BERT (as `randomCheckpoint`) pretrained on `corpus`: config.json contents and tensors
+ * of a BertForMaskedLM, ready for writeCheckpoint.
+ */
+export async function pretrainedCheckpoint(
+  options: RandomCheckpointOptions,
+  tokenizer: PtTokenizer,
+  vocab: readonly string[],
+  corpus: readonly CorpusItem[],
+  settings: PretrainSettings,
+  onEvent?: (event: TrainEvent) => void,
+): Promise<{config: Record<string, unknown>; weights: Map<string, NamedTensor>; report: PretrainReport}> {
+  if ((options.modelType ?? 'bert') !== 'bert') throw new Error('MLM pretraining writes BertForMaskedLM: the model type must be bert');
+  const random = randomCheckpoint(options);
+  // BertForMaskedLM builds its encoder without the pooler, so neither trains nor stores one.
+  const encoderOnly = new Map([...random.weights].filter(([name]) => !name.startsWith('bert.pooler.')));
+  // The settings' dropout replaces the config's attention dropout too, while pretraining only.
+  const config = {...normaliseConfig(random.config), attentionDropout: settings.dropout};
+  const weights = new EncoderWeights({dir: '<random>', config, weights: encoderOnly, hasPooler: false, heads: new Map()});
+  try {
+    const seed = options.seed ?? 0;
+    const {tensors, report} = await pretrainMlm(weights, tokenizer, vocab, corpus, settings, seed, onEvent);
+    return {config: {...random.config, architectures: ['BertForMaskedLM']}, weights: tensors, report};
+  } finally {
+    weights.dispose();
+  }
+}
+
+/**
+ * Pretrains a random BERT of `options`' sizes on the synthetic world's corpus and writes it to
+ * `dir` as a BertForMaskedLM with `vocab` (the world's WordPiece vocabulary). The directory
+ * appears only once complete: it is written beside `dir` and renamed, so an interrupted
+ * pretraining never leaves a checkpoint that looks finished.
+ */
+export async function writePretrainedCheckpoint(
+  dir: string,
+  options: RandomCheckpointOptions,
+  vocab: string[],
+  config: PretrainConfig,
+  onEvent?: (event: TrainEvent) => void,
+): Promise<PretrainReport> {
+  const tokenizer = tokenizerFromJson(buildWordPieceTokenizerJson(vocab, {lowercase: true, stripAccents: null}));
+  const corpus = pretrainingCorpus({extraScale: config.corpus_scale});
+  const result = await pretrainedCheckpoint(options, tokenizer, vocab, corpus, pretrainSettings(config), onEvent);
+  const partial = path.join(path.dirname(dir), `.${path.basename(dir)}.partial-${process.pid}`);
+  fs.rmSync(partial, {recursive: true, force: true});
+  writeCheckpoint(partial, result.config, result.weights, vocab);
+  fs.renameSync(partial, dir);
+  return result.report;
+}
