@@ -94,7 +94,7 @@ export class Experiment {
   readonly jobs: Job[];
   experimentId = -1;
   private currentRun: number | undefined;
-  /** MPT-2: per shared job id, its best prompt and per-task heads, until the experiment finishes. */
+  /** MPT-2: per shared job id, the saved file of its best prompt and per-task heads. */
   private readonly sharedStateFiles = new Map<string, string>();
   /** Resumed experiment: the runs an earlier process completed, by job id. */
   private completedRuns = new Map<string, RunRow>();

@@ -55,7 +55,10 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOpt
   const {log, quiet} = opts;
   if (!quiet) {
     log(`backend: ${experiment.backend.name}${experiment.backend.notes.length > 0 ? ` (${experiment.backend.notes.join('; ')})` : ''}`);
-    if (experiment.checkpointCreated) log(`created a random checkpoint in ${loaded.config.model.path}`);
+    if (experiment.checkpointCreated) {
+      const kind = loaded.config.model.init?.pretrain ? 'a pretrained (masked-language model on ptv2\'s sample text)' : 'a random';
+      log(`created ${kind} checkpoint in ${loaded.config.model.path}`);
+    }
     for (const [name, data] of experiment.tasks) log(describeTask(name, data));
     const resumed = opts.resume ? ` (resumed: ${experiment.completedJobs} completed earlier)` : '';
     log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs${resumed} → ${experiment.store.path}`);

@@ -113,6 +113,11 @@ export class Encoder {
   readonly hasPooler: boolean;
   /** Variables owned by this encoder (empty when frozen). */
   readonly variables: tf.Variable[] = [];
+  /**
+   * Trainable encoder: where each variable came from — the checkpoint tensor's name, or a linear
+   * layer's key (possibly a fused QKV) and whether it is the weight ([in, out] here) or the bias.
+   */
+  readonly sources = new Map<tf.Variable, {name: string; linear?: 'weight' | 'bias'}>();
   private readonly word: tf.Tensor2D;
   private readonly position: tf.Tensor2D;
   private readonly tokenType: tf.Tensor2D;
@@ -141,14 +146,17 @@ export class Encoder {
       if (!this.trainable) return t;
       const v = tf.variable(t, true, `${name}#${Encoder.nextId++}`);
       this.variables.push(v);
+      this.sources.set(v, {name});
       return v as unknown as T;
     };
     const lin = (key: string, parts: string[]): Linear => {
       if (!this.trainable) return weights.frozenLinear(key, parts);
       const [w, b] = weights.linearParts(parts);
-      const l = makeLinear(w, b, true, `${key}#${Encoder.nextId++}`);
+      const l = makeLinear(w, b, true, key, `#${Encoder.nextId++}`);
       if (parts.length > 1) tf.dispose([w, b]);
       this.variables.push(l.w as tf.Variable, l.b as tf.Variable);
+      this.sources.set(l.w as tf.Variable, {name: key, linear: 'weight'});
+      this.sources.set(l.b as tf.Variable, {name: key, linear: 'bias'});
       return l;
     };
 

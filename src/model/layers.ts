@@ -48,13 +48,15 @@ export function isTrainable(t: tf.Tensor): t is tf.Variable {
 
 /**
  * A linear layer from PyTorch's [out, in] weight. Frozen: tensors are kept (and owned) by the
- * caller. Trainable: W and b become variables named `${name}.weight` / `${name}.bias`.
+ * caller. Trainable: W and b become variables named `${name}.weight${unique}` /
+ * `${name}.bias${unique}`: tfjs needs unique variable names, and the suffix (`#n`) goes last so
+ * the part before `#` is the tensor's own name, which weight decay and saved files go by.
  */
-export function makeLinear(weightOutIn: tf.Tensor2D, bias: tf.Tensor1D, trainable: boolean, name: string): Linear {
+export function makeLinear(weightOutIn: tf.Tensor2D, bias: tf.Tensor1D, trainable: boolean, name: string, unique = ''): Linear {
   if (trainable) {
     return tf.tidy(() => ({
-      w: tf.variable(weightOutIn.transpose(), true, `${name}.weight`) as tf.Variable<tf.Rank.R2>,
-      b: tf.variable(bias, true, `${name}.bias`) as tf.Variable<tf.Rank.R1>,
+      w: tf.variable(weightOutIn.transpose(), true, `${name}.weight${unique}`) as tf.Variable<tf.Rank.R2>,
+      b: tf.variable(bias, true, `${name}.bias${unique}`) as tf.Variable<tf.Rank.R1>,
     }));
   }
   return {w: tf.keep(weightOutIn.transpose()), b: bias, wT: weightOutIn};

@@ -187,7 +187,7 @@ export class MaskedLanguageModel {
     if (weights.config.modelType !== 'bert') throw new Error(`MLM pretraining writes BertForMaskedLM; got a ${weights.config.modelType} encoder`);
     this.encoder = new Encoder(weights, {trainable: true, seed: opts.seed, hiddenDropout: opts.dropout});
     this.head = new MlmHead(weights.config, deriveSeed(opts.seed, 'mlm-head'));
-    const word = this.encoder.variables.find((v) => variableBase(v.name).name === 'embeddings.word_embeddings.weight');
+    const word = this.encoder.variables.find((v) => this.encoder.sources.get(v)?.name === 'embeddings.word_embeddings.weight');
     if (!word) throw new Error('the encoder has no word embedding variable');
     this.wordEmbeddings = word;
     this.variables = [...this.encoder.variables, ...this.head.variables];
@@ -227,16 +227,6 @@ export class MaskedLanguageModel {
   }
 }
 
-/**
- * A variable's name without the encoder's uniqueness suffix: parameters are named `name#id`,
- * linears `key#id.weight` / `key#id.bias` (encoder.ts, layers.ts makeLinear).
- */
-function variableBase(name: string): {name: string; linear?: 'weight' | 'bias'} {
-  const match = /^(.+)#\d+(?:\.(weight|bias))?$/.exec(name);
-  if (!match) return {name};
-  return match[2] ? {name: match[1], linear: match[2] as 'weight' | 'bias'} : {name: match[1]};
-}
-
 /** The fused query/key/value linear of a layer is stored by HF as three. */
 const FUSED_QKV = /^(encoder\.layer\.\d+)\.qkv$/;
 
@@ -252,7 +242,7 @@ export function encoderTensors(encoder: Encoder): Map<string, NamedTensor> {
     out.set(`${prefix}.${name}`, {shape: t.shape, data: Float32Array.from(t.dataSync())});
   };
   for (const v of encoder.variables) {
-    const {name, linear: part} = variableBase(v.name);
+    const {name, linear: part} = encoder.sources.get(v)!;
     if (!part) {
       put(name, v);
       continue;

@@ -59,3 +59,28 @@ test('linear warm-up then linear decay', () => {
   ];
   for (const c of CASES) assert.ok(Math.abs(learningRateAt(c.step, s) - c.expected) < 1e-12, `step ${c.step}`);
 });
+
+test('a fine-tuned model decays exactly its weight matrices and embeddings; saved names do not collide', async () => {
+  const {tinyWeights} = await import('../helpers/tiny.js');
+  const {TaskModel} = await import('../../src/model/model.js');
+  const weights = tinyWeights({layers: 1});
+  const model = new TaskModel(weights, {
+    prompt: {method: 'ft', length: 0, reparameterize: false, reparamHidden: 8, dropout: 0, depthOrder: 'ascending', shiftPositions: true, initStd: 0.02, seed: 1},
+    numLabels: 2,
+    dropout: 0,
+    usePooler: true,
+    seed: 1,
+  });
+  const base = (name: string) => name.split('#')[0];
+  const decayed = model.variables.filter((v) => decays(v.name)).map((v) => base(v.name));
+  const kept = model.variables.filter((v) => !decays(v.name)).map((v) => base(v.name));
+  // Every bias and LayerNorm parameter is left alone; every other tensor is a weight and decays.
+  for (const name of kept) assert.match(name, /(\.bias|LayerNorm\.weight)$/, name);
+  for (const name of decayed) assert.match(name, /\.weight$/, name);
+  assert.ok(decayed.some((n) => n.includes('qkv')) && kept.some((n) => n.endsWith('qkv.bias')), 'the fused attention linear is seen');
+  // Files of trained parameters key tensors by the part before '#', so those must be unique.
+  const names = model.variables.map((v) => base(v.name));
+  assert.equal(new Set(names).size, names.length, `repeated: ${names.filter((n, i) => names.indexOf(n) !== i).join(', ')}`);
+  model.dispose();
+  weights.dispose();
+});
