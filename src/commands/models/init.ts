@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core';
 import {Ptv2Command} from '../../cli/base.js';
+import {architectureFlags, checkNewCheckpoint} from '../../cli/model-flags.js';
 import {UserError} from '../../errors.js';
 
 export default class ModelsInit extends Ptv2Command {
@@ -14,27 +15,16 @@ so the directory loads like any downloaded checkpoint. The vocabulary covers ptv
   ];
 
   static override flags = {
-    out: Flags.string({description: 'directory to create', required: true}),
+    ...architectureFlags({default: 512, why: 'BERT\'s 512 holds any default input plus a prompt'}),
     type: Flags.string({description: 'architecture', options: ['bert', 'roberta'], default: 'bert'}),
-    layers: Flags.integer({description: 'encoder layers', default: 2, min: 1}),
-    hidden: Flags.integer({description: 'hidden size', default: 64, min: 1}),
-    heads: Flags.integer({description: 'attention heads (must divide hidden)', default: 4, min: 1}),
-    intermediate: Flags.integer({description: 'feed-forward size', default: 256, min: 1}),
-    'max-positions': Flags.integer({description: 'position embeddings (BERT\'s 512 holds any default input plus a prompt)', default: 512, min: 1}),
-    vocab: Flags.integer({description: 'vocabulary size (default: just the sample data\'s words); padded with [unusedN]', min: 1}),
     seed: Flags.integer({description: 'initialisation seed', default: 42}),
-    force: Flags.boolean({description: 'overwrite an existing directory'}),
   };
 
   static override enableJsonFlag = true;
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(ModelsInit);
-    const fs = await import('node:fs');
-    if (fs.existsSync(flags.out) && !flags.force) {
-      throw new UserError('directory exists already', {file: flags.out}, ['pass --force to overwrite it', 'or choose another --out']);
-    }
-    if (flags.hidden % flags.heads !== 0) throw new UserError(`--hidden ${flags.hidden} is not divisible by --heads ${flags.heads}`, {field: '--heads'});
+    checkNewCheckpoint(flags);
     if (flags.type === 'roberta') {
       throw new UserError('random RoBERTa checkpoints need a byte-level BPE vocabulary (vocab.json + merges.txt), which ptv2 cannot build yet', {field: '--type'}, ['use --type bert']);
     }

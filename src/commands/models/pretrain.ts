@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core';
 import {Ptv2Command} from '../../cli/base.js';
+import {architectureFlags, checkNewCheckpoint} from '../../cli/model-flags.js';
 import {BACKEND_CHOICES} from '../../backend.js';
 import {UserError} from '../../errors.js';
 
@@ -18,13 +19,7 @@ token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
   ];
 
   static override flags = {
-    out: Flags.string({description: 'directory to create', required: true}),
-    layers: Flags.integer({description: 'encoder layers', default: 2, min: 1}),
-    hidden: Flags.integer({description: 'hidden size', default: 64, min: 1}),
-    heads: Flags.integer({description: 'attention heads (must divide hidden)', default: 4, min: 1}),
-    intermediate: Flags.integer({description: 'feed-forward size', default: 256, min: 1}),
-    'max-positions': Flags.integer({description: 'position embeddings (the quick start\'s inputs and prompt fit in 128)', default: 128, min: 1}),
-    vocab: Flags.integer({description: 'vocabulary size (default: just the sample data\'s words); padded with [unusedN]', min: 1}),
+    ...architectureFlags({default: 128, why: 'the quick start\'s inputs and prompt fit in 128'}),
     seed: Flags.integer({description: 'initialisation, masking and shuffling seed', default: 42}),
     epochs: Flags.integer({description: 'passes over the corpus (default 4)', min: 1}),
     'batch-size': Flags.integer({description: 'inputs per step (default 32)', min: 1}),
@@ -32,7 +27,6 @@ token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
     'max-length': Flags.integer({description: 'tokens per input incl. [CLS]/[SEP] (default 64)', min: 3}),
     'corpus-scale': Flags.string({description: 'fresh sentences as a multiple of the sample data (default 1)'}),
     backend: Flags.string({description: 'tfjs backend', options: [...BACKEND_CHOICES]}),
-    force: Flags.boolean({description: 'overwrite an existing directory'}),
   };
 
   static override enableJsonFlag = true;
@@ -40,10 +34,7 @@ token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
   async run(): Promise<unknown> {
     const {flags} = await this.parse(ModelsPretrain);
     const fs = await import('node:fs');
-    if (fs.existsSync(flags.out) && !flags.force) {
-      throw new UserError('directory exists already', {file: flags.out}, ['pass --force to overwrite it', 'or choose another --out']);
-    }
-    if (flags.hidden % flags.heads !== 0) throw new UserError(`--hidden ${flags.hidden} is not divisible by --heads ${flags.heads}`, {field: '--heads'});
+    checkNewCheckpoint(flags);
     const pretrain = await pretrainConfig(flags);
     if (pretrain.max_length > flags['max-positions']) {
       throw new UserError(`${pretrain.max_length} is more than --max-positions ${flags['max-positions']}`, {field: '--max-length'});
