@@ -19,7 +19,7 @@ import {UserError} from './errors.js';
 import {evaluationBatches, trainingBatches, type Batch} from './data/features.js';
 import {decodeSpans, type SpanFeatureSet} from './data/qa-features.js';
 import {taskDefinition, type Evaluation} from './data/registry.js';
-import type {SpanExample, Split} from './data/types.js';
+import type {SpanExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
 import type {ModelSpec, TaskModel} from './model/model.js';
@@ -382,14 +382,14 @@ export class Experiment {
   }
 
   /**
-   * Best-epoch predictions for dev and (when given) test, in the official scorer's format, and the
-   * trained parameters. A labelled test file is also scored, under split "test" at the best epoch.
+   * Best-epoch predictions for dev and each test file given, in the official scorer's format, and
+   * the trained parameters. A labelled test file is also scored, under its split name (`test`, or
+   * `test_wsj`, … for several) at the best epoch.
    */
   private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData, best: {epoch: number; step: number}): void {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
-    const splits: [Split, SplitData][] = [['dev', data.dev]];
-    if (data.test) splits.push(['test', data.test]);
+    const splits: [string, SplitData][] = [['dev', data.dev], ...data.tests.map((test): [string, SplitData] => [test.name, test])];
     for (const [name, split] of splits) {
       const batches = evaluationBatches(split.set.features, job.config.train.eval_batch_size, this.tokenizer.padId);
       const evaluation = this.predict(data, model, split, batches);
@@ -399,8 +399,8 @@ export class Experiment {
         output.write(file, evaluation);
         this.store.recordArtifact(runId, {kind: `${name}_${output.kind}`, path: file, sha256: sha256File(file)});
       }
-      if (name === 'test' && split.labelled) {
-        const rows = Object.entries(data.definition.score(evaluation)).map(([metric, value]) => ({...best, split: 'test', name: metric, value}));
+      if (name !== 'dev' && split.labelled) {
+        const rows = Object.entries(data.definition.score(evaluation)).map(([metric, value]) => ({...best, split: name, name: metric, value}));
         this.store.recordMetrics(runId, rows);
       }
     }

@@ -14,6 +14,7 @@ import {buildSpanFeatures} from './data/qa-features.js';
 import {labelsOf, type TaskDefinition} from './data/registry.js';
 import {isLabelled, type ChoiceExample, type Example, type PairExample, type SpanExample, type Split, type TaggingExample} from './data/types.js';
 import {deriveSeed, mulberry32, shuffled} from './random.js';
+import {testSplitNames} from './data/splits.js';
 import type {PtTokenizer} from './tokenizer/index.js';
 
 /** One split of a task: where it came from, its examples and their features. */
@@ -26,6 +27,9 @@ export interface SplitData {
   labelled: boolean;
 }
 
+/** A test split with the name its predictions, metrics and report go by. */
+export type TestSplit = SplitData & {name: string};
+
 export interface TaskData {
   definition: TaskDefinition;
   /** The task's labels (read from the training file where the task has no fixed list). */
@@ -33,32 +37,37 @@ export interface TaskData {
   config: TaskConfig;
   train: SplitData;
   dev: SplitData;
-  /** Only when the config names a test file. */
-  test?: SplitData;
+  /** The config's test files, each under its split name (`test`, or `test_wsj`, … for several). */
+  tests: TestSplit[];
   maxLength: number;
 }
 
 /** Reads a task's splits (seeded sub-samples where the config caps them) and builds their features. */
 export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: TaskDefinition, tokenizer: PtTokenizer, maxLength: number): TaskData {
-  const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> => {
-    const examples = limit(readSplit(definition, t, file, split), max, deriveSeed(config.seed, `${t.name}/${split}`));
-    return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled)};
+  const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> & {all: Example[]} => {
+    const all = readSplit(definition, t, file, split);
+    const examples = limit(all, max, deriveSeed(config.seed, `${t.name}/${split}`));
+    return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled), all};
   };
-  const train = read('train', t.train_file ?? definition.files.train, config.train.max_train_examples);
-  const dev = read('dev', t.dev_file ?? definition.files.dev, config.train.max_eval_examples);
-  const test = t.test_file === null ? undefined : read('test', t.test_file, null);
-  const labels = labelsOf(definition, train.examples);
-  const withFeatures = (split: Omit<SplitData, 'set'>): SplitData => ({
+  const {all: allTrain, ...train} = read('train', t.train_file ?? definition.files.train, config.train.max_train_examples);
+  const {all: _dev, ...dev} = read('dev', t.dev_file ?? definition.files.dev, config.train.max_eval_examples);
+  const tests = testSplitNames(t.test_file).map(({name, file}) => {
+    const {all: _test, ...test} = read('test', file, null);
+    return {name, ...test};
+  });
+  // The label (tag) set of the whole training file, so a sub-sample does not lose rare labels.
+  const labels = labelsOf(definition, allTrain);
+  const withFeatures = (kind: Split, split: Omit<SplitData, 'set'>): SplitData => ({
     ...split,
-    set: buildFeatures(t, definition, split.examples, tokenizer, labels, maxLength, split.file),
+    set: buildFeatures(t, definition, kind, split.examples, tokenizer, labels, maxLength, split.file),
   });
   return {
     definition,
     labels,
     config: t,
-    train: withFeatures(train),
-    dev: withFeatures(dev),
-    ...(test ? {test: withFeatures(test)} : {}),
+    train: withFeatures('train', train),
+    dev: withFeatures('dev', dev),
+    tests: tests.map((test) => ({...withFeatures('test', test), name: test.name})),
     maxLength,
   };
 }
@@ -82,14 +91,15 @@ function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, s
 }
 
 /** Token features of one split, with the head's feature builder and the task's settings. */
-function buildFeatures(task: TaskConfig, definition: TaskDefinition, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
+function buildFeatures(task: TaskConfig, definition: TaskDefinition, split: Split, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
   switch (definition.head) {
     case 'choice':
       return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);
     case 'span':
       return buildSpanFeatures(examples as SpanExample[], tokenizer, maxLength, definition.qa!);
     case 'token':
-      return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, file);
+      // Test sets may hold tag types the training file lacks (CoNLL-2005's Brown); they are scored as missed.
+      return buildTaggingFeatures(examples as TaggingExample[], tokenizer, labels, maxLength, file, split === 'train' ? 'refuse' : 'count');
     case 'classification':
       return buildPairFeatures(examples as PairExample[], tokenizer, labels, maxLength, file, task.fields?.label);
   }
@@ -100,9 +110,15 @@ function limit<T>(items: T[], max: number | null, seed: number): T[] {
   return shuffled(items, mulberry32(seed)).slice(0, max);
 }
 
+/** Per split, gold tags of dev/test files that the training file lacks (scored as missed). */
+export function unseenTagCounts(data: TaskData): Record<string, Record<string, number>> {
+  const splits: [string, SplitData][] = [['dev', data.dev], ...data.tests.map((t): [string, SplitData] => [t.name, t])];
+  return Object.fromEntries(splits.filter(([, s]) => s.set.unseenTags).map(([name, s]) => [name, s.set.unseenTags!]));
+}
+
 /** Over-long inputs cut to fit, per split: stored with every run and shown by `ptv2 report --runs`. */
 export function truncationCounts(data: TaskData): Record<string, number> {
-  return {train: data.train.set.truncated, dev: data.dev.set.truncated, ...(data.test ? {test: data.test.set.truncated} : {})};
+  return {train: data.train.set.truncated, dev: data.dev.set.truncated, ...Object.fromEntries(data.tests.map((t) => [t.name, t.set.truncated]))};
 }
 
 /** What the run read and how, so a stored run says which data and labels it saw. */
@@ -111,7 +127,8 @@ export function taskParams(data: TaskData): Record<string, unknown> {
     family: data.definition.family,
     metric_scale: data.definition.metricScale,
     labels: data.labels,
-    files: {train: data.train.file, dev: data.dev.file, ...(data.test ? {test: data.test.file} : {})},
+    files: {train: data.train.file, dev: data.dev.file, ...Object.fromEntries(data.tests.map((t) => [t.name, t.file]))},
+    ...(Object.keys(unseenTagCounts(data)).length > 0 ? {unseen_tags: unseenTagCounts(data)} : {}),
     ...(data.definition.qa ? {qa: data.config.qa ?? null} : {}),
   };
 }

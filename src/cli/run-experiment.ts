@@ -8,6 +8,7 @@
  */
 import type {LoadedConfig} from '../config/load.js';
 import {Experiment, type JobResult, type SplitData, type TaskData} from '../experiment.js';
+import {unseenTagCounts} from '../task-data.js';
 import {runWithProgress} from '../ui/progress.js';
 
 export interface RunExperimentOptions {
@@ -59,7 +60,13 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOpt
       const kind = loaded.config.model.init?.pretrain ? 'a pretrained (masked-language model on ptv2\'s sample text)' : 'a random';
       log(`created ${kind} checkpoint in ${loaded.config.model.path}`);
     }
-    for (const [name, data] of experiment.tasks) log(describeTask(name, data));
+    for (const [name, data] of experiment.tasks) {
+      log(describeTask(name, data));
+      for (const [split, tags] of Object.entries(unseenTagCounts(data))) {
+        const list = Object.entries(tags).map(([tag, n]) => `${tag} ×${n}`).join(', ');
+        log(`  ${name} ${split}: tags the training file does not have, never predicted, so their entities count as missed: ${list}`);
+      }
+    }
     const resumed = opts.resume ? ` (resumed: ${experiment.completedJobs} completed earlier)` : '';
     log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs${resumed} → ${experiment.store.path}`);
   }
@@ -107,7 +114,7 @@ async function runSilently(experiment: Experiment): Promise<JobResult[]> {
 
 /** `rte: 2490 train / 277 dev / 3000 test (unlabelled) examples; truncated to 128 tokens: 12 train, 1 dev`. */
 function describeTask(name: string, data: TaskData): string {
-  const splits: [string, SplitData | undefined][] = [['train', data.train], ['dev', data.dev], ['test', data.test]];
+  const splits: [string, SplitData | undefined][] = [['train', data.train], ['dev', data.dev], ...data.tests.map((t): [string, SplitData] => [t.name, t])];
   const present = splits.filter((entry): entry is [string, SplitData] => entry[1] !== undefined);
   const counts = present.map(([split, d]) => `${d.examples.length} ${split}${d.labelled ? '' : ' (unlabelled)'}`).join(' / ');
   const truncated = present.filter(([, d]) => d.set.truncated > 0).map(([split, d]) => `${d.set.truncated} ${split}`);

@@ -24,7 +24,7 @@ draws them as a line chart instead: one line per task × method.`;
     db: Flags.string({description: 'SQLite database', default: 'runs/ptv2.db'}),
     experiment: Flags.string({description: 'experiment name (latest with that name) or id; default: the latest experiment'}),
     format: Flags.string({description: 'output format', options: ['markdown', 'csv', 'json'], default: 'markdown'}),
-    split: Flags.string({description: 'scores of this split (test: only runs whose test file had labels)', options: ['dev', 'test'], default: 'dev'}),
+    split: Flags.string({description: 'scores of this split: dev, test, or a test set\'s own name (test_wsj, …) when a task has several; test splits are scored only where the file has labels', default: 'dev'}),
     runs: Flags.boolean({description: 'one row per run: status, best epoch, dev and test scores, trainable share, truncated inputs', exclusive: ['plot']}),
     plot: Flags.string({description: 'write a line chart of a sweep experiment to this SVG file (x: sweep value, y: score in percent)', exclusive: ['runs']}),
   };
@@ -66,8 +66,12 @@ draws them as a line chart instead: one line per task × method.`;
           'or name a sweep experiment with --experiment NAME',
         ]);
       }
-      if (scores.length === 0 && flags.split === 'test') {
-        throw new UserError(`experiment ${name} has no test scores`, {file: flags.db}, ['test scores exist only for tasks whose test_file has labels']);
+      if (scores.length === 0 && flags.split !== 'dev') {
+        const splits = store.scoredSplits(experiment.id);
+        throw new UserError(`experiment ${name} has no ${flags.split} scores`, {file: flags.db}, [
+          `splits with scores: ${splits.join(', ')}`,
+          'test scores exist only for tasks whose test_file has labels',
+        ]);
       }
       if (swept.length === 0) {
         const table = buildTaskMethodTable(scores, {title: `${name} (best ${flags.split} score)`});

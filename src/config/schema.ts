@@ -303,8 +303,12 @@ export const taskSchema = mapping({
   // null: the file names of the task's official release (train.jsonl / train.txt, …).
   train_file: text('a file name, or null for the task\'s own').nullable().default(null),
   dev_file: text('a file name, or null for the task\'s own').nullable().default(null),
-  // Test labels are usually hidden, so test predictions are written only when asked for.
-  test_file: text('a file name, or null for no test predictions').nullable().default(null),
+  // Test labels are usually hidden, so test predictions are written only when asked for. A list
+  // names several test sets (CoNLL-2005's WSJ and Brown), each predicted and scored on its own.
+  test_file: z
+    .union([text('a file name'), z.array(text('a file name')).min(1)], expecting('a file name, a list of file names, or null for no test predictions'))
+    .nullable()
+    .default(null),
   // model.max_length applies unless a task needs longer or shorter inputs.
   max_length: intAtLeast(1, 'an integer >= 1, or null for model.max_length').nullable().default(null),
   // The metric that picks the best epoch; null: the task's own (accuracy, F1, …).

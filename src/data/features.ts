@@ -32,6 +32,11 @@ export interface Feature {
 export interface FeatureSet {
   features: Feature[];
   truncated: number;
+  /**
+   * Tagging dev/test files: gold tags the training file never has, with their counts. The model
+   * cannot predict them, so their entities count as missed; they are reported, not refused.
+   */
+  unseenTags?: Record<string, number>;
 }
 
 export interface Batch extends EncoderBatch {
@@ -94,7 +99,8 @@ export function buildChoiceFeatures(examples: readonly ChoiceExample[], tokenize
 
 /**
  * Tokenise tagging examples word by word: the first sub-token of each word carries its tag, the
- * rest are ignored. SRL examples get their predicate word as a second segment.
+ * rest are ignored. SRL examples get their predicate word as a second segment. A tag outside
+ * `tags` is refused, or (`unseen: 'count'`, for dev and test files) counted and left unlabelled.
  */
 export function buildTaggingFeatures(
   examples: readonly TaggingExample[],
@@ -102,9 +108,11 @@ export function buildTaggingFeatures(
   tags: readonly string[],
   maxLength: number,
   file?: string,
+  unseen: 'refuse' | 'count' = 'refuse',
 ): FeatureSet {
   const tagIndex = new Map(tags.map((t, i) => [t, i]));
   let truncated = 0;
+  const unseenTags: Record<string, number> = {};
   const features = examples.map((ex, i) => {
     const predicate = ex.predicateIndex === undefined ? undefined : ex.words[ex.predicateIndex];
     const enc = tokenizer.encodeWords(ex.words, maxLength, predicate);
@@ -114,13 +122,15 @@ export function buildTaggingFeatures(
       if (start < 0 || ex.tags === null) return;
       const tag = tagIndex.get(ex.tags[w]);
       if (tag === undefined) {
-        throw new UserError(`unknown tag "${ex.tags[w]}" (not in the training file's tag set)`, {file, line: ex.line, field: `tags[${w}]`});
+        if (unseen === 'refuse') throw new UserError(`unknown tag "${ex.tags[w]}" (not in the training file's tag set)`, {file, line: ex.line, field: `tags[${w}]`});
+        unseenTags[ex.tags[w]] = (unseenTags[ex.tags[w]] ?? 0) + 1;
+        return;
       }
       tokenLabels[start] = tag;
     });
     return {inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, tokenLabels, wordStarts: enc.wordStarts, label: -1, example: i};
   });
-  return {features, truncated};
+  return Object.keys(unseenTags).length > 0 ? {features, truncated, unseenTags} : {features, truncated};
 }
 
 /** Pad the given features into one batch. */

@@ -23,6 +23,7 @@ import {readSquad, writeNaProbs, writeSquadPredictions, type SquadVersion} from 
 import {readSrl, writeSrlPredictions} from './srl.js';
 import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from './superglue.js';
 import type {HeadKind} from '../model/model.js';
+import {testSplitNames} from './splits.js';
 import type {ChoiceExample, Example, PairExample, SpanExample, Split, TaggingExample} from './types.js';
 
 
@@ -404,6 +405,10 @@ export function taskProblems(task: TaskConfig): TaskProblem[] {
     }
     if (task.family === 'qa' && task.version === undefined) add(['version'], 'missing required key "version" ("1.1", or "2.0" when some questions have no answer)');
   }
+  const testNames = testSplitNames(task.test_file).map((t) => t.name);
+  testNames.forEach((name, i) => {
+    if (testNames.indexOf(name) < i) add(['test_file', i], `two test files would both be the split "${name}"; give them different file names`);
+  });
   // A custom task with problems may not be buildable; a named task always is.
   if (task.family !== undefined && problems.length > 0) return problems;
   const definition = taskDefinition(task);

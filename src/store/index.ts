@@ -202,6 +202,9 @@ function prepareStatements(db: Database.Database) {
     ),
     runs: db.prepare<[number], StoredRun>(`SELECT ${RUN_COLUMNS} FROM runs WHERE experiment_id = ? ORDER BY id`),
     runById: db.prepare<[number], StoredRun>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    scoredSplits: db.prepare<[number], {split: string}>(
+      `SELECT DISTINCT m.split FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.experiment_id = ? AND m.split <> 'train' ORDER BY m.split`,
+    ),
     runningRuns: db.prepare<[string], RunningProcess>(
       `SELECT id, pid FROM runs WHERE status = 'running' AND (host = ? OR host IS NULL)`,
     ),
@@ -399,6 +402,11 @@ export class Store {
 
   runs(experimentId: number): RunRow[] {
     return this.sql.runs.all(experimentId).map(parsedRun);
+  }
+
+  /** The splits an experiment has evaluation scores for (dev, test, test_wsj, …). */
+  scoredSplits(experimentId: number): string[] {
+    return this.sql.scoredSplits.all(experimentId).map((row) => row.split);
   }
 
   /** One run by its id (unique across experiments). */

@@ -143,3 +143,41 @@ test('without any max_length, extractive QA asks for 384 positions, and says tha
   assert.match(r.stderr, /qalength\.yaml model\.max_length: squad\/ft: max_length 384 \(the default for qa\) \+ prompt length 0 needs 384 positions but the checkpoint has 96/);
   assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')));
 });
+
+test('CoNLL-2005 with its WSJ and Brown test sets: each predicted and scored as its own split, as ptv2 score scores it', () => {
+  const srl = path.join(ROOT, 'datasets/srl/conll05');
+  const {dir, db} = (() => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-srl-tests-'));
+    return {dir: d, db: path.join(d, 'ptv2.db')};
+  })();
+  const config = tinyConfig(dir, 'srltests');
+  fs.writeFileSync(
+    config,
+    fs
+      .readFileSync(config, 'utf8')
+      .replace('methods: [ft, pt2]', 'methods: [ft]')
+      .replace(/tasks:[\s\S]*/, `tasks:\n  - {name: conll05, data: ${srl}, test_file: [test_wsj.txt, test_brown.txt]}\n`),
+  );
+  const run = ptv2(['run', config], dir);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  assert.match(run.stdout, /conll05: 24 train \/ 12 dev \/ \d+ test_wsj \/ \d+ test_brown examples/);
+  // Brown holds argument types the WSJ training file lacks: reported, scored as missed, not refused.
+  assert.match(run.stdout, /conll05 test_brown: tags the training file does not have, never predicted, so their entities count as missed: B-ARGM-MNR ×\d+/);
+  const sql = new Database(db, {readonly: true});
+  const scores = sql.prepare(`SELECT split, value FROM metrics WHERE name = 'f1' AND split LIKE 'test%' ORDER BY split`).all() as {split: string; value: number}[];
+  const predictions = sql.prepare(`SELECT kind, path FROM artifacts WHERE kind LIKE 'test%' ORDER BY kind`).all() as {kind: string; path: string}[];
+  sql.close();
+  assert.deepEqual(scores.map((s) => s.split), ['test_brown', 'test_wsj']);
+  assert.deepEqual(predictions.map((p) => p.kind), ['test_brown_predictions', 'test_wsj_predictions']);
+  for (const [i, split] of ['test_brown', 'test_wsj'].entries()) {
+    const scored = ptv2(['score', '--task', 'conll05', '--gold', path.join(srl, `${split}.txt`), '--pred', predictions[i].path, '--json'], dir);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.ok(Math.abs((JSON.parse(scored.stdout) as {f1: number}).f1 - scores[i].value) < 1e-9, `${split}: score vs store`);
+  }
+  const brown = ptv2(['report', '--db', db, '--split', 'test_brown', '--format', 'json'], dir);
+  assert.equal(brown.code, 0, brown.stderr);
+  assert.deepEqual((JSON.parse(brown.stdout) as {task: string}[]).map((c) => c.task), ['conll05']);
+  const missing = ptv2(['report', '--db', db, '--split', 'test'], dir);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /has no test scores\n\s+try: splits with scores: dev, test_brown, test_wsj/);
+});

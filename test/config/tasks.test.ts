@@ -140,6 +140,11 @@ describe('task entries the config refuses', () => {
       expected: ['cfg.yaml:8 tasks[0].version: expected one of "1.1", "2.0", got 1.14'],
     },
     {
+      name: 'two test files that would share a split name',
+      input: withTask('  - name: conll05', '    data: d', '    test_file: [a/test_wsj.txt, b/test_wsj.txt]'),
+      expected: ['cfg.yaml:8 tasks[0].test_file[1]: two test files would both be the split "test_wsj"; give them different file names'],
+    },
+    {
       name: 'tagging options on rte',
       input: withTask('  - name: rte', '    data: d', '    tagging: {mode: strict}'),
       expected: ['cfg.yaml:8 tasks[0].tagging: "tagging" options are for tagging tasks, and rte is pair_classification'],
