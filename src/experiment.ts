@@ -22,11 +22,8 @@ import {taskDefinition, type Evaluation} from './data/registry.js';
 import type {SpanExample} from './data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
 import type {EncoderWeights} from './model/encoder.js';
-import type {ModelSpec, TaskModel} from './model/model.js';
-import type {PromptOptions} from './model/prompt.js';
+import type {TaskModel} from './model/model.js';
 import {readSafetensors, writeSafetensors} from './model/safetensors.js';
-import type {EncoderConfig} from './model/checkpoint.js';
-import {readPeftPrompt, type PeftPrompt} from './peft.js';
 import {checkWasmFits} from './model/memory.js';
 import {buildWordPieceVocab} from './model/vocab.js';
 import {deriveSeed, mulberry32} from './random.js';
@@ -38,6 +35,7 @@ import type {TrainEvent} from './train/trainer.js';
 
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
+import {jobParams, loadPromptSource, modelSpec, promptOptions, trainingSchedule, variableName} from './job-setup.js';
 
 export interface JobResult {
   job: Job;
@@ -431,88 +429,6 @@ export class Experiment {
     this.store.close();
     this.weights.dispose();
   }
-}
-
-/** A variable's name without the `#n` tfjs appends to keep names unique. */
-function variableName(v: TF.Variable): string {
-  return v.name.split('#')[0];
-}
-
-/** Prompt tables read from `prompt.init_from` adapters, by directory (read once per process). */
-const PROMPT_SOURCES = new Map<string, PeftPrompt>();
-
-/**
- * A job whose prompt starts from a PEFT adapter: read it (once) and check it fits this job's
- * prompt exactly — same kind, length, width and layers — before anything is stored.
- */
-function loadPromptSource(job: Job, model: EncoderConfig, configFile: string): void {
-  const prompt = job.config.prompt;
-  // Fine-tuning has no prompt; MPT-2's fine-tuning starts from its shared stage, which reads the adapter.
-  if (prompt.init_from === null || job.method === 'ft' || job.stage === 'finetune') return;
-  const fail = (reason: string, suggestions: string[] = []): never => {
-    throw new UserError(`${job.id}: cannot start from the adapter in ${prompt.init_from}: ${reason}`, {file: configFile, field: 'prompt.init_from'}, [
-      ...suggestions,
-      'set it for one method only with method_overrides.<method>.prompt.init_from',
-    ]);
-  };
-  if (job.method === 'prefix' || prompt.reparameterize) fail('a reparameterised prompt (prefix, or reparameterize: true) is produced by its MLP and has no table to start from');
-  const source = PROMPT_SOURCES.get(prompt.init_from) ?? readPeftPrompt(prompt.init_from);
-  PROMPT_SOURCES.set(prompt.init_from, source);
-  const {config} = source;
-  const deep = job.method !== 'pt';
-  const wanted = deep ? 'PREFIX_TUNING' : 'PROMPT_TUNING';
-  if (config.peft_type !== wanted) fail(`${job.method} needs a ${wanted} adapter, this one is ${config.peft_type}`);
-  if (config.num_virtual_tokens !== prompt.length) fail(`it has ${config.num_virtual_tokens} virtual tokens and prompt.length is ${prompt.length}`, [`set prompt.length: ${config.num_virtual_tokens}`]);
-  if (config.token_dim !== model.hiddenSize) fail(`its token_dim is ${config.token_dim} and the checkpoint's hidden size is ${model.hiddenSize}`);
-  if (deep && config.num_layers !== model.numLayers) fail(`it has ${config.num_layers} layers and the checkpoint has ${model.numLayers}`);
-  if (deep && prompt.depth !== null && prompt.depth !== model.numLayers) fail(`it prompts every layer and prompt.depth is ${prompt.depth}`, ['set prompt.depth: null']);
-}
-
-/** The prompt a job trains: its method and the config's prompt section. */
-function promptOptions(job: Job, seed: number): PromptOptions {
-  const prompt = job.config.prompt;
-  const initialTable = prompt.init_from === null ? undefined : PROMPT_SOURCES.get(prompt.init_from)?.table;
-  return {
-    ...(initialTable ? {initialTable} : {}),
-    method: job.method,
-    length: prompt.length,
-    reparameterize: prompt.reparameterize,
-    reparamHidden: prompt.reparam_hidden,
-    dropout: prompt.dropout,
-    depth: prompt.depth ?? undefined,
-    depthOrder: prompt.depth_order,
-    shiftPositions: prompt.shift_positions,
-    initStd: prompt.init_std,
-    seed,
-  };
-}
-
-function modelSpec(job: Job, data: TaskData, seed: number): ModelSpec {
-  return {
-    prompt: promptOptions(job, seed),
-    head: data.definition.head,
-    numLabels: data.labels.length,
-    dropout: job.config.train.dropout,
-    usePooler: job.config.model.use_pooler,
-    seed,
-  };
-}
-
-/** The optimiser and schedule settings of a job's train section, as the trainer takes them. */
-function trainingSchedule(cfg: Ptv2Config) {
-  return {
-    epochs: cfg.train.epochs,
-    lr: cfg.train.lr,
-    weightDecay: cfg.train.weight_decay,
-    warmupRatio: cfg.train.warmup_ratio,
-    maxGradNorm: cfg.train.max_grad_norm,
-    patience: cfg.train.patience ?? undefined,
-    logEvery: cfg.train.log_every,
-  };
-}
-
-function jobParams(job: Job): Record<string, unknown> {
-  return {prompt: job.config.prompt, train: job.config.train, ...(job.from ? {from: job.from} : {})};
 }
 
 function sha256File(file: string): string {
