@@ -20,6 +20,19 @@ export function architectureFlags(maxPositions: {default: number; why: string}) 
   };
 }
 
+/** The shape of the BERT the flags ask for, as checkpoint.ts and pretrain.ts take it. */
+export function architectureOf(flags: {layers: number; hidden: number; heads: number; intermediate: number; 'max-positions': number; seed: number}, vocabSize: number) {
+  return {
+    layers: flags.layers,
+    hidden: flags.hidden,
+    heads: flags.heads,
+    intermediate: flags.intermediate,
+    maxPositions: flags['max-positions'],
+    vocabSize,
+    seed: flags.seed,
+  };
+}
+
 /** Refuses an existing directory (without --force) and a hidden size the heads do not divide. */
 export function checkNewCheckpoint(flags: {out: string; force: boolean; hidden: number; heads: number}): void {
   if (fs.existsSync(flags.out) && !flags.force) {

@@ -7,29 +7,15 @@
 import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {scoreFiles} from '../../src/score/index.js';
 import {UserError} from '../../src/errors.js';
 import {ptv2} from '../helpers/cli.js';
+import {closeMetrics, jsonl, tempFiles} from '../helpers/files.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-score-custom-'));
-let fileCount = 0;
-
-function write(name: string, text: string): string {
-  const file = path.join(dir, `${fileCount++}-${name}`);
-  fs.writeFileSync(file, text);
-  return file;
-}
-
-const jsonl = (rows: readonly unknown[]): string => rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
-
-function close(actual: Record<string, number>, expected: Record<string, number>): void {
-  assert.deepEqual(Object.keys(actual), Object.keys(expected));
-  for (const [name, value] of Object.entries(expected)) {
-    assert.ok(Math.abs(actual[name] - value) < 1e-9, `${name}: ${actual[name]} != ${value}`);
-  }
-}
+const write = tempFiles('ptv2-score-custom-');
+const dir = path.dirname(write('.keep', ''));
+const close = closeMetrics;
 
 function assertUserError(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (error: unknown) => {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {Ptv2Command} from '../../cli/base.js';
-import {architectureFlags, checkNewCheckpoint} from '../../cli/model-flags.js';
+import {architectureFlags, architectureOf, checkNewCheckpoint} from '../../cli/model-flags.js';
 import {UserError} from '../../errors.js';
 
 export default class ModelsInit extends Ptv2Command {
@@ -32,16 +32,7 @@ so the directory loads like any downloaded checkpoint. The vocabulary covers ptv
     const {buildWordPieceVocab} = await import('../../model/vocab.js');
     const {worldVocabulary} = await import('../../data/synthetic/index.js');
     const vocab = buildWordPieceVocab(worldVocabulary(), flags.vocab);
-    const {config, weights} = randomCheckpoint({
-      modelType: flags.type as 'bert' | 'roberta',
-      layers: flags.layers,
-      hidden: flags.hidden,
-      heads: flags.heads,
-      intermediate: flags.intermediate,
-      maxPositions: flags['max-positions'],
-      vocabSize: vocab.length,
-      seed: flags.seed,
-    });
+    const {config, weights} = randomCheckpoint({modelType: flags.type as 'bert' | 'roberta', ...architectureOf(flags, vocab.length)});
     writeCheckpoint(flags.out, config, weights, vocab);
     const parameters = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
     this.log(`wrote ${flags.out}: ${flags.layers} layers × ${flags.hidden} hidden, ${vocab.length} tokens, ${parameters.toLocaleString('en')} parameters`);

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {Ptv2Command} from '../../cli/base.js';
-import {architectureFlags, checkNewCheckpoint} from '../../cli/model-flags.js';
+import {architectureFlags, architectureOf, checkNewCheckpoint} from '../../cli/model-flags.js';
 import {BACKEND_CHOICES} from '../../backend.js';
 import {UserError} from '../../errors.js';
 
@@ -50,15 +50,7 @@ token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
     if (flags.force) fs.rmSync(flags.out, {recursive: true, force: true});
     const report = await writePretrainedCheckpoint(
       flags.out,
-      {
-        layers: flags.layers,
-        hidden: flags.hidden,
-        heads: flags.heads,
-        intermediate: flags.intermediate,
-        maxPositions: flags['max-positions'],
-        vocabSize: vocab.length,
-        seed: flags.seed,
-      },
+      architectureOf(flags, vocab.length),
       vocab,
       pretrain,
       (event) => {
