@@ -25,6 +25,7 @@ import type {EncoderWeights} from './model/encoder.js';
 import type {TaskModel} from './model/model.js';
 import {readSafetensors, writeSafetensors} from './model/safetensors.js';
 import {checkWasmFits} from './model/memory.js';
+import {buildByteLevelBpeVocab} from './model/bpe-vocab.js';
 import {buildWordPieceVocab} from './model/vocab.js';
 import {deriveSeed, mulberry32} from './random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
@@ -67,7 +68,8 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
   const {worldVocabulary} = await import('./data/synthetic/index.js');
-  const vocab = buildWordPieceVocab(worldVocabulary());
+  // RoBERTa's byte-level BPE vocabulary; pretraining (BERT only, see the config schema) keeps WordPiece.
+  const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary()) : buildWordPieceVocab(worldVocabulary());
   const options = {
     modelType: init.type,
     layers: init.layers,
@@ -75,10 +77,10 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
     heads: init.heads,
     intermediate: init.intermediate,
     maxPositions: init.max_positions,
-    vocabSize: vocab.length,
+    vocabSize: Array.isArray(vocab) ? vocab.length : vocab.tokens.length,
     seed: config.seed,
   };
-  if (init.pretrain) {
+  if (init.pretrain && Array.isArray(vocab)) {
     const {writePretrainedCheckpoint} = await import('./pretrain.js');
     await writePretrainedCheckpoint(dir, options, vocab, init.pretrain);
     return {created: true};

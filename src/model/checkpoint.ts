@@ -11,6 +11,7 @@ import path from 'node:path';
 import {UserError} from '../errors.js';
 import {type NamedTensor, readSafetensors, writeSafetensors} from './safetensors.js';
 import {mulberry32} from '../random.js';
+import {mergesText, vocabJsonText, type ByteLevelBpeVocab} from './bpe-vocab.js';
 
 export type ModelType = 'bert' | 'roberta';
 export type HiddenActivation = 'gelu' | 'gelu_new' | 'relu';
@@ -69,6 +70,8 @@ export interface RandomCheckpointOptions {
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 export const VOCAB_FILE = 'vocab.txt';
+export const BPE_VOCAB_FILE = 'vocab.json';
+export const MERGES_FILE = 'merges.txt';
 
 interface ModelFamily {
   /** transformers' `base_model_prefix`: the weight-name prefix of every *ForXxx model. */
@@ -423,16 +426,33 @@ export function randomCheckpoint(options: RandomCheckpointOptions): {config: Rec
   return {config, weights};
 }
 
-/** Writes config.json (as transformers does: 2-space indent), model.safetensors and vocab.txt. */
-export function writeCheckpoint(dir: string, config: Record<string, unknown>, weights: Map<string, NamedTensor>, vocab: string[]): void {
-  const vocabFile = path.join(dir, VOCAB_FILE);
-  const badToken = vocab.findIndex((token) => /[\r\n]/.test(token));
+/**
+ * Writes config.json (as transformers does: 2-space indent), model.safetensors and the vocabulary:
+ * a token list as BERT's vocab.txt, a byte-level BPE vocabulary as RoBERTa's vocab.json + merges.txt.
+ */
+export function writeCheckpoint(
+  dir: string,
+  config: Record<string, unknown>,
+  weights: Map<string, NamedTensor>,
+  vocab: string[] | ByteLevelBpeVocab,
+): void {
+  const tokens = Array.isArray(vocab) ? vocab : vocab.tokens;
+  const vocabFile = path.join(dir, Array.isArray(vocab) ? VOCAB_FILE : BPE_VOCAB_FILE);
+  const badToken = tokens.findIndex((token) => /[\r\n]/.test(token));
   if (badToken >= 0) throw new UserError(`token ${badToken} contains a line break`, {file: vocabFile});
-  if (typeof config.vocab_size === 'number' && vocab.length > config.vocab_size) {
-    throw new UserError(`${vocab.length} tokens do not fit vocab_size ${config.vocab_size}`, {file: vocabFile, field: 'vocab_size'});
+  if (typeof config.vocab_size === 'number' && tokens.length > config.vocab_size) {
+    throw new UserError(`${tokens.length} tokens do not fit vocab_size ${config.vocab_size}`, {file: vocabFile, field: 'vocab_size'});
   }
   fs.mkdirSync(dir, {recursive: true});
   fs.writeFileSync(path.join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
   writeSafetensors(path.join(dir, WEIGHTS_FILE), weights, {format: 'pt'});
-  fs.writeFileSync(vocabFile, vocab.map((token) => `${token}\n`).join(''));
+  if (Array.isArray(vocab)) {
+    fs.writeFileSync(vocabFile, vocab.map((token) => `${token}\n`).join(''));
+    return;
+  }
+  // The tokenizer loader prefers tokenizer.json and vocab.txt; left over from an overwritten
+  // checkpoint, either would shadow the new vocabulary.
+  for (const stale of ['tokenizer.json', VOCAB_FILE]) fs.rmSync(path.join(dir, stale), {force: true});
+  fs.writeFileSync(vocabFile, vocabJsonText(vocab));
+  fs.writeFileSync(path.join(dir, MERGES_FILE), mergesText(vocab));
 }

@@ -2,16 +2,20 @@ import {Flags} from '@oclif/core';
 import {Ptv2Command} from '../../cli/base.js';
 import {architectureFlags, architectureOf, checkNewCheckpoint} from '../../cli/model-flags.js';
 import {UserError} from '../../errors.js';
+import type {ByteLevelBpeVocab} from '../../model/bpe-vocab.js';
 
 export default class ModelsInit extends Ptv2Command {
-  static override description = `Write a randomly initialised checkpoint in HuggingFace's format (config.json, model.safetensors, vocab.txt).
+  static override description = `Write a randomly initialised checkpoint in HuggingFace's format (config.json, model.safetensors,
+and vocab.txt for BERT or vocab.json + merges.txt for RoBERTa).
 
 Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …),
-so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data.`;
+so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as
+whole words and characters (WordPiece), RoBERTa's as byte-level BPE merges learned on those words.`;
 
   static override examples = [
     '<%= config.bin %> models init --out runs/models/tiny-bert',
     '<%= config.bin %> models init --out runs/models/base-shaped --layers 12 --hidden 768 --heads 12 --intermediate 3072 --vocab 30522',
+    '<%= config.bin %> models init --type roberta --out runs/models/tiny-roberta',
   ];
 
   static override flags = {
@@ -25,17 +29,33 @@ so the directory loads like any downloaded checkpoint. The vocabulary covers ptv
   async run(): Promise<unknown> {
     const {flags} = await this.parse(ModelsInit);
     checkNewCheckpoint(flags);
-    if (flags.type === 'roberta') {
-      throw new UserError('random RoBERTa checkpoints need a byte-level BPE vocabulary (vocab.json + merges.txt), which ptv2 cannot build yet', {field: '--type'}, ['use --type bert']);
-    }
     const {randomCheckpoint, writeCheckpoint} = await import('../../model/checkpoint.js');
-    const {buildWordPieceVocab} = await import('../../model/vocab.js');
     const {worldVocabulary} = await import('../../data/synthetic/index.js');
-    const vocab = buildWordPieceVocab(worldVocabulary(), flags.vocab);
-    const {config, weights} = randomCheckpoint({modelType: flags.type as 'bert' | 'roberta', ...architectureOf(flags, vocab.length)});
+    const words = worldVocabulary();
+    let vocab: string[] | ByteLevelBpeVocab;
+    let tokenCount: number;
+    if (flags.type === 'roberta') {
+      const {buildByteLevelBpeVocab, MIN_BPE_VOCAB_SIZE} = await import('../../model/bpe-vocab.js');
+      if (flags.vocab !== undefined && flags.vocab < MIN_BPE_VOCAB_SIZE) {
+        throw new UserError(
+          `expected at least ${MIN_BPE_VOCAB_SIZE} tokens for RoBERTa (5 special tokens and 256 byte symbols), got ${flags.vocab}`,
+          {field: '--vocab'},
+          [`use --vocab ${MIN_BPE_VOCAB_SIZE} or more, or leave it out`],
+        );
+      }
+      vocab = buildByteLevelBpeVocab(words, flags.vocab);
+      tokenCount = vocab.tokens.length;
+    } else {
+      const {buildWordPieceVocab} = await import('../../model/vocab.js');
+      vocab = buildWordPieceVocab(words, flags.vocab);
+      tokenCount = vocab.length;
+    }
+    // BPE learns at most --vocab tokens; the embedding keeps the asked-for rows all the same.
+    const vocabSize = flags.vocab ?? tokenCount;
+    const {config, weights} = randomCheckpoint({modelType: flags.type as 'bert' | 'roberta', ...architectureOf(flags, vocabSize)});
     writeCheckpoint(flags.out, config, weights, vocab);
     const parameters = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
-    this.log(`wrote ${flags.out}: ${flags.layers} layers × ${flags.hidden} hidden, ${vocab.length} tokens, ${parameters.toLocaleString('en')} parameters`);
-    return {out: flags.out, parameters, vocabSize: vocab.length, config};
+    this.log(`wrote ${flags.out}: ${flags.layers} layers × ${flags.hidden} hidden, ${tokenCount} tokens, ${parameters.toLocaleString('en')} parameters`);
+    return {out: flags.out, parameters, vocabSize, config};
   }
 }
