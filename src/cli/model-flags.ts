@@ -15,7 +15,7 @@ export function architectureFlags(maxPositions: {default: number; why: string}) 
     heads: Flags.integer({description: 'attention heads (must divide hidden)', default: 4, min: 1}),
     intermediate: Flags.integer({description: 'feed-forward size', default: 256, min: 1}),
     'max-positions': Flags.integer({description: `position embeddings (${maxPositions.why})`, default: maxPositions.default, min: 1}),
-    vocab: Flags.integer({description: 'vocabulary size (default: just the sample data\'s words); padded with [unusedN]', min: 1}),
+    vocab: Flags.integer({description: 'vocabulary size (default: just the sample data\'s words); BERT pads with [unusedN], RoBERTa caps its BPE merges', min: 1}),
     force: Flags.boolean({description: 'overwrite an existing directory'}),
   };
 }
