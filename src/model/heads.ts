@@ -25,7 +25,11 @@ export function linearVariables(layer: Linear): tf.Variable[] {
 /** Seed of a head's dropout stream, distinct from its weight stream. */
 export const DROPOUT_SEED_MIX = 0x27d4eb2f;
 
-/** [CLS] (or pooled) features → dropout → linear → logits [batch, labels]. */
+/**
+ * Features [rows, h] → dropout → linear → logits [rows, labels]: [CLS] (or pooled) features of
+ * each example here, every token's features in TokenClassificationHead. `name` is the linear's
+ * tensor name, as transformers names that head.
+ */
 export class ClassificationHead {
   readonly variables: tf.Variable[];
   private readonly classifier: Linear;
@@ -36,8 +40,9 @@ export class ClassificationHead {
     readonly numLabels: number,
     private readonly dropoutRate: number,
     seed: number,
+    name = 'classifier',
   ) {
-    this.classifier = headLinear(hidden, numLabels, seed, 'classifier');
+    this.classifier = headLinear(hidden, numLabels, seed, name);
     this.variables = linearVariables(this.classifier);
     this.dropout = new Dropout(seed ^ DROPOUT_SEED_MIX);
   }

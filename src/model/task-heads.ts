@@ -8,7 +8,7 @@
  * because the WASM backend has no gradient kernel for gather.
  */
 import * as tf from '@tensorflow/tfjs';
-import {crossEntropy, DROPOUT_SEED_MIX, headLinear, linearVariables} from './heads.js';
+import {ClassificationHead, crossEntropy, DROPOUT_SEED_MIX, headLinear, linearVariables} from './heads.js';
 import {Dropout, linear, type Linear} from './layers.js';
 
 
@@ -55,24 +55,9 @@ export const IGNORED_LABEL = -1;
  * Per-position tags: sequence [batch·T, h] → dropout → linear(h, numTags) → logits
  * [batch·T, numTags]; the loss is the mean cross-entropy over positions labelled ≥ 0.
  */
-export class TokenClassificationHead {
-  readonly variables: tf.Variable[];
-  private readonly classifier: Linear;
-  private readonly dropout: Dropout;
-
-  constructor(
-    hidden: number,
-    readonly numTags: number,
-    private readonly dropoutRate: number,
-    seed: number,
-  ) {
-    this.classifier = headLinear(hidden, numTags, seed, 'token_classifier');
-    this.variables = linearVariables(this.classifier);
-    this.dropout = new Dropout(seed ^ DROPOUT_SEED_MIX);
-  }
-
-  logits(sequence: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    return linear(this.classifier, this.dropout.apply(sequence, this.dropoutRate, training));
+export class TokenClassificationHead extends ClassificationHead {
+  constructor(hidden: number, numTags: number, dropoutRate: number, seed: number) {
+    super(hidden, numTags, dropoutRate, seed, 'token_classifier');
   }
 
   /**
@@ -81,10 +66,6 @@ export class TokenClassificationHead {
    */
   loss(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
     return maskedCrossEntropy(logits, labels);
-  }
-
-  dispose(): void {
-    tf.dispose(this.variables);
   }
 }
 
