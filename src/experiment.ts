@@ -35,7 +35,7 @@ import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
 import type {TrainEvent} from './train/trainer.js';
 
 export type {SplitData, TaskData} from './task-data.js';
-import {checkPositions, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
+import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
 import {jobParams, loadPromptSource, modelSpec, promptOptions, trainingSchedule, variableName} from './job-setup.js';
 
 export interface JobResult {
@@ -389,8 +389,7 @@ export class Experiment {
   private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData, best: {epoch: number; step: number}): void {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
-    const splits: [string, SplitData][] = [['dev', data.dev], ...data.tests.map((test): [string, SplitData] => [test.name, test])];
-    for (const [name, split] of splits) {
+    for (const [name, split] of evaluatedSplits(data)) {
       const batches = evaluationBatches(split.set.features, job.config.train.eval_batch_size, this.tokenizer.padId);
       const evaluation = this.predict(data, model, split, batches);
       const outputs = [{kind: 'predictions', extension: data.definition.predictionExtension, write: data.definition.writePredictions}, ...(data.definition.extraOutputs ?? [])];

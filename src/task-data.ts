@@ -110,25 +110,35 @@ function limit<T>(items: T[], max: number | null, seed: number): T[] {
   return shuffled(items, mulberry32(seed)).slice(0, max);
 }
 
+/** Every split of a task under the name it goes by: train, dev, then each test file's. */
+export function namedSplits(data: TaskData): [string, SplitData][] {
+  return [['train', data.train], ['dev', data.dev], ...data.tests.map((t): [string, SplitData] => [t.name, t])];
+}
+
+/** The splits a run predicts (and scores where labelled): all but train. */
+export function evaluatedSplits(data: TaskData): [string, SplitData][] {
+  return namedSplits(data).slice(1);
+}
+
 /** Per split, gold tags of dev/test files that the training file lacks (scored as missed). */
 export function unseenTagCounts(data: TaskData): Record<string, Record<string, number>> {
-  const splits: [string, SplitData][] = [['dev', data.dev], ...data.tests.map((t): [string, SplitData] => [t.name, t])];
-  return Object.fromEntries(splits.filter(([, s]) => s.set.unseenTags).map(([name, s]) => [name, s.set.unseenTags!]));
+  return Object.fromEntries(evaluatedSplits(data).filter(([, s]) => s.set.unseenTags).map(([name, s]) => [name, s.set.unseenTags!]));
 }
 
 /** Over-long inputs cut to fit, per split: stored with every run and shown by `ptv2 report --runs`. */
 export function truncationCounts(data: TaskData): Record<string, number> {
-  return {train: data.train.set.truncated, dev: data.dev.set.truncated, ...Object.fromEntries(data.tests.map((t) => [t.name, t.set.truncated]))};
+  return Object.fromEntries(namedSplits(data).map(([name, s]) => [name, s.set.truncated]));
 }
 
 /** What the run read and how, so a stored run says which data and labels it saw. */
 export function taskParams(data: TaskData): Record<string, unknown> {
+  const unseen = unseenTagCounts(data);
   return {
     family: data.definition.family,
     metric_scale: data.definition.metricScale,
     labels: data.labels,
-    files: {train: data.train.file, dev: data.dev.file, ...Object.fromEntries(data.tests.map((t) => [t.name, t.file]))},
-    ...(Object.keys(unseenTagCounts(data)).length > 0 ? {unseen_tags: unseenTagCounts(data)} : {}),
+    files: Object.fromEntries(namedSplits(data).map(([name, s]) => [name, s.file])),
+    ...(Object.keys(unseen).length > 0 ? {unseen_tags: unseen} : {}),
     ...(data.definition.qa ? {qa: data.config.qa ?? null} : {}),
   };
 }

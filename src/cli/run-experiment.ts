@@ -7,8 +7,8 @@
  * `failures` into its own error exit, so both commands fail the same way.
  */
 import type {LoadedConfig} from '../config/load.js';
-import {Experiment, type JobResult, type SplitData, type TaskData} from '../experiment.js';
-import {unseenTagCounts} from '../task-data.js';
+import {Experiment, type JobResult, type TaskData} from '../experiment.js';
+import {namedSplits, unseenTagCounts} from '../task-data.js';
 import {runWithProgress} from '../ui/progress.js';
 
 export interface RunExperimentOptions {
@@ -114,8 +114,7 @@ async function runSilently(experiment: Experiment): Promise<JobResult[]> {
 
 /** `rte: 2490 train / 277 dev / 3000 test (unlabelled) examples; truncated to 128 tokens: 12 train, 1 dev`. */
 function describeTask(name: string, data: TaskData): string {
-  const splits: [string, SplitData | undefined][] = [['train', data.train], ['dev', data.dev], ...data.tests.map((t): [string, SplitData] => [t.name, t])];
-  const present = splits.filter((entry): entry is [string, SplitData] => entry[1] !== undefined);
+  const present = namedSplits(data);
   const counts = present.map(([split, d]) => `${d.examples.length} ${split}${d.labelled ? '' : ' (unlabelled)'}`).join(' / ');
   const truncated = present.filter(([, d]) => d.set.truncated > 0).map(([split, d]) => `${d.set.truncated} ${split}`);
   return `${name}: ${counts} examples${truncated.length > 0 ? `; truncated to ${data.maxLength} tokens: ${truncated.join(', ')}` : ''}`;

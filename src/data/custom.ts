@@ -23,22 +23,18 @@
 
 import path from 'node:path';
 import {CsvError, parse} from 'csv-parse/sync';
+import type {z} from 'zod';
+import {TEXT_FORMATS, type fieldsSchema} from '../config/schema.js';
 import {UserError, type ErrorLocation} from '../errors.js';
 import {describeJson, parseJsonl} from './jsonl.js';
 import {readText} from './text-file.js';
 import type {PairExample} from './types.js';
 
-export type TextFormat = 'csv' | 'tsv' | 'jsonl';
-
-export const TEXT_FORMATS: readonly TextFormat[] = ['csv', 'tsv', 'jsonl'];
-
+/** The formats and field names the config schema accepts for a task defined by family. */
+export {TEXT_FORMATS};
+export type TextFormat = (typeof TEXT_FORMATS)[number];
 /** Which field of each record holds what. */
-export interface TextFields {
-  text: string;
-  text_pair?: string;
-  label: string;
-  id?: string;
-}
+export type TextFields = z.output<typeof fieldsSchema>;
 
 const FORMAT_OF_EXTENSION = new Map<string, TextFormat>([
   ['.csv', 'csv'],

@@ -302,13 +302,6 @@ export const NAMED_TASKS: ReadonlyMap<string, NamedTask> = new Map<string, Named
   ['squad_v2', (o) => qaTask('squad_v2', '2.0', {train: 'train.json', dev: 'dev.json'}, o.qa)],
 ]);
 
-/** The family of each named task, for config checks that must not build a definition. */
-export function namedTaskFamily(name: string): TaskDefinition['family'] | undefined {
-  return NAMED_TASKS.get(name)?.(DEFAULT_OPTIONS).family;
-}
-
-const DEFAULT_OPTIONS: NamedOptions = {tagging: TAGGING_DEFAULTS, qa: QA_DEFAULTS};
-
 // ---------------------------------------------------------------------------------------------
 // Tasks the user defines by family.
 
