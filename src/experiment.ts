@@ -36,7 +36,7 @@ import type {TrainEvent} from './train/trainer.js';
 
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
-import {jobParams, loadPromptSource, modelSpec, promptOptions, trainingSchedule, variableName} from './job-setup.js';
+import {jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
 
 export interface JobResult {
   job: Job;
@@ -91,7 +91,6 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
 }
 
 export class Experiment {
-  readonly jobs: Job[];
   experimentId = -1;
   private currentRun: number | undefined;
   /** MPT-2: per shared job id, the saved file of its best prompt and per-task heads. */
@@ -109,9 +108,9 @@ export class Experiment {
     readonly tasks: Map<string, TaskData>,
     readonly store: Store,
     readonly checkpointCreated: boolean,
-  ) {
-    this.jobs = planJobs(config);
-  }
+    readonly jobs: Job[],
+    private readonly promptTables: PromptTables,
+  ) {}
 
   /** Validate and load everything, then open the store and write the experiment row. */
   static async prepare(loaded: LoadedConfig, opts: PrepareOptions = {}): Promise<Experiment> {
@@ -133,13 +132,13 @@ export class Experiment {
         checkWasmFits(checkpoint.config, shape, {file: loaded.file});
       }
     }
-    for (const job of jobs) loadPromptSource(job, checkpoint.config, loaded.file);
+    const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
     const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
     const {EncoderWeights} = await import('./model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
     const store = Store.open(opts.database ?? config.database);
     store.markOrphanedRunsInterrupted();
-    const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created);
+    const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created, jobs, promptTables);
     if (opts.resume) experiment.resumeLatest();
     else experiment.experimentId = store.createExperiment({name: config.name, configPath: loaded.file, configText: loaded.text});
     return experiment;
@@ -195,7 +194,7 @@ export class Experiment {
     const {TaskModel} = await import('./model/model.js');
     const {train, restoreState} = await import('./train/trainer.js');
     const seed = deriveSeed(job.seed, job.id);
-    const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed));
+    const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed, this.promptTables));
     const runId = this.store.startRun({
       ...this.runStart(job),
       params: {...jobParams(job), model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, task: taskParams(data), truncated: truncationCounts(data)},
@@ -251,9 +250,9 @@ export class Experiment {
     const {train, restoreState} = await import('./train/trainer.js');
     const seed = deriveSeed(job.seed, job.id);
     const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
-    const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed), seed: deriveSeed(seed, 'prompt')});
+    const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed, this.promptTables), seed: deriveSeed(seed, 'prompt')});
     const models = new Map(
-      tasks.map((data) => [data.config.name, new TaskModel(this.weights, {...modelSpec(job, data, deriveSeed(seed, data.config.name)), sharedPrompt: prompt})]),
+      tasks.map((data) => [data.config.name, new TaskModel(this.weights, {...modelSpec(job, data, deriveSeed(seed, data.config.name), this.promptTables), sharedPrompt: prompt})]),
     );
     const variables = [...new Set([...models.values()].flatMap((m) => m.variables))];
     const trainable = variables.reduce((n, v) => n + v.size, 0);

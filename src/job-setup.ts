@@ -18,14 +18,20 @@ export function variableName(v: TF.Variable): string {
   return v.name.split('#')[0];
 }
 
-/** Prompt tables read from `prompt.init_from` adapters, by directory (read once per process). */
-const PROMPT_SOURCES = new Map<string, PeftPrompt>();
+/** Prompt tables to start from, by `prompt.init_from` directory. */
+export type PromptTables = ReadonlyMap<string, Float32Array>;
 
 /**
- * A job whose prompt starts from a PEFT adapter: read it (once) and check it fits this job's
- * prompt exactly — same kind, length, width and layers — before anything is stored.
+ * The PEFT adapters the jobs' prompts start from, each read once and checked against every job
+ * that uses it — same kind, length, width and layers — before anything is stored.
  */
-export function loadPromptSource(job: Job, model: EncoderConfig, configFile: string): void {
+export function loadPromptTables(jobs: readonly Job[], model: EncoderConfig, configFile: string): PromptTables {
+  const sources = new Map<string, PeftPrompt>();
+  for (const job of jobs) checkPromptSource(job, model, configFile, sources);
+  return new Map([...sources].map(([dir, source]) => [dir, source.table]));
+}
+
+function checkPromptSource(job: Job, model: EncoderConfig, configFile: string, sources: Map<string, PeftPrompt>): void {
   const prompt = job.config.prompt;
   // Fine-tuning has no prompt; MPT-2's fine-tuning starts from its shared stage, which reads the adapter.
   if (prompt.init_from === null || job.method === 'ft' || job.stage === 'finetune') return;
@@ -36,8 +42,8 @@ export function loadPromptSource(job: Job, model: EncoderConfig, configFile: str
     ]);
   };
   if (job.method === 'prefix' || prompt.reparameterize) fail('a reparameterised prompt (prefix, or reparameterize: true) is produced by its MLP and has no table to start from');
-  const source = PROMPT_SOURCES.get(prompt.init_from) ?? readPeftPrompt(prompt.init_from);
-  PROMPT_SOURCES.set(prompt.init_from, source);
+  const source = sources.get(prompt.init_from) ?? readPeftPrompt(prompt.init_from);
+  sources.set(prompt.init_from, source);
   const {config} = source;
   const deep = job.method !== 'pt';
   const wanted = deep ? 'PREFIX_TUNING' : 'PROMPT_TUNING';
@@ -49,9 +55,9 @@ export function loadPromptSource(job: Job, model: EncoderConfig, configFile: str
 }
 
 /** The prompt a job trains: its method and the config's prompt section. */
-export function promptOptions(job: Job, seed: number): PromptOptions {
+export function promptOptions(job: Job, seed: number, tables: PromptTables): PromptOptions {
   const prompt = job.config.prompt;
-  const initialTable = prompt.init_from === null ? undefined : PROMPT_SOURCES.get(prompt.init_from)?.table;
+  const initialTable = prompt.init_from === null ? undefined : tables.get(prompt.init_from);
   return {
     ...(initialTable ? {initialTable} : {}),
     method: job.method,
@@ -67,9 +73,9 @@ export function promptOptions(job: Job, seed: number): PromptOptions {
   };
 }
 
-export function modelSpec(job: Job, data: TaskData, seed: number): ModelSpec {
+export function modelSpec(job: Job, data: TaskData, seed: number, tables: PromptTables): ModelSpec {
   return {
-    prompt: promptOptions(job, seed),
+    prompt: promptOptions(job, seed, tables),
     head: data.definition.head,
     numLabels: data.labels.length,
     dropout: job.config.train.dropout,
