@@ -32,7 +32,7 @@ import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} f
 import {predictLabels, predictTags, spanLogitsOf} from './predict.js';
 import {Store, type RunRow} from './store/index.js';
 import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
-import type {TrainEvent} from './train/trainer.js';
+import type {TrainEvent, TrainerOptions, TrainResult} from './train/trainer.js';
 
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
@@ -188,11 +188,9 @@ export class Experiment {
     const done = this.completedRuns.get(job.id);
     if (done) return {job, runId: done.id, status: 'completed', bestEpoch: done.bestEpoch ?? undefined, bestValue: done.bestValue ?? undefined, keyMetric: done.keyMetric, resumed: true};
     if (job.stage === 'shared') return this.runSharedJob(job, onEvent);
-    const tf = this.tf;
     const data = this.tasks.get(job.task)!;
     const cfg = job.config;
     const {TaskModel} = await import('./model/model.js');
-    const {train, restoreState} = await import('./train/trainer.js');
     const seed = deriveSeed(job.seed, job.id);
     const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed, this.promptTables));
     const runId = this.store.startRun({
@@ -202,38 +200,25 @@ export class Experiment {
       totalParams: model.params.total,
       keyMetric: data.definition.keyMetric,
     });
-    this.currentRun = runId;
     const padId = this.tokenizer.padId;
     const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
     const devBatches = evaluationBatches(data.dev.set.features, cfg.train.eval_batch_size, padId);
     const stepsPerEpoch = Math.ceil(data.train.set.features.length / cfg.train.batch_size);
-    let bestState: TF.Tensor[] = [];
-    try {
-      if (job.stage === 'finetune') this.startFromShared(job, model);
-      const result = await train<Batch>({
-        ...trainingSchedule(cfg),
+    return this.trainRun<Batch>(job, runId, onEvent, {
+      options: {
         variables: model.variables,
         stepsPerEpoch,
         batchesForEpoch: () => trainingBatches(data.train.set.features, cfg.train.batch_size, padId, shuffleRng),
         lossOf: (batch, training) => model.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
         evaluate: () => data.definition.score(this.predict(data, model, data.dev, devBatches)),
         keyMetric: data.definition.keyMetric,
-        onEvent: this.recordingEvents(runId, onEvent),
-      });
-      bestState = result.bestState;
-      restoreState(model.variables, bestState);
-      this.writeArtifacts(job, runId, model, data, {epoch: result.bestEpoch, step: result.bestEpoch * stepsPerEpoch});
-      this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
-      return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric: data.definition.keyMetric};
-    } catch (error) {
-      const message = (error as Error).message;
-      this.store.finishRun(runId, {status: 'failed', error: message});
-      return {job, runId, status: 'failed', error: message, keyMetric: data.definition.keyMetric};
-    } finally {
-      this.currentRun = undefined;
-      tf.dispose(bestState);
-      model.dispose();
-    }
+      },
+      before: () => {
+        if (job.stage === 'finetune') this.startFromShared(job, model);
+      },
+      after: (best) => this.writeArtifacts(job, runId, model, data, {epoch: best.bestEpoch, step: best.bestEpoch * stepsPerEpoch}),
+      dispose: () => model.dispose(),
+    });
   }
 
   /**
@@ -243,11 +228,9 @@ export class Experiment {
    * the fine-tuning jobs.
    */
   private async runSharedJob(job: Job, onEvent: (event: TrainEvent) => void): Promise<JobResult> {
-    const tf = this.tf;
     const cfg = job.config;
     const {TaskModel} = await import('./model/model.js');
     const {createPrompt} = await import('./model/prompt.js');
-    const {train, restoreState} = await import('./train/trainer.js');
     const seed = deriveSeed(job.seed, job.id);
     const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
     const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed, this.promptTables), seed: deriveSeed(seed, 'prompt')});
@@ -268,11 +251,9 @@ export class Experiment {
       totalParams: this.weights.totalParams() + trainable,
       keyMetric: MULTITASK_KEY_METRIC,
     });
-    this.currentRun = runId;
     const padId = this.tokenizer.padId;
     const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
     const devBatches = new Map(tasks.map((data) => [data.config.name, evaluationBatches(data.dev.set.features, cfg.train.eval_batch_size, padId)]));
-    const stepsPerEpoch = tasks.reduce((n, data) => n + Math.ceil(data.train.set.features.length / cfg.train.batch_size), 0);
     const evaluateAll = () =>
       multitaskMetrics(
         tasks.map((data) => {
@@ -280,38 +261,62 @@ export class Experiment {
           return {data, metrics: data.definition.score(this.predict(data, models.get(name)!, data.dev, devBatches.get(name)!))};
         }),
       );
-    let bestState: TF.Tensor[] = [];
-    try {
-      const result = await train<TaskBatch>({
-        ...trainingSchedule(cfg),
+    return this.trainRun<TaskBatch>(job, runId, onEvent, {
+      options: {
         variables,
-        stepsPerEpoch,
+        stepsPerEpoch: tasks.reduce((n, data) => n + Math.ceil(data.train.set.features.length / cfg.train.batch_size), 0),
         batchesForEpoch: () => mergedBatches(tasks, cfg.train.batch_size, padId, shuffleRng),
         lossOf: (batch, training) => models.get(batch.task)!.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
         evaluate: evaluateAll,
         keyMetric: MULTITASK_KEY_METRIC,
-        onEvent: this.recordingEvents(runId, onEvent),
-      });
+      },
+      after: () => {
+        // Heads of one kind share tensor names across tasks, so each is stored under its task's name.
+        const named = [
+          ...prompt.variables.map((v): [string, TF.Variable] => [variableName(v), v]),
+          ...[...models].flatMap(([task, model]) => model.head.variables.map((v): [string, TF.Variable] => [`${task}.${variableName(v)}`, v])),
+        ];
+        // The saved file is what fine-tuning starts from, now or in a resumed experiment.
+        this.sharedStateFiles.set(job.id, this.writeTrainableState(job, runId, named));
+      },
+      dispose: () => {
+        for (const model of models.values()) model.dispose();
+        prompt.dispose();
+      },
+    });
+  }
+
+  /**
+   * Trains a started run and records how it ended: `before` runs first (inside the run, so its
+   * failure fails the run), then training; the best epoch's values are restored for `after` to
+   * write its files; the run is marked completed or failed, and `dispose` frees the model.
+   */
+  private async trainRun<B>(
+    job: Job,
+    runId: number,
+    onEvent: (event: TrainEvent) => void,
+    run: {options: Omit<TrainerOptions<B>, keyof ReturnType<typeof trainingSchedule> | 'onEvent'>; before?: () => void; after: (best: TrainResult) => void; dispose: () => void},
+  ): Promise<JobResult> {
+    const keyMetric = run.options.keyMetric;
+    this.currentRun = runId;
+    let bestState: TF.Tensor[] = [];
+    try {
+      const {train, restoreState} = await import('./train/trainer.js');
+      run.before?.();
+      const result = await train<B>({...trainingSchedule(job.config), ...run.options, onEvent: this.recordingEvents(runId, onEvent)});
       bestState = result.bestState;
-      restoreState(variables, bestState);
-      // Heads of one kind share tensor names across tasks, so each is stored under its task's name.
-      const named = [
-        ...prompt.variables.map((v): [string, TF.Variable] => [variableName(v), v]),
-        ...[...models].flatMap(([task, model]) => model.head.variables.map((v): [string, TF.Variable] => [`${task}.${variableName(v)}`, v])),
-      ];
-      // The saved file is what fine-tuning starts from, now or in a resumed experiment.
-      this.sharedStateFiles.set(job.id, this.writeTrainableState(job, runId, named));
+      restoreState(run.options.variables, bestState);
+      run.after(result);
       this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
-      return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric: MULTITASK_KEY_METRIC};
+      return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric};
     } catch (error) {
       const message = (error as Error).message;
       this.store.finishRun(runId, {status: 'failed', error: message});
-      return {job, runId, status: 'failed', error: message, keyMetric: MULTITASK_KEY_METRIC};
+      return {job, runId, status: 'failed', error: message, keyMetric};
     } finally {
       this.currentRun = undefined;
-      tf.dispose(bestState);
-      for (const model of models.values()) model.dispose();
-      prompt.dispose();
+      this.tf.dispose(bestState);
+      run.dispose();
     }
   }
 
