@@ -11,23 +11,12 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {parse} from 'csv-parse/sync';
 import {RATING_WORDS, TOOLS, csvField} from '../../src/data/synthetic/custom.js';
-import {syntheticFiles, worldVocabulary} from '../../src/data/synthetic/index.js';
+import {worldVocabulary} from '../../src/data/synthetic/index.js';
 import {COLOURS, COUNTRIES, HOBBIES, ORGANISATIONS, PETS, RIVERS, TOWNS, TRADES} from '../../src/data/synthetic/lexicon.js';
+import {BY_PATH, content, FILES, share} from '../helpers/synthetic.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const FILES = syntheticFiles();
-const BY_PATH = new Map(FILES.map((file) => [file.path, file]));
 const SIZES = [['train', 160], ['dev', 60], ['test', 40]] as const;
-
-function content(relative: string): string {
-  const file = BY_PATH.get(relative);
-  assert.ok(file, `no synthetic file ${relative}`);
-  return file.content;
-}
-
-function share<T>(items: readonly T[], value: T): number {
-  return items.filter((item) => item === value).length / items.length;
-}
 
 const wordIn = (word: string, text: string) => new RegExp(`\\b${word}\\b`, 'i').test(text);
 

@@ -15,22 +15,11 @@ import type {Example, PairExample} from '../../src/data/types.js';
 import {generateDatasets, syntheticFiles, worldVocabulary} from '../../src/data/synthetic/index.js';
 import {COLOURS, HOBBIES, ORGANISATIONS, PETS, TOWNS, TRADES} from '../../src/data/synthetic/lexicon.js';
 import {preTokenize} from '../../src/data/synthetic/vocabulary.js';
+import {content, FILES, share} from '../helpers/synthetic.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const FILES = syntheticFiles();
-const BY_PATH = new Map(FILES.map((file) => [file.path, file]));
 const OUT = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-'));
 const WRITTEN = generateDatasets(OUT);
-
-function content(relative: string): string {
-  const file = BY_PATH.get(relative);
-  assert.ok(file, `no synthetic file ${relative}`);
-  return file.content;
-}
-
-function share<T>(items: readonly T[], value: T): number {
-  return items.filter((item) => item === value).length / items.length;
-}
 
 describe('determinism', () => {
   test('the same seed writes byte-identical files, another seed different ones', () => {
