@@ -29,6 +29,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import {readJsonObject} from './data/text-file.js';
 import {UserError} from './errors.js';
 import type {EncoderConfig} from './model/checkpoint.js';
 import {readSafetensors, writeSafetensors, type NamedTensor} from './model/safetensors.js';
@@ -373,7 +374,7 @@ export interface PeftPrompt {
  */
 export function readPeftPrompt(dir: string): PeftPrompt {
   const configFile = path.join(dir, ADAPTER_CONFIG_FILE);
-  const config = parsePeftConfig(readJsonObject(configFile), configFile);
+  const config = parsePeftConfig(readJsonObject(configFile, {message: 'not found; a PEFT adapter directory needs it'}), configFile);
   const weightsFile = path.join(dir, ADAPTER_WEIGHTS_FILE);
   if (!fs.existsSync(weightsFile)) {
     const pickled = fs.existsSync(path.join(dir, 'adapter_model.bin'));
@@ -390,23 +391,6 @@ export function readPeftPrompt(dir: string): PeftPrompt {
     throw new UserError(`shape [${tensor.shape.join(', ')}] does not match ${ADAPTER_CONFIG_FILE}: expected [${expected.join(', ')}] (${rule})`, {file: weightsFile, field: PROMPT_TENSOR});
   }
   return {table: tensor.data, shape: [expected[0], expected[1]], config};
-}
-
-function readJsonObject(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new UserError('not found; a PEFT adapter directory needs it', {file});
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`not valid JSON (${(error as Error).message})`, {file});
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError('must be a JSON object', {file});
-  return value as Record<string, unknown>;
 }
 
 /** adapter_config.json → PeftPromptConfig; keys ptv2 does not use are ignored, as PEFT ignores unknown ones. */

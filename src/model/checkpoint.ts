@@ -8,6 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import {readJsonObject} from '../data/text-file.js';
 import {UserError} from '../errors.js';
 import {type NamedTensor, readSafetensors, writeSafetensors} from './safetensors.js';
 import {mulberry32} from '../random.js';
@@ -315,20 +316,7 @@ export function matchEncoderWeights(
 const INIT_SUGGESTION = (dir: string) => `ptv2 models init --out ${dir}   (creates a random checkpoint)`;
 
 function readConfigJson(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new UserError('not found; a checkpoint directory needs config.json', {file}, [INIT_SUGGESTION(path.dirname(file))]);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`not valid JSON (${(error as Error).message})`, {file});
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError('must be a JSON object', {file});
-  return raw as Record<string, unknown>;
+  return readJsonObject(file, {message: 'not found; a checkpoint directory needs config.json', suggestions: [INIT_SUGGESTION(path.dirname(file))]});
 }
 
 export function loadCheckpoint(dir: string): Checkpoint {
