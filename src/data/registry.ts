@@ -10,14 +10,12 @@
  * through the same builders with the reader and fields the user names. Adding a named task is
  * adding a row.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import {COLUMNS_DEFAULTS, QA_DEFAULTS, TAGGING_DEFAULTS, TASK_FAMILIES, type QaConfig, type TaggingConfig, type TaskConfig, type TaskFamily} from '../config/schema.js';
 import {accuracy, macroF1} from '../metrics/classification.js';
 import {spanScores} from '../metrics/span.js';
 import {squadV1, squadV2} from '../metrics/squad.js';
 import {multircScores, recordScores} from '../metrics/superglue.js';
-import {collectTagSet, readConll, writeConllPredictions} from './conll.js';
+import {collectTagSet, readConll, writeConllPredictions, writeText} from './conll.js';
 import {collectLabels, readTextClassification} from './custom.js';
 import {readSquad, writeNaProbs, writeSquadPredictions, type SquadVersion} from './squad.js';
 import {readSrl, writeSrlPredictions} from './srl.js';
@@ -109,8 +107,7 @@ interface ClassificationSpec {
 const classificationScores: TaskDefinition['score'] = (e) => ({accuracy: accuracy(e.pred, e.gold), macro_f1: macroF1(e.pred, e.gold, e.labels)});
 
 function writeLines(file: string, lines: readonly string[]): void {
-  fs.mkdirSync(path.dirname(file), {recursive: true});
-  fs.writeFileSync(file, lines.join('\n') + '\n');
+  writeText(file, lines.join('\n') + '\n');
 }
 
 function classificationTask(spec: ClassificationSpec): TaskDefinition {
