@@ -6,10 +6,10 @@
  *
  * Usage: node --import tsx bench/run-one.ts '{"config":"b","backend":"wasm","method":"pt2","warmup":2,"steps":5,"evals":3}'
  */
-import {initBackend, type BackendChoice} from '../src/backend.js';
+import {initBackend, type BackendChoice} from '../src/compute/backend.js';
 import {normaliseConfig, randomCheckpoint} from '../src/model/checkpoint.js';
 import {EncoderWeights, type EncoderBatch} from '../src/model/encoder.js';
-import {checkWasmFits} from '../src/model/memory.js';
+import {checkWasmFits} from '../src/compute/memory.js';
 import {TaskModel} from '../src/model/model.js';
 import {train} from '../src/train/trainer.js';
 import {mulberry32} from '../src/random.js';

@@ -7,8 +7,8 @@
  * `failures` into its own error exit, so both commands fail the same way.
  */
 import type {LoadedConfig} from '../config/load.js';
-import {Experiment, type JobResult, type TaskData} from '../experiment.js';
-import {namedSplits, unseenTagCounts} from '../task-data.js';
+import {Experiment, type JobResult, type TaskData} from '../experiment/experiment.js';
+import {namedSplits, unseenTagCounts} from '../experiment/task-data.js';
 import {runWithProgress} from '../ui/progress.js';
 
 export interface RunExperimentOptions {

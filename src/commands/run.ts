@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {Ptv2Command} from '../cli/base.js';
-import {BACKEND_CHOICES} from '../backend.js';
+import {BACKEND_CHOICES} from '../compute/backend.js';
 
 export default class Run extends Ptv2Command {
   static override description = `Run the experiment a YAML config describes: every method × task (× sweep value), recorded in SQLite.

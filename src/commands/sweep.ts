@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {Ptv2Command} from '../cli/base.js';
-import {BACKEND_CHOICES} from '../backend.js';
+import {BACKEND_CHOICES} from '../compute/backend.js';
 
 export default class Sweep extends Ptv2Command {
   static override description = `Run an experiment config over a grid of one key: every value × task × method, recorded in SQLite.

@@ -17,8 +17,8 @@
  *   pass recomputes the mask instead of keeping it; the stock path uses tf.dropout.
  */
 import * as tf from '@tensorflow/tfjs';
-import {fastKernels, KERNEL_NAMES, parallelMatMul, runKernel} from './kernels.js';
-import './attention-kernel.js';
+import {fastKernels, KERNEL_NAMES, parallelMatMul, runKernel} from '../compute/kernels.js';
+import '../compute/attention-kernel.js';
 
 export interface Linear {
   /** [in, out] */

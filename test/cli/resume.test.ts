@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {loadConfig} from '../../src/config/load.js';
-import {Experiment} from '../../src/experiment.js';
+import {Experiment} from '../../src/experiment/experiment.js';
 import {ptv2, ROOT, tinyExperimentHeader} from '../helpers/cli.js';
 
 function config(dir: string): string {

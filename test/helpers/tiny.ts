@@ -48,7 +48,7 @@ export function randomBatch(lengths: number[], opts: {vocab?: number; seed?: num
 /** Select a backend for the test; WASM is initialised once (offline), then selected again on later calls. */
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   if (name === 'wasm') {
-    const {initBackend} = await import('../../src/backend.js');
+    const {initBackend} = await import('../../src/compute/backend.js');
     await initBackend('wasm');
   }
   await tf.setBackend(name);

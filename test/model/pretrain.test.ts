@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import {parseConfig} from '../../src/config/load.js';
 import {heldOutTexts, pretrainingCorpus, type CorpusItem} from '../../src/data/synthetic/corpus.js';
 import {worldVocabulary} from '../../src/data/synthetic/index.js';
-import {ensureCheckpoint} from '../../src/experiment.js';
+import {ensureCheckpoint} from '../../src/experiment/experiment.js';
 import {encoderTensorSpecs, loadCheckpoint, randomCheckpoint, writeCheckpoint, type RandomCheckpointOptions} from '../../src/model/checkpoint.js';
 import {buildWordPieceVocab} from '../../src/model/vocab.js';
 import {pretrainedCheckpoint, unigramBaseline, type PretrainSettings} from '../../src/pretrain.js';

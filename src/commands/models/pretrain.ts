@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {Ptv2Command} from '../../cli/base.js';
 import {architectureFlags, architectureOf, checkNewCheckpoint} from '../../cli/model-flags.js';
-import {BACKEND_CHOICES} from '../../backend.js';
+import {BACKEND_CHOICES} from '../../compute/backend.js';
 import {UserError} from '../../errors.js';
 
 export default class ModelsPretrain extends Ptv2Command {
@@ -40,7 +40,7 @@ token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
       throw new UserError(`${pretrain.max_length} is more than --max-positions ${flags['max-positions']}`, {field: '--max-length'});
     }
 
-    const {initBackend, resolveBackendChoice} = await import('../../backend.js');
+    const {initBackend, resolveBackendChoice} = await import('../../compute/backend.js');
     const {info, tf} = await initBackend(resolveBackendChoice(flags.backend));
     tf.enableProdMode();
     const {buildWordPieceVocab} = await import('../../model/vocab.js');

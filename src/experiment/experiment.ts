@@ -11,28 +11,28 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from './backend.js';
-import type {LoadedConfig} from './config/load.js';
-import {planJobs, type Job} from './config/plan.js';
-import type {Ptv2Config} from './config/schema.js';
-import {UserError} from './errors.js';
-import {evaluationBatches, trainingBatches, type Batch} from './data/features.js';
-import {decodeSpans, type SpanFeatureSet} from './data/qa-features.js';
-import {taskDefinition, type Evaluation} from './data/registry.js';
-import type {SpanExample} from './data/types.js';
-import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from './model/checkpoint.js';
-import type {EncoderWeights} from './model/encoder.js';
-import type {TaskModel} from './model/model.js';
-import {readSafetensors, writeSafetensors} from './model/safetensors.js';
-import {checkWasmFits} from './model/memory.js';
-import {buildByteLevelBpeVocab} from './model/bpe-vocab.js';
-import {buildWordPieceVocab} from './model/vocab.js';
-import {deriveSeed, mulberry32} from './random.js';
+import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from '../compute/backend.js';
+import type {LoadedConfig} from '../config/load.js';
+import {planJobs, type Job} from '../config/plan.js';
+import type {Ptv2Config} from '../config/schema.js';
+import {UserError} from '../errors.js';
+import {evaluationBatches, trainingBatches, type Batch} from '../data/features.js';
+import {decodeSpans, type SpanFeatureSet} from '../data/qa-features.js';
+import {taskDefinition, type Evaluation} from '../data/registry.js';
+import type {SpanExample} from '../data/types.js';
+import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from '../model/checkpoint.js';
+import type {EncoderWeights} from '../model/encoder.js';
+import type {TaskModel} from '../model/model.js';
+import {readSafetensors, writeSafetensors} from '../model/safetensors.js';
+import {checkWasmFits} from '../compute/memory.js';
+import {buildByteLevelBpeVocab} from '../model/bpe-vocab.js';
+import {buildWordPieceVocab} from '../model/vocab.js';
+import {deriveSeed, mulberry32} from '../random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
 import {predictLabels, predictTags, spanLogitsOf} from './predict.js';
-import {Store, type RunRow} from './store/index.js';
-import {loadTokenizer, type PtTokenizer} from './tokenizer/index.js';
-import type {TrainEvent, TrainerOptions, TrainResult} from './train/trainer.js';
+import {Store, type RunRow} from '../store/index.js';
+import {loadTokenizer, type PtTokenizer} from '../tokenizer/index.js';
+import type {TrainEvent, TrainerOptions, TrainResult} from '../train/trainer.js';
 
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
@@ -67,7 +67,7 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   const dir = config.model.path;
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
-  const {worldVocabulary} = await import('./data/synthetic/index.js');
+  const {worldVocabulary} = await import('../data/synthetic/index.js');
   // RoBERTa's byte-level BPE vocabulary; pretraining (BERT only, see the config schema) keeps WordPiece.
   const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary()) : buildWordPieceVocab(worldVocabulary());
   const options = {
@@ -81,7 +81,7 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
     seed: config.seed,
   };
   if (init.pretrain && Array.isArray(vocab)) {
-    const {writePretrainedCheckpoint} = await import('./pretrain.js');
+    const {writePretrainedCheckpoint} = await import('../pretrain.js');
     await writePretrainedCheckpoint(dir, options, vocab, init.pretrain);
     return {created: true};
   }
@@ -134,7 +134,7 @@ export class Experiment {
     }
     const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
     const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
-    const {EncoderWeights} = await import('./model/encoder.js');
+    const {EncoderWeights} = await import('../model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
     const store = Store.open(opts.database ?? config.database);
     store.markOrphanedRunsInterrupted();
@@ -190,7 +190,7 @@ export class Experiment {
     if (job.stage === 'shared') return this.runSharedJob(job, onEvent);
     const data = this.tasks.get(job.task)!;
     const cfg = job.config;
-    const {TaskModel} = await import('./model/model.js');
+    const {TaskModel} = await import('../model/model.js');
     const seed = deriveSeed(job.seed, job.id);
     const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed, this.promptTables));
     const runId = this.store.startRun({
@@ -229,8 +229,8 @@ export class Experiment {
    */
   private async runSharedJob(job: Job, onEvent: (event: TrainEvent) => void): Promise<JobResult> {
     const cfg = job.config;
-    const {TaskModel} = await import('./model/model.js');
-    const {createPrompt} = await import('./model/prompt.js');
+    const {TaskModel} = await import('../model/model.js');
+    const {createPrompt} = await import('../model/prompt.js');
     const seed = deriveSeed(job.seed, job.id);
     const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
     const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed, this.promptTables), seed: deriveSeed(seed, 'prompt')});
@@ -301,7 +301,7 @@ export class Experiment {
     this.currentRun = runId;
     let bestState: TF.Tensor[] = [];
     try {
-      const {train, restoreState} = await import('./train/trainer.js');
+      const {train, restoreState} = await import('../train/trainer.js');
       run.before?.();
       const result = await train<B>({...trainingSchedule(job.config), ...run.options, onEvent: this.recordingEvents(runId, onEvent)});
       bestState = result.bestState;

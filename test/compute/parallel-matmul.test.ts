@@ -7,7 +7,7 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {linear, makeLinear} from '../../src/model/layers.js';
-import {parallelMatMul, setFastKernels} from '../../src/model/kernels.js';
+import {parallelMatMul, setFastKernels} from '../../src/compute/kernels.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 import {useBackend} from '../helpers/tiny.js';
 

@@ -4,9 +4,9 @@
  * start/end logits (extractive QA, decoded by data/qa-features.ts). Each batch's tensors live
  * inside one tf.tidy.
  */
-import type {Tf} from './backend.js';
-import type {Batch, Feature} from './data/features.js';
-import type {TaskModel} from './model/model.js';
+import type {Tf} from '../compute/backend.js';
+import type {Batch, Feature} from '../data/features.js';
+import type {TaskModel} from '../model/model.js';
 
 /** Argmax label and label probabilities of every feature, in feature order. */
 export function predictLabels(

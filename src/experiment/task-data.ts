@@ -6,16 +6,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type {Job} from './config/plan.js';
-import type {Ptv2Config, TaskConfig} from './config/schema.js';
-import {UserError} from './errors.js';
-import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type FeatureSet} from './data/features.js';
-import {buildSpanFeatures} from './data/qa-features.js';
-import {labelsOf, type TaskDefinition} from './data/registry.js';
-import {isLabelled, type ChoiceExample, type Example, type PairExample, type SpanExample, type Split, type TaggingExample} from './data/types.js';
-import {deriveSeed, mulberry32, shuffled} from './random.js';
-import {testSplitNames} from './data/splits.js';
-import type {PtTokenizer} from './tokenizer/index.js';
+import type {Job} from '../config/plan.js';
+import type {Ptv2Config, TaskConfig} from '../config/schema.js';
+import {UserError} from '../errors.js';
+import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type FeatureSet} from '../data/features.js';
+import {buildSpanFeatures} from '../data/qa-features.js';
+import {labelsOf, type TaskDefinition} from '../data/registry.js';
+import {isLabelled, type ChoiceExample, type Example, type PairExample, type SpanExample, type Split, type TaggingExample} from '../data/types.js';
+import {deriveSeed, mulberry32, shuffled} from '../random.js';
+import {testSplitNames} from '../data/splits.js';
+import type {PtTokenizer} from '../tokenizer/index.js';
 
 /** One split of a task: where it came from, its examples and their features. */
 export interface SplitData {

@@ -11,12 +11,22 @@
  * - 10% slack. Calibrated on BERT-base shape, pt2, batch 8, seq 128, P 16: estimate 3.0 GB,
  *   measured heap 2.95 GB.
  */
-import type {EncoderConfig} from './checkpoint.js';
 import {UserError} from '../errors.js';
 
 export const WASM_HEAP_LIMIT = 4 * 1024 ** 3;
 /** Refuse above this share of the cap: allocation patterns fragment the heap before it is full. */
 export const WASM_HEAP_USABLE = 0.9;
+
+/** The encoder sizes the estimate needs (an EncoderConfig has them; compute knows no model types). */
+export interface EncoderSizes {
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  vocabSize: number;
+  maxPositions: number;
+  typeVocabSize: number;
+}
 
 export interface StepShape {
   method: string;
@@ -25,7 +35,7 @@ export interface StepShape {
   promptLength: number;
 }
 
-export function estimateWasmHeapBytes(cfg: EncoderConfig, step: StepShape): number {
+export function estimateWasmHeapBytes(cfg: EncoderSizes, step: StepShape): number {
   const h = cfg.hiddenSize;
   const ffn = cfg.intermediateSize;
   const linearParams = cfg.numLayers * (4 * h * h + 2 * h * ffn) + h * h;
@@ -39,7 +49,7 @@ export function estimateWasmHeapBytes(cfg: EncoderConfig, step: StepShape): numb
 }
 
 /** Throws a UserError when a step of this shape would not fit the WASM heap. */
-export function checkWasmFits(cfg: EncoderConfig, step: StepShape, where: {file?: string} = {}): void {
+export function checkWasmFits(cfg: EncoderSizes, step: StepShape, where: {file?: string} = {}): void {
   const need = estimateWasmHeapBytes(cfg, step);
   if (need <= WASM_HEAP_LIMIT * WASM_HEAP_USABLE) return;
   const gb = (n: number) => (n / 1024 ** 3).toFixed(1);

@@ -8,7 +8,7 @@
  */
 import {createRequire} from 'node:module';
 import path from 'node:path';
-import {UserError} from './errors.js';
+import {UserError} from '../errors.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];

@@ -8,8 +8,8 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, selfAttention} from '../../src/model/layers.js';
-import {setFastKernels} from '../../src/model/kernels.js';
-import {keeps} from '../../src/model/vector-ops.js';
+import {setFastKernels} from '../../src/compute/kernels.js';
+import {keeps} from '../../src/compute/vector-ops.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 import {useBackend} from '../helpers/tiny.js';
 

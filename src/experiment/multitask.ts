@@ -5,9 +5,9 @@
  *
  * Reference: Liu et al. 2022, "P-Tuning v2", §4 (multi-task learning before per-task fine-tuning).
  */
-import {trainingBatches, type Batch} from './data/features.js';
-import type {TaskData} from './experiment.js';
-import {shuffled, type Rng} from './random.js';
+import {trainingBatches, type Batch} from '../data/features.js';
+import type {TaskData} from './task-data.js';
+import {shuffled, type Rng} from '../random.js';
 
 /** The shared stage's key metric: the mean over its tasks of each task's key metric, as a fraction. */
 export const MULTITASK_KEY_METRIC = 'mean_key_metric';

@@ -1,7 +1,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {normaliseConfig, type EncoderConfig} from '../../src/model/checkpoint.js';
-import {checkWasmFits, estimateWasmHeapBytes} from '../../src/model/memory.js';
+import {checkWasmFits, estimateWasmHeapBytes} from '../../src/compute/memory.js';
 
 function shape(layers: number, hidden: number, heads: number): EncoderConfig {
   return normaliseConfig({

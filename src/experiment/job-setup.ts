@@ -4,13 +4,13 @@
  * and the parameters stored with its run. Pure apart from reading `prompt.init_from` adapters.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type {Job} from './config/plan.js';
-import type {Ptv2Config} from './config/schema.js';
-import {UserError} from './errors.js';
-import type {EncoderConfig} from './model/checkpoint.js';
-import type {ModelSpec} from './model/model.js';
-import type {PromptOptions} from './model/prompt.js';
-import {readPeftPrompt, type PeftPrompt} from './peft.js';
+import type {Job} from '../config/plan.js';
+import type {Ptv2Config} from '../config/schema.js';
+import {UserError} from '../errors.js';
+import type {EncoderConfig} from '../model/checkpoint.js';
+import type {ModelSpec} from '../model/model.js';
+import type {PromptOptions} from '../model/prompt.js';
+import {readPeftPrompt, type PeftPrompt} from '../peft.js';
 import type {TaskData} from './task-data.js';
 
 /** A variable's name without the `#n` tfjs appends to keep names unique. */
