@@ -59,7 +59,8 @@ draws them as a line chart instead: one line per task × method.`;
       const all = store.bestScores(experiment.id, flags.split);
       const scores = all.filter((s) => s.status === 'completed' && s.value !== null);
       const name = `${experiment.name} #${experiment.id}`;
-      const swept = all.filter((s): s is typeof s & {sweepKey: string; sweepValue: string} => s.sweepKey !== null && s.sweepValue !== null);
+      // Reference runs of a sweep (the swept key cannot change them) have a key and no value.
+      const swept = all.filter((s): s is typeof s & {sweepKey: string} => s.sweepKey !== null);
       if (flags.plot !== undefined && swept.length === 0) {
         throw new UserError(`experiment ${name} has no sweep, so there is nothing to plot`, {file: flags.db}, [
           'run a sweep first: ptv2 sweep prompt-length CONFIG --values 4,8,16',

@@ -191,7 +191,7 @@ export class Experiment {
     const data = this.tasks.get(job.task)!;
     const cfg = job.config;
     const {TaskModel} = await import('../model/model.js');
-    const seed = deriveSeed(job.seed, job.id);
+    const seed = job.runSeed;
     const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed, this.promptTables));
     const runId = this.store.startRun({
       ...this.runStart(job),
@@ -231,7 +231,7 @@ export class Experiment {
     const cfg = job.config;
     const {TaskModel} = await import('../model/model.js');
     const {createPrompt} = await import('../model/prompt.js');
-    const seed = deriveSeed(job.seed, job.id);
+    const seed = job.runSeed;
     const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
     const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed, this.promptTables), seed: deriveSeed(seed, 'prompt')});
     const models = new Map(

@@ -97,6 +97,13 @@ export function trainingSchedule(cfg: Ptv2Config) {
   };
 }
 
+/** Stored with the run: its prompt and train settings, the seed its random streams start from, and (sweeps) whether it is a reference. */
 export function jobParams(job: Job): Record<string, unknown> {
-  return {prompt: job.config.prompt, train: job.config.train, ...(job.from ? {from: job.from} : {})};
+  return {
+    prompt: job.config.prompt,
+    train: job.config.train,
+    run_seed: job.runSeed,
+    ...(job.reference ? {sweep_reference: true} : {}),
+    ...(job.from ? {from: job.from} : {}),
+  };
 }
