@@ -28,6 +28,7 @@ sweep in it. \`ptv2 report\` then shows one table per method over the values, an
     backend: Flags.string({description: 'compute backend (default: PTV2_BACKEND, else the config, else auto)', options: [...BACKEND_CHOICES]}),
     db: Flags.string({description: 'SQLite database (default: the config\'s database)'}),
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
+    resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name, which must have run this sweep: its completed runs stand, the others run again'}),
   };
 
   static override enableJsonFlag = true;
@@ -46,6 +47,8 @@ sweep in it. \`ptv2 report\` then shows one table per method over the values, an
       backend: flags.backend,
       database: flags.db,
       plain: flags.plain,
+      resume: flags.resume,
+      command: 'sweep',
       quiet: this.jsonEnabled(),
       log: (line) => this.log(line),
     });
