@@ -53,16 +53,18 @@ describe('the prompt keys each method reads (PROMPT_KEYS_READ, which decides wha
   function outputs(opts: PromptOptions): unknown {
     const prompt = createPrompt(CONFIG, opts);
     try {
-      return tf.tidy(() => {
+      let result: unknown;
+      tf.tidy(() => {
         const hooks = prompt.hooks(2, true);
         const values = (t: tf.Tensor | undefined | null) => (t ? Array.from(t.dataSync()) : null);
-        return {
+        result = {
           variables: prompt.variables.map((v) => [v.shape, Array.from(v.dataSync())]),
           input: values(hooks.inputPrompt),
           layers: (hooks.layerPrefix ?? []).map((kv) => (kv ? [values(kv.key), values(kv.value)] : null)),
           positionStart: hooks.positionStart ?? 0,
         };
       });
+      return result;
     } finally {
       prompt.dispose();
     }
