@@ -36,7 +36,7 @@ import type {TrainEvent, TrainerOptions, TrainResult} from '../train/trainer.js'
 
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
-import {jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
+import {checkPooler, jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
 
 export interface JobResult {
   job: Job;
@@ -132,6 +132,7 @@ export class Experiment {
         checkWasmFits(checkpoint.config, shape, {file: loaded.file});
       }
     }
+    checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
     const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
     const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
     const {EncoderWeights} = await import('../model/encoder.js');
