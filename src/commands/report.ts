@@ -7,17 +7,14 @@ export default class Report extends Ptv2Command {
 
 Reads the database only. Markdown marks the best of each row in bold and the second underlined.
 
-For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by one table per method over
-the sweep values, in the order they were run; CSV and JSON then give those values raw. \`--plot FILE.svg\`
-draws them as a line chart instead: one line per task × method.`;
+For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by one table per method over the sweep values, in the order they were run; CSV and JSON then give those values raw. \`--plot FILE.svg\` draws them as a line chart instead: one line per task × method.`;
 
   static override examples = [
     '<%= config.bin %> report',
     '<%= config.bin %> report --experiment quickstart --format csv',
     '<%= config.bin %> report --db runs/ptv2.db --format json',
     '<%= config.bin %> report --runs',
-    '<%= config.bin %> report --split test',
-    '<%= config.bin %> report --experiment lr-sweep --plot runs/lr-sweep.svg',
+    '<%= config.bin %> report --runs --format csv',
   ];
 
   static override flags = {
