@@ -24,8 +24,12 @@
  *   permutes to [2·L, batch, heads, P, h/heads] and splits it in twos, so layer l's key is row
  *   2l and its value row 2l+1: ptv2's [L0.key, L0.value, L1.key, …] per position. The
  *   PeftModelFor{SequenceClassification,TokenClassification,QuestionAnswering} classes add
- *   `classifier` / `qa_outputs` to modules_to_save themselves, prepend P ones to the attention
- *   mask, and drop any position_ids the caller passes.
+ *   `classifier` / `qa_outputs` to modules_to_save themselves and prepend P ones to the
+ *   attention mask. Position ids (`_adjust_prompt_learning_kwargs`): for PREFIX_TUNING, PEFT
+ *   0.19 and later add P to position_ids the caller passes; earlier releases dropped them. Either
+ *   way the real tokens sit at positions P, P+1, …: passed ids are shifted by P, and without ids
+ *   transformers' BERT/RoBERTa embeddings count from the past_key_values length, P. That is
+ *   ptv2's default, `prompt.shift_positions: true`; a run trained with false is refused.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -187,7 +191,7 @@ export function planExport(run: RunForExport): ExportPlan {
     shiftPositions: param(run, ['prompt', 'shift_positions'], isBool, 'true or false'),
   };
   if (deep && !prompt.shiftPositions) {
-    refuse(run, 'it ran with prompt.shift_positions: false (real tokens at positions 0, 1, …), but given past_key_values, transformers\' BERT and RoBERTa start the real tokens at position P, and PEFT drops any position_ids passed to it',
+    refuse(run, 'it ran with prompt.shift_positions: false (real tokens at positions 0, 1, …), but under PEFT the real tokens start at position P: given past_key_values transformers\' BERT and RoBERTa count positions from P, and PEFT 0.19+ adds P to any position_ids passed to it (older releases dropped them)',
       ['train with prompt.shift_positions: true (the default) to export']);
   }
   if (!deep && head === 'classification') {
@@ -282,8 +286,10 @@ function headTensors(inputs: ExportInputs, plan: ExportPlan): [string, NamedTens
   const pooled = plan.usePooler && inputs.pooler !== undefined;
   if (!pooled) {
     const why = plan.usePooler ? 'the checkpoint has no pooler' : 'model.use_pooler was false';
-    refuse(inputs.run, `its head classified [CLS] directly (${why}), but ${modelType === 'roberta' ? 'RobertaForSequenceClassification puts dense → tanh before its output layer' : 'BertForSequenceClassification classifies the pooler\'s output'}`,
-      ['train with model.use_pooler: true on a checkpoint with a pooler to export a classification head']);
+    const fix = plan.usePooler
+      ? 'train it again on a checkpoint with a pooler (a built-in checkpoint written by an older ptv2 has none: delete its directory and ptv2 writes it again, with one)'
+      : 'train with model.use_pooler: true (the default) to export a classification head';
+    refuse(inputs.run, `its head classified [CLS] directly (${why}), but ${modelType === 'roberta' ? 'RobertaForSequenceClassification puts dense → tanh before its output layer' : 'BertForSequenceClassification classifies the pooler\'s output'}`, [fix]);
   }
   if (modelType === 'roberta') {
     return [

@@ -2,10 +2,15 @@
  * ptv2's built-in pretrained model: a small BERT trained by masked language modelling on the
  * synthetic world's text (src/data/synthetic/corpus.ts), on CPU, with the same trainer and AdamW
  * as every run. The result is written as transformers writes a `BertForMaskedLM`: `bert.*`
- * encoder tensors (no pooler: BertForMaskedLM has none), `cls.predictions.*` head tensors (the
- * decoder is tied to the word embeddings, so it is not stored) and `architectures:
- * ["BertForMaskedLM"]`, so `loadCheckpoint` reads the encoder and sets the head aside, and
- * `BertForMaskedLM.from_pretrained` loads every tensor.
+ * encoder tensors, `cls.predictions.*` head tensors (the decoder is tied to the word embeddings,
+ * so it is not stored) and `architectures: ["BertForMaskedLM"]`, so `loadCheckpoint` reads the
+ * encoder and sets the head aside, and `BertForMaskedLM.from_pretrained` loads every tensor.
+ *
+ * Plus a pooler (`bert.pooler.dense.*`), which MLM neither uses nor trains: it is stored as
+ * initialised (BERT's N(0, 0.02) weights, zero bias, the random checkpoint's own draw). Without
+ * it, a classifier built on this checkpoint — ptv2's with `model.use_pooler`, or transformers'
+ * `BertForSequenceClassification` under a PEFT adapter ptv2 exported — would each draw a pooler of
+ * its own, so a prompt trained in ptv2 could not be exported. With it, both read the same one.
  *
  * Masks are drawn afresh every epoch (RoBERTa's dynamic masking; BERT duplicated its data with
  * 10 static masks for the same effect). The held-out slice is masked once, so epochs compare.
@@ -214,15 +219,17 @@ export async function pretrainedCheckpoint(
 ): Promise<{config: Record<string, unknown>; weights: Map<string, NamedTensor>; report: PretrainReport}> {
   if ((options.modelType ?? 'bert') !== 'bert') throw new Error('MLM pretraining writes BertForMaskedLM: the model type must be bert');
   const random = randomCheckpoint(options);
-  // BertForMaskedLM builds its encoder without the pooler, so neither trains nor stores one.
-  const encoderOnly = new Map([...random.weights].filter(([name]) => !name.startsWith('bert.pooler.')));
+  // MLM does not reach the pooler, so it stays out of training (weight decay would shrink it) and is stored as drawn.
+  const isPooler = (name: string) => name.startsWith('bert.pooler.');
+  const encoderOnly = new Map([...random.weights].filter(([name]) => !isPooler(name)));
+  const pooler = [...random.weights].filter(([name]) => isPooler(name));
   // The settings' dropout replaces the config's attention dropout too, while pretraining only.
   const config = {...normaliseConfig(random.config), attentionDropout: settings.dropout};
   const weights = new EncoderWeights({dir: '<random>', config, weights: encoderOnly, hasPooler: false, heads: new Map()});
   try {
     const seed = options.seed ?? 0;
     const {tensors, report} = await pretrainMlm(weights, tokenizer, vocab, corpus, settings, seed, onEvent);
-    return {config: {...random.config, architectures: ['BertForMaskedLM']}, weights: tensors, report};
+    return {config: {...random.config, architectures: ['BertForMaskedLM']}, weights: new Map([...tensors, ...pooler]), report};
   } finally {
     weights.dispose();
   }

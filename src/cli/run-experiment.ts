@@ -10,6 +10,8 @@ import type {LoadedConfig} from '../config/load.js';
 import {Experiment, type JobResult, type TaskData} from '../experiment/experiment.js';
 import {namedSplits, unseenTagCounts} from '../experiment/task-data.js';
 import {runWithProgress} from '../ui/progress.js';
+import {sweepNotes, type SweepNote} from '../config/plan.js';
+import {configToResume} from './resume-config.js';
 
 export interface RunExperimentOptions {
   /** --backend flag. */
@@ -20,6 +22,8 @@ export interface RunExperimentOptions {
   plain?: boolean;
   /** --resume flag: continue the latest experiment of this name. */
   resume?: boolean;
+  /** Which command runs it: `ptv2 run --resume` may continue a sweep that `ptv2 sweep` started. */
+  command?: 'run' | 'sweep';
   /** --json: nothing is logged and no progress is shown, so stdout is the summary alone. */
   quiet: boolean;
   log: (line: string) => void;
@@ -30,6 +34,8 @@ export interface RunSummary {
   experimentId: number;
   backend: string;
   database: string;
+  /** A sweep's methods (or MPT-2 shared stage) the swept values did not apply to, and why. */
+  notSwept?: SweepNote[];
   runs: {
     task: string;
     method: string;
@@ -51,8 +57,10 @@ export interface RunOutcome {
   failures?: string;
 }
 
-export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOptions): Promise<RunOutcome> {
+export async function runExperiment(given: LoadedConfig, opts: RunExperimentOptions): Promise<RunOutcome> {
+  const loaded = opts.resume ? configToResume(given, opts.database, opts.command ?? 'run') : given;
   const experiment = await Experiment.prepare(loaded, {backend: opts.backend, database: opts.database, resume: opts.resume});
+  const notSwept = sweepNotes(loaded.config, experiment.jobs);
   const {log, quiet} = opts;
   if (!quiet) {
     log(`backend: ${experiment.backend.name}${experiment.backend.notes.length > 0 ? ` (${experiment.backend.notes.join('; ')})` : ''}`);
@@ -69,6 +77,8 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOpt
     }
     const resumed = opts.resume ? ` (resumed: ${experiment.completedJobs} completed earlier)` : '';
     log(`experiment ${loaded.config.name} #${experiment.experimentId}: ${experiment.jobs.length} runs${resumed} → ${experiment.store.path}`);
+    if (loaded !== given) log(`resuming the sweep it recorded: ${loaded.config.sweep!.key} over ${JSON.stringify(loaded.config.sweep!.values)}`);
+    for (const note of notSwept) log(`not swept: ${note.method}${note.stage ? ' (shared stage)' : ''}: ${note.reason}`);
   }
 
   const onSignal = () => {
@@ -98,6 +108,7 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunExperimentOpt
     experimentId: experiment.experimentId,
     backend: experiment.backend.name,
     database: experiment.store.path,
+    ...(loaded.config.sweep ? {notSwept} : {}),
     runs: results.map((r) => ({task: r.job.task, method: r.job.method, id: r.job.id, runId: r.runId, status: r.status, keyMetric: r.keyMetric, best: r.bestValue ?? null, bestEpoch: r.bestEpoch ?? null, error: r.error ?? null, resumed: r.resumed ?? false})),
   };
   if (!quiet) log(`done: ${results.length - failed.length} of ${results.length} runs completed; see \`ptv2 report --db ${experiment.store.path}\``);

@@ -152,3 +152,38 @@ function indentAt(text: string, offset: number): string {
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
   return text.slice(lineStart, offset);
 }
+
+/** The comment that marks a `sweep:` line written by `ptv2 sweep` (see withSweep). */
+const SET_BY_SWEEP = /^[ \t]*sweep:.*# set by ptv2 sweep[ \t]*$/m;
+
+/** Any fixed grid: splicing it into two texts makes them equal exactly when they differ only in `sweep:`. */
+const NEUTRAL_GRID: SweepGrid = {key: 'seed', values: [0]};
+
+/** The `sweep:` of a config text as YAML reads it (undefined when there is none or the text is no mapping). */
+function sweepOf(text: string): unknown {
+  const doc = parseDocument(text);
+  const data: unknown = doc.errors.length > 0 ? undefined : doc.toJS();
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).sweep ?? undefined : undefined;
+}
+
+/**
+ * Which config text a resumed experiment continues with, by the identity rule of `--resume`: the
+ * recorded text and the one given must be the same apart from the `sweep:` entry, and
+ * - with `ptv2 sweep … --resume`, the sweeps must be the same grid;
+ * - with `ptv2 run --resume`, the sweeps must be the same, or the recorded one was set by
+ *   `ptv2 sweep` (then the run continues that sweep on the file it was started from).
+ * Returns the recorded text to run with, `{changed}` when the config itself differs (the caller
+ * says so), or throws a UserError naming both grids when only the sweep values differ.
+ */
+export function resumeText(recorded: string, given: string, command: 'run' | 'sweep', where: {file: string; experiment: string}): {text: string} | {changed: true} {
+  if (recorded === given) return {text: recorded};
+  if (withSweep(recorded, NEUTRAL_GRID) !== withSweep(given, NEUTRAL_GRID)) return {changed: true};
+  const [was, now] = [sweepOf(recorded), sweepOf(given)];
+  if (isDeepStrictEqual(was, now)) return {text: recorded};
+  if (command === 'run' && SET_BY_SWEEP.test(recorded)) return {text: recorded};
+  const describe = (sweep: unknown) => (sweep === undefined ? 'no sweep' : `the sweep ${sweepFlowText(sweep as SweepGrid)}`);
+  throw new UserError(`experiment ${where.experiment} ran ${describe(was)}, and this command gives ${describe(now)}`, {file: where.file}, [
+    command === 'sweep' && was !== undefined ? `resume it with the same key and --values as it ran: ${sweepFlowText(was as SweepGrid)}` : 'resume it with the sweep it ran',
+    'or leave out --resume to start a new experiment',
+  ]);
+}

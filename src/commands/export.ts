@@ -11,8 +11,8 @@ The directory holds adapter_config.json and adapter_model.safetensors, which pef
 Runs PEFT cannot express are refused with the reason: ft, a prompt in fewer than all layers, deep prompts trained without shifted positions, multiple-choice heads, and heads that are not transformers' head for the task.`;
 
   static override examples = [
-    '<%= config.bin %> export 12 --out runs/adapters/rte-pt2',
-    '<%= config.bin %> export 12 --out runs/adapters/rte-pt2 --db runs/ptv2.db --json',
+    '<%= config.bin %> export 2 --out runs/adapters/rte-pt2',
+    '<%= config.bin %> export 2 --out runs/adapters/rte-pt2 --db runs/ptv2.db --force --json',
   ];
 
   static override args = {

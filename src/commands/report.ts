@@ -7,17 +7,14 @@ export default class Report extends Ptv2Command {
 
 Reads the database only. Markdown marks the best of each row in bold and the second underlined.
 
-For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by one table per method over
-the sweep values, in the order they were run; CSV and JSON then give those values raw. \`--plot FILE.svg\`
-draws them as a line chart instead: one line per task × method.`;
+For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by one table per method over the sweep values, in the order they were run; CSV and JSON then give those values raw. \`--plot FILE.svg\` draws them as a line chart instead: one line per task × method.`;
 
   static override examples = [
     '<%= config.bin %> report',
     '<%= config.bin %> report --experiment quickstart --format csv',
     '<%= config.bin %> report --db runs/ptv2.db --format json',
     '<%= config.bin %> report --runs',
-    '<%= config.bin %> report --split test',
-    '<%= config.bin %> report --experiment lr-sweep --plot runs/lr-sweep.svg',
+    '<%= config.bin %> report --runs --format csv',
   ];
 
   static override flags = {
@@ -59,7 +56,8 @@ draws them as a line chart instead: one line per task × method.`;
       const all = store.bestScores(experiment.id, flags.split);
       const scores = all.filter((s) => s.status === 'completed' && s.value !== null);
       const name = `${experiment.name} #${experiment.id}`;
-      const swept = all.filter((s): s is typeof s & {sweepKey: string; sweepValue: string} => s.sweepKey !== null && s.sweepValue !== null);
+      // Reference runs of a sweep (the swept key cannot change them) have a key and no value.
+      const swept = all.filter((s): s is typeof s & {sweepKey: string} => s.sweepKey !== null);
       if (flags.plot !== undefined && swept.length === 0) {
         throw new UserError(`experiment ${name} has no sweep, so there is nothing to plot`, {file: flags.db}, [
           'run a sweep first: ptv2 sweep prompt-length CONFIG --values 4,8,16',

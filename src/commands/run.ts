@@ -5,15 +5,13 @@ import {BACKEND_CHOICES} from '../compute/backend.js';
 export default class Run extends Ptv2Command {
   static override description = `Run the experiment a YAML config describes: every method × task (× sweep value), recorded in SQLite.
 
-Loads (or, with model.init, creates) the checkpoint, validates every data file first, then trains
-each run, evaluates on dev every epoch and keeps the best epoch by the task's metric. Metrics are
-written as each epoch ends, so an interrupted experiment keeps its finished epochs and runs.`;
+Loads (or, with model.init, creates) the checkpoint, validates every data file first, then trains each run, evaluates on dev every epoch and keeps the best epoch by the task's metric. Metrics are written as each epoch ends, so an interrupted experiment keeps its finished epochs and runs.`;
 
   static override examples = [
     '<%= config.bin %> run configs/quickstart.yaml',
     '<%= config.bin %> run configs/quickstart.yaml --backend cpu --db runs/test.db',
     '<%= config.bin %> run configs/quickstart.yaml --resume',
-    'PTV2_BACKEND=wasm <%= config.bin %> run configs/superglue.yaml',
+    'PTV2_BACKEND=wasm <%= config.bin %> run configs/custom.yaml',
   ];
 
   static override args = {

@@ -4,19 +4,15 @@ import {Ptv2Command} from '../cli/base.js';
 export default class Score extends Ptv2Command {
   static override description = `Score a prediction file against gold data with ptv2's metric code.
 
-Both files are in the task's official format: SuperGLUE leaderboard jsonl ({"idx", "label"}; MultiRC nested
-by passage and question), CoNLL column files for NER (predicted tag last), "<predicate> words ||| tags" lines
-for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metric.
+Both files are in the task's official format: SuperGLUE leaderboard jsonl ({"idx", "label"}; MultiRC nested by passage and question), CoNLL column files for NER (predicted tag last), "<predicate> words ||| tags" lines for SRL, and {id: answer} JSON for SQuAD. Prints one "name: value" line per metric.
 
-With --config, the task is the config's entry of that name: a task defined there by family is scored from
-the files a run writes for it ({"idx", "label"} jsonl, CoNLL lines with the predicted tag last, {id: answer}
-JSON), its gold file read with the config's format, fields and columns; a named task takes its entry's options.`;
+With --config, the task is the config's entry of that name: a task defined there by family is scored from the files a run writes for it ({"idx", "label"} jsonl, CoNLL lines with the predicted tag last, {id: answer} JSON), its gold file read with the config's format, fields and columns; a named task takes its entry's options.`;
 
   static override examples = [
-    '<%= config.bin %> score --task cb --gold datasets/superglue/CB/val.jsonl --pred CB.jsonl',
-    '<%= config.bin %> score --task conll03 --gold datasets/ner/conll03/dev.txt --pred dev.pred.txt',
-    '<%= config.bin %> score --task squad_v2 --gold datasets/qa/squad_v2/dev.json --pred predictions.json --na-prob na_prob.json --json',
-    '<%= config.bin %> score --config configs/custom.yaml --task reviews --gold datasets/custom/reviews/dev.csv --pred dev_predictions.jsonl',
+    '<%= config.bin %> score --task cb --gold datasets/superglue/CB/val.jsonl --pred runs/quickstart-1/cb_pt2/dev_predictions.jsonl',
+    '<%= config.bin %> score --task rte --gold datasets/superglue/RTE/val.jsonl --pred runs/quickstart-1/rte_ft/dev_predictions.jsonl --json',
+    '<%= config.bin %> score --task conll03 --gold datasets/ner/conll03/dev.txt --pred datasets/ner/conll03/dev.txt',
+    '<%= config.bin %> score --config configs/quickstart.yaml --task boolq --gold datasets/superglue/BoolQ/val.jsonl --pred runs/quickstart-1/boolq_pt2/dev_predictions.jsonl',
   ];
 
   static override flags = {

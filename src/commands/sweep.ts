@@ -5,12 +5,7 @@ import {BACKEND_CHOICES} from '../compute/backend.js';
 export default class Sweep extends Ptv2Command {
   static override description = `Run an experiment config over a grid of one key: every value × task × method, recorded in SQLite.
 
-The same as \`ptv2 run CONFIG\` with the config's \`sweep:\` replaced by KEY and --values. KEY is
-prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs or seed (or
-the config key: prompt.length, train.lr, …). Values are YAML scalars (4, 0.01, true, null),
-checked by the rules of the key in a config. The experiment records the config text with this
-sweep in it. \`ptv2 report\` then shows one table per method over the values, and
-\`ptv2 report --plot FILE.svg\` draws them.`;
+The same as \`ptv2 run CONFIG\` with the config's \`sweep:\` replaced by KEY and --values. KEY is prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs or seed (or the config key: prompt.length, train.lr, …). Values are YAML scalars (4, 0.01, true, null), checked by the rules of the key in a config. A sweep changes only its key: a method whose method_overrides entry sets the key keeps its own value, and a job the key cannot change (FT under a prompt key) runs once, as a reference; the output names them. Seeds do not depend on the value. The experiment records the config text with this sweep in it, and --resume continues it (so does \`ptv2 run CONFIG --resume\`). \`ptv2 report\` then shows one table per method over the values, and \`ptv2 report --plot FILE.svg\` draws them.`;
 
   static override examples = [
     '<%= config.bin %> sweep prompt-length configs/quickstart.yaml --values 4,8,16',
@@ -28,6 +23,7 @@ sweep in it. \`ptv2 report\` then shows one table per method over the values, an
     backend: Flags.string({description: 'compute backend (default: PTV2_BACKEND, else the config, else auto)', options: [...BACKEND_CHOICES]}),
     db: Flags.string({description: 'SQLite database (default: the config\'s database)'}),
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
+    resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name, which must have run this sweep: its completed runs stand, the others run again'}),
   };
 
   static override enableJsonFlag = true;
@@ -46,6 +42,8 @@ sweep in it. \`ptv2 report\` then shows one table per method over the values, an
       backend: flags.backend,
       database: flags.db,
       plain: flags.plain,
+      resume: flags.resume,
+      command: 'sweep',
       quiet: this.jsonEnabled(),
       log: (line) => this.log(line),
     });

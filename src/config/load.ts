@@ -17,6 +17,7 @@ import type {Document, Node} from 'yaml';
 import {z} from 'zod';
 
 import {taskProblems} from '../data/registry.js';
+import {decodeUtf8} from '../data/text-file.js';
 import {formatLocated, UserError} from '../errors.js';
 import {ptv2ConfigSchema} from './schema.js';
 import type {Ptv2Config} from './schema.js';
@@ -278,13 +279,15 @@ const READ_FAILURES = new Map<string, string>([
 
 /** A config file's text; a missing or unreadable file is a user error naming it. */
 export function readConfigText(file: string): string {
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (error) {
     const reason = READ_FAILURES.get((error as NodeJS.ErrnoException).code ?? '');
     if (reason === undefined) throw error;
     throw new UserError(reason, {file});
   }
+  return decodeUtf8(bytes, file);
 }
 
 export function loadConfig(file: string): LoadedConfig {

@@ -279,6 +279,8 @@ function parseRows(text: string, file: string, format: 'csv' | 'tsv'): Row[] {
   try {
     cells = parse(text, {
       delimiter: format === 'tsv' ? '\t' : ',',
+      // Any line end on any line: csv-parse otherwise takes the first line's (a CRLF header over LF rows reads as one row).
+      record_delimiter: ['\r\n', '\n', '\r'],
       skip_empty_lines: true,
       on_record: (record: string[], context) => {
         if (starts.length === 0) headerLength = record.length;

@@ -18,6 +18,7 @@
  */
 
 import fs from 'node:fs';
+import {decodeUtf8} from './text-file.js';
 import {UserError} from '../errors.js';
 import {describeJson as describe, isObject, parseJsonl} from './jsonl.js';
 import type {ChoiceExample, Example, PairExample} from './types.js';
@@ -50,13 +51,13 @@ export const SUPERGLUE_LABELS: Record<SuperGlueTask, string[]> = {
 };
 
 export function readSuperGlue(task: SuperGlueTask, file: string): Example[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (error) {
     throw new UserError(`cannot read ${SUPERGLUE_DIRS[task] ?? task} data: ${(error as Error).message}`, {file});
   }
-  return parseSuperGlue(task, text, file);
+  return parseSuperGlue(task, decodeUtf8(bytes, file), file);
 }
 
 export function parseSuperGlue(task: SuperGlueTask, text: string, file: string): Example[] {
@@ -66,13 +67,32 @@ export function parseSuperGlue(task: SuperGlueTask, text: string, file: string):
   }
   const labels = new LabelPresence();
   const examples: Example[] = [];
+  // One rule for run and score: an id is one example, so a repeated one is refused in every split
+  // (the leaderboard format keys predictions by it; `ptv2 score` could not tell the two apart).
+  const idLines = new Map<string, number>();
   for (const {value, line} of parseJsonl(text, file)) {
-    examples.push(...readLine(new Fields(value, {file, line}, ''), labels));
+    for (const example of readLine(new Fields(value, {file, line}, ''), labels)) {
+      const id = String(example.id);
+      const first = idLines.get(id);
+      if (first !== undefined) {
+        throw new UserError(`duplicate idx ${id}; line ${first} has it too`, {file, line, field: DUPLICATE_FIELD.get(task) ?? 'idx'}, [
+          'give every record its own idx, as the official files do',
+        ]);
+      }
+      idLines.set(id, line);
+      examples.push(example);
+    }
   }
   return examples;
 }
 
 type LineReader = (fields: Fields, labels: LabelPresence) => Example[];
+
+/** Where a repeated id lives for the tasks whose example id is built from nested idx fields. */
+const DUPLICATE_FIELD = new Map<SuperGlueTask, string>([
+  ['multirc', 'idx (paragraph, question and answer idx)'],
+  ['record', 'qas[].idx'],
+]);
 
 const LINE_READERS = new Map<SuperGlueTask, LineReader>([
   ['rte', (f, labels) => [premiseHypothesis(f, labels, SUPERGLUE_LABELS.rte)]],

@@ -36,7 +36,7 @@ import type {TrainEvent, TrainerOptions, TrainResult} from '../train/trainer.js'
 
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
-import {jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
+import {checkPooler, jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
 
 export interface JobResult {
   job: Job;
@@ -132,6 +132,7 @@ export class Experiment {
         checkWasmFits(checkpoint.config, shape, {file: loaded.file});
       }
     }
+    checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
     const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
     const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
     const {EncoderWeights} = await import('../model/encoder.js');
@@ -191,7 +192,7 @@ export class Experiment {
     const data = this.tasks.get(job.task)!;
     const cfg = job.config;
     const {TaskModel} = await import('../model/model.js');
-    const seed = deriveSeed(job.seed, job.id);
+    const seed = job.runSeed;
     const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed, this.promptTables));
     const runId = this.store.startRun({
       ...this.runStart(job),
@@ -231,7 +232,7 @@ export class Experiment {
     const cfg = job.config;
     const {TaskModel} = await import('../model/model.js');
     const {createPrompt} = await import('../model/prompt.js');
-    const seed = deriveSeed(job.seed, job.id);
+    const seed = job.runSeed;
     const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
     const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed, this.promptTables), seed: deriveSeed(seed, 'prompt')});
     const models = new Map(

@@ -8,7 +8,8 @@ import type {Job} from '../config/plan.js';
 import type {Ptv2Config} from '../config/schema.js';
 import {UserError} from '../errors.js';
 import type {EncoderConfig} from '../model/checkpoint.js';
-import type {ModelSpec} from '../model/model.js';
+import {POOLED_HEADS} from '../model/checkpoint.js';
+import type {HeadKind, ModelSpec} from '../model/model.js';
 import type {PromptOptions} from '../model/prompt.js';
 import {readPeftPrompt, type PeftPrompt} from '../peft.js';
 import type {TaskData} from './task-data.js';
@@ -54,6 +55,27 @@ function checkPromptSource(job: Job, model: EncoderConfig, configFile: string, s
   if (deep && prompt.depth !== null && prompt.depth !== model.numLayers) fail(`it prompts every layer and prompt.depth is ${prompt.depth}`, ['set prompt.depth: null']);
 }
 
+/**
+ * `model.use_pooler: true` needs a pooler in the checkpoint for every job whose head reads [CLS]
+ * (classification, multiple choice): without one the head would have to fall back to [CLS], which
+ * is not what the config says and could not be exported (BertForSequenceClassification pools).
+ */
+export function checkPooler(jobs: readonly Job[], heads: ReadonlyMap<string, HeadKind>, checkpoint: {dir: string; hasPooler: boolean}, loaded: {file: string; text: string}): void {
+  if (checkpoint.hasPooler) return;
+  const job = jobs.find((j) => j.config.model.use_pooler && (j.tasks ?? [j.task]).some((task) => POOLED_HEADS.has(heads.get(task) ?? 'classification')));
+  if (!job) return;
+  // The line that sets it, when the config does (true is also the default).
+  const index = loaded.text.split('\n').findIndex((line) => /^\s*use_pooler:\s*true\b/.test(line));
+  throw new UserError(
+    `is true, but the checkpoint in ${checkpoint.dir} has no pooler (bert.pooler.dense / roberta.pooler.dense), so the head of ${job.id} has nothing to read`,
+    {file: loaded.file, ...(index >= 0 ? {line: index + 1} : {}), field: 'model.use_pooler'},
+    [
+      'set model.use_pooler: false to classify from [CLS] directly (such a run cannot be exported as a PEFT adapter)',
+      `or use a checkpoint with a pooler; a built-in checkpoint written by an older ptv2 has none: delete ${checkpoint.dir} and ptv2 writes it again`,
+    ],
+  );
+}
+
 /** The prompt a job trains: its method and the config's prompt section. */
 export function promptOptions(job: Job, seed: number, tables: PromptTables): PromptOptions {
   const prompt = job.config.prompt;
@@ -97,6 +119,13 @@ export function trainingSchedule(cfg: Ptv2Config) {
   };
 }
 
+/** Stored with the run: its prompt and train settings, the seed its random streams start from, and (sweeps) whether it is a reference. */
 export function jobParams(job: Job): Record<string, unknown> {
-  return {prompt: job.config.prompt, train: job.config.train, ...(job.from ? {from: job.from} : {})};
+  return {
+    prompt: job.config.prompt,
+    train: job.config.train,
+    run_seed: job.runSeed,
+    ...(job.reference ? {sweep_reference: true} : {}),
+    ...(job.from ? {from: job.from} : {}),
+  };
 }

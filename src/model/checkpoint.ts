@@ -13,6 +13,10 @@ import {UserError} from '../errors.js';
 import {type NamedTensor, readSafetensors, writeSafetensors} from './safetensors.js';
 import {mulberry32} from '../random.js';
 import {mergesText, vocabJsonText, type ByteLevelBpeVocab} from './bpe-vocab.js';
+import type {HeadKind} from './model.js';
+
+/** The heads that read [CLS], and so the checkpoint's pooler when `use_pooler` is set. */
+export const POOLED_HEADS: ReadonlySet<HeadKind> = new Set<HeadKind>(['classification', 'choice']);
 
 export type ModelType = 'bert' | 'roberta';
 export type HiddenActivation = 'gelu' | 'gelu_new' | 'relu';

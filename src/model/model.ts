@@ -8,6 +8,7 @@ import {ClassificationHead, crossEntropy} from './heads.js';
 import {MultipleChoiceHead, SpanExtractionHead, TokenClassificationHead, type SpanLogits} from './task-heads.js';
 import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
 import {deriveSeed} from '../random.js';
+import {POOLED_HEADS} from './checkpoint.js';
 
 export interface ModelSpec {
   prompt: PromptOptions;
@@ -16,7 +17,7 @@ export interface ModelSpec {
   numLabels: number;
   /** Hidden dropout of encoder and head. */
   dropout: number;
-  /** Feed the pretrained pooler's output to the head (as the reference does), when present. */
+  /** Feed the pretrained pooler's output to the head (as the reference does); needs a checkpoint with one. */
   usePooler: boolean;
   seed: number;
   /**
@@ -75,7 +76,9 @@ export class TaskModel {
     const buildHead = HEAD_TABLE.get(spec.head ?? 'classification');
     if (!buildHead) throw new Error(`unknown head "${spec.head}"`);
     this.head = buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
-    this.usePooler = spec.usePooler && weights.hasPooler;
+    // Only heads on [CLS] read the pooler; a missing one is an error, never a silent fall back to [CLS].
+    this.usePooler = spec.usePooler && POOLED_HEADS.has(spec.head ?? 'classification');
+    if (this.usePooler && !weights.hasPooler) throw new Error('usePooler is set, but the checkpoint has no pooler weights');
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);
     const extra = this.prompt.variables.concat(this.head.variables).reduce((n, v) => n + v.size, 0);

@@ -12,7 +12,7 @@ export interface RunSummary {
   method: string;
   /** single, or MPT-2's shared / finetune stage. */
   stage: string;
-  /** `key=value` for sweep runs, else null. */
+  /** `key=value` for sweep runs, `key: reference` for a sweep's reference runs, else null. */
   sweep: string | null;
   status: string;
   keyMetric: string;
@@ -50,7 +50,7 @@ export function buildRunSummaries(runs: readonly RunRow[], dev: readonly BestSco
     task: run.task,
     method: run.method,
     stage: run.stage,
-    sweep: run.sweepKey === null ? null : `${run.sweepKey}=${run.sweepValue}`,
+    sweep: run.sweepKey === null ? null : run.sweepValue === null ? `${run.sweepKey}: reference` : `${run.sweepKey}=${run.sweepValue}`,
     status: run.status,
     keyMetric: run.keyMetric,
     bestEpoch: devOf.get(run.id)?.epoch ?? null,

@@ -4,6 +4,10 @@
  * rendered as Markdown (percentages, best of a row bold), CSV and JSON (raw values with their
  * scale), and a line chart (x: sweep value, y: score in percent, one line per task × method).
  *
+ * A reference run (a job the swept key cannot change, e.g. FT under a prompt key; see
+ * src/config/plan.ts) ran once: its row holds that one score under every value, labelled as a
+ * reference and never bold, and the chart draws it as a flat dashed line.
+ *
  * The chart is a Vega-Lite spec rendered to SVG by Vega's headless View (renderer 'none',
  * toSVG), so axes, legend and layout come from a maintained library; vega is imported only
  * when a chart is drawn. Everything else here is pure.
@@ -22,8 +26,8 @@ export interface SweepScore {
   method: string;
   keyMetric: string;
   sweepKey: string;
-  /** The value as JSON text, as the runs table stores it (`4`, `null`, `0.01`). */
-  sweepValue: string;
+  /** The value as JSON text, as the runs table stores it (`4`, `null`, `0.01`); null for a reference run. */
+  sweepValue: string | null;
   /** The best score at this value, or null when the run failed or recorded none. */
   value: number | null;
   /** 1 (default) for fractions, 100 for metrics already in percent. */
@@ -38,6 +42,8 @@ export interface SweepTable {
   rows: string[];
   /** cells[row][column], one column per entry of SweepReport.values; null where there is no score. */
   cells: (ReportCell | null)[][];
+  /** Per row: a reference run, one score shown under every value. */
+  references: boolean[];
 }
 
 export interface SweepReport {
@@ -61,10 +67,12 @@ const MISSING = '–';
  */
 export function buildSweepReport(scores: SweepScore[], opts: {title?: string; split?: string} = {}): SweepReport {
   scores = scores.filter((s) => s.stage !== 'shared');
-  const values = unique(scores.map((s) => s.sweepValue));
+  const values = unique(scores.flatMap((s) => (s.sweepValue === null ? [] : [s.sweepValue])));
   const methods = orderMethods(unique(scores.map((s) => s.method)));
   const best = new Map<string, ReportCell>();
+  const referenceRows = new Set<string>();
   for (const s of scores) {
+    if (s.sweepValue === null) referenceRows.add(JSON.stringify([s.method, s.task]));
     if (s.value === null) continue;
     const key = JSON.stringify([s.method, s.task, s.sweepValue]);
     const current = best.get(key);
@@ -73,9 +81,10 @@ export function buildSweepReport(scores: SweepScore[], opts: {title?: string; sp
     }
   }
   const tables = methods.map((method): SweepTable => {
-    const cellsOf = (task: string) => values.map((value) => best.get(JSON.stringify([method, task, value])) ?? null);
+    const isReference = (task: string) => referenceRows.has(JSON.stringify([method, task]));
+    const cellsOf = (task: string) => values.map((value) => best.get(JSON.stringify([method, task, isReference(task) ? null : value])) ?? null);
     const rows = unique(scores.filter((s) => s.method === method).map((s) => s.task)).filter((task) => cellsOf(task).some((c) => c !== null));
-    return {method, rows, cells: rows.map(cellsOf)};
+    return {method, rows, cells: rows.map(cellsOf), references: rows.map(isReference)};
   });
   return {
     title: opts.title ?? '',
@@ -94,14 +103,16 @@ export function valueLabel(json: string): string {
 /** One table per method; values in percent with one decimal, the best of each row in bold. */
 export function renderSweepMarkdown(r: SweepReport): string {
   const blocks = r.tables.map((t) => {
-    const heading = `## ${r.title ? `${r.title}: ` : ''}${methodHeader(t.method)} by ${r.sweepKey} (best ${r.split} score)`;
+    const allReference = t.references.every(Boolean);
+    const scope = allReference ? `not swept by ${r.sweepKey}: one run per task, shown under every value` : `by ${r.sweepKey}`;
+    const heading = `## ${r.title ? `${r.title}: ` : ''}${methodHeader(t.method)} ${scope} (best ${r.split} score)`;
     const lines = [heading, ''];
     lines.push(markdownRow(['Task', ...r.values.map((v) => escapeMarkdown(valueLabel(v)))]));
     lines.push(markdownRow([':---', ...r.values.map(() => '---:')]));
     t.rows.forEach((task, i) => {
       const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
-      const top = bestShown(shown);
-      const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
+      const top = t.references[i] ? null : bestShown(shown);
+      const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})${t.references[i] ? ', reference' : ''}`;
       lines.push(markdownRow([label, ...shown.map((text) => (text === null ? MISSING : text === top ? `**${text}**` : text))]));
     });
     return lines.join('\n') + '\n';
@@ -110,31 +121,36 @@ export function renderSweepMarkdown(r: SweepReport): string {
 }
 
 /**
- * Header `task,method,metric,scale,<key>=<value>...`: one row per method and task, raw values as the
- * scorer reports them, empty where missing.
+ * Header `task,method,metric,scale,reference,<key>=<value>...`: one row per method and task, raw
+ * values as the scorer reports them, empty where missing; a reference row (`reference` true) repeats
+ * its one score under every value.
  */
 export function renderSweepCsv(r: SweepReport): string {
-  const lines = [['task', 'method', 'metric', 'scale', ...r.values.map((v) => `${r.sweepKey}=${valueLabel(v)}`)]];
+  const lines = [['task', 'method', 'metric', 'scale', 'reference', ...r.values.map((v) => `${r.sweepKey}=${valueLabel(v)}`)]];
   for (const t of r.tables) {
     t.rows.forEach((task, i) => {
       const cells = t.cells[i];
       const scales = unique(cells.flatMap((c) => (c === null ? [] : [String(c.scale)])));
-      lines.push([task, t.method, rowMetric(cells), scales.join('/'), ...cells.map((c) => (c?.value == null ? '' : String(c.value)))]);
+      lines.push([task, t.method, rowMetric(cells), scales.join('/'), String(t.references[i]), ...cells.map((c) => (c?.value == null ? '' : String(c.value)))]);
     });
   }
   return lines.map((fields) => fields.map(csvField).join(',') + CSV_LINE_END).join('');
 }
 
-/** An array of {task, method, metric, scale, sweepKey, sweepValue, value}, one per cell with a value. */
+/**
+ * An array of {task, method, metric, scale, sweepKey, sweepValue, value}, one per cell with a value;
+ * a reference run is one entry with `reference: true` and no sweepValue (it ran at none of them).
+ */
 export function renderSweepJson(r: SweepReport): string {
   const entries = r.tables.flatMap((t) =>
-    t.cells.flatMap((cells) =>
-      cells.flatMap((cell, column) =>
-        cell?.value == null
-          ? []
-          : [{task: cell.task, method: cell.method, metric: cell.metric, scale: cell.scale, sweepKey: r.sweepKey, sweepValue: JSON.parse(r.values[column]) as unknown, value: cell.value}],
-      ),
-    ),
+    t.cells.flatMap((cells, row): Record<string, unknown>[] => {
+      const base = (cell: ReportCell) => ({task: cell.task, method: cell.method, metric: cell.metric, scale: cell.scale, sweepKey: r.sweepKey});
+      if (t.references[row]) {
+        const cell = cells.find((c) => c?.value != null);
+        return cell ? [{...base(cell), reference: true, value: cell.value}] : [];
+      }
+      return cells.flatMap((cell, column) => (cell?.value == null ? [] : [{...base(cell), sweepValue: JSON.parse(r.values[column]) as unknown, value: cell.value}]));
+    }),
   );
   return JSON.stringify(entries, null, 2) + '\n';
 }
@@ -145,13 +161,15 @@ export interface SweepPoint {
   x: string;
   /** The score in percent. */
   y: number;
-  /** `task / Method`. */
+  /** `task / Method`, with ` (reference)` for a reference run's flat line. */
   line: string;
+  /** `swept`, or `reference` for a run the swept key cannot change (drawn dashed). */
+  run: 'swept' | 'reference';
 }
 
-/** `rte / PT-2`: the legend label of a task × method line. */
-export function lineLabel(task: string, method: string): string {
-  return `${task} / ${methodHeader(method)}`;
+/** `rte / PT-2`: the legend label of a task × method line; `rte / FT (reference)` for a reference run. */
+export function lineLabel(task: string, method: string, reference = false): string {
+  return `${task} / ${methodHeader(method)}${reference ? ' (reference)' : ''}`;
 }
 
 /** Every cell with a value, as a point in percent, line by line (method by method, then task). */
@@ -159,7 +177,9 @@ export function sweepPoints(r: SweepReport): SweepPoint[] {
   return r.tables.flatMap((t) =>
     t.rows.flatMap((task, i) =>
       t.cells[i].flatMap((cell, column) =>
-        cell?.value == null ? [] : [{x: valueLabel(r.values[column]), y: (cell.value / cell.scale) * 100, line: lineLabel(task, t.method)}],
+        cell?.value == null
+          ? []
+          : [{x: valueLabel(r.values[column]), y: (cell.value / cell.scale) * 100, line: lineLabel(task, t.method, t.references[i]), run: t.references[i] ? ('reference' as const) : ('swept' as const)}],
       ),
     ),
   );
@@ -179,7 +199,7 @@ export function percentDomain(ys: number[]): [number, number] {
 /**
  * The Vega-Lite line chart of a sweep: x = sweep value (categorical, in the order run), y = best
  * score in percent (over percentDomain), one coloured line with points per task × method, legend
- * in table order, title = experiment and sweep key.
+ * in table order, title = experiment and sweep key; reference runs are flat dashed lines.
  */
 export function sweepPlotSpec(r: SweepReport): TopLevelSpec {
   const points = sweepPoints(r);
@@ -196,6 +216,7 @@ export function sweepPlotSpec(r: SweepReport): TopLevelSpec {
       x: {field: 'x', type: 'ordinal', sort: r.values.map(valueLabel), title: r.sweepKey, axis: {labelAngle: 0}},
       y: {field: 'y', type: 'quantitative', title: `best ${r.split} ${measure} (%)`, scale: {domain: percentDomain(points.map((p) => p.y))}},
       color: {field: 'line', type: 'nominal', sort: unique(points.map((p) => p.line)), title: 'task / method'},
+      strokeDash: {field: 'run', type: 'nominal', sort: ['swept', 'reference'], title: 'run'},
     },
   };
 }

@@ -17,6 +17,7 @@ import {accuracy, macroF1, type ClassLabel} from '../metrics/classification.js';
 import {multircScores, recordScores, type MultiRcItem} from '../metrics/superglue.js';
 import {readSuperGlue, SUPERGLUE_LABELS, type SuperGlueTask} from '../data/superglue.js';
 import type {ChoiceExample, PairExample} from '../data/types.js';
+import {decodeUtf8} from '../data/text-file.js';
 import {isObject, parseJsonl, type JsonlObject} from '../data/jsonl.js';
 
 export interface ScoreFiles {
@@ -28,13 +29,13 @@ export interface ScoreFiles {
 const LISTED_MISSING = 5;
 
 function readPredLines(file: string): JsonlObject[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (error) {
     throw new UserError(`cannot read predictions: ${(error as Error).message}`, {file});
   }
-  return parseJsonl(text, file);
+  return parseJsonl(decodeUtf8(bytes, file), file);
 }
 
 

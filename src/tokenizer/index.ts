@@ -9,6 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import {readText} from '../data/text-file.js';
 import {UserError} from '../errors.js';
 import {createPtTokenizer, type PtTokenizer} from './pt-tokenizer.js';
 import {
@@ -33,9 +34,10 @@ export interface LoadTokenizerOptions {
 type JsonObject = Record<string, unknown>;
 
 function readJsonObject(file: string): JsonObject {
+  const text = readText(file);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new UserError(`not valid JSON: ${(error as Error).message}`, {file});
   }
@@ -47,7 +49,7 @@ function readJsonObject(file: string): JsonObject {
 
 /** Lines of a text file, without the empty line after a final newline. */
 function readLines(file: string): string[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').map((line) => line.replace(/\r$/, ''));
+  const lines = readText(file).split('\n').map((line) => line.replace(/\r$/, ''));
   if (lines.at(-1) === '') lines.pop();
   return lines;
 }

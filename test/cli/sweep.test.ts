@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {parseConfig} from '../../src/config/load.js';
-import {parseSweepValues, resolveSweepKey, SWEEP_KEY_NAMES, withSweep} from '../../src/cli/sweep-grid.js';
+import {parseSweepValues, resolveSweepKey, resumeText, SWEEP_KEY_NAMES, withSweep} from '../../src/cli/sweep-grid.js';
 import {SWEEP_KEYS, type SweepKey} from '../../src/config/schema.js';
 import {ptv2, tinyConfig} from '../helpers/cli.js';
 
@@ -123,7 +123,105 @@ describe('withSweep', () => {
   });
 });
 
+describe('resumeText: which recorded config a --resume continues', () => {
+  const FILE = 'name: x\nsweep:\n  key: seed\n  values: [1, 2]\ntasks: []\n';
+  const grid = {key: 'prompt.length' as const, values: [4, 8]};
+  const where = {file: 'x.yaml', experiment: 'x #3'};
+
+  test('the same text resumes as it is', () => assert.deepEqual(resumeText(FILE, FILE, 'run', where), {text: FILE}));
+
+  test('ptv2 run --resume on the file a ptv2 sweep started from continues the recorded sweep', () => {
+    const recorded = withSweep(FILE, grid);
+    assert.deepEqual(resumeText(recorded, FILE, 'run', where), {text: recorded});
+    // Also when the file had no sweep of its own.
+    const bare = 'name: x\ntasks: []\n';
+    assert.deepEqual(resumeText(withSweep(bare, grid), bare, 'run', where), {text: withSweep(bare, grid)});
+  });
+
+  test('ptv2 sweep --resume with the grid it ran resumes; with other values it names both grids', () => {
+    const recorded = withSweep(FILE, grid);
+    assert.deepEqual(resumeText(recorded, withSweep(FILE, grid), 'sweep', where), {text: recorded});
+    assert.equal(
+      messageOf(() => resumeText(recorded, withSweep(FILE, {key: 'prompt.length', values: [4]}), 'sweep', where)),
+      'x.yaml: experiment x #3 ran the sweep {key: prompt.length, values: [4, 8]}, and this command gives the sweep {key: prompt.length, values: [4]}',
+    );
+  });
+
+  test('a change anywhere but the sweep is a changed config; so is a hand-edited sweep under ptv2 run', () => {
+    assert.deepEqual(resumeText(withSweep(FILE, grid), FILE.replace('name: x', 'name: y'), 'run', where), {changed: true});
+    assert.match(messageOf(() => resumeText(FILE, FILE.replace('[1, 2]', '[1, 3]'), 'run', where)), /ran the sweep \{key: seed, values: \[1, 2\]\}, and this command gives the sweep \{key: seed, values: \[1, 3\]\}/);
+  });
+});
+
 describe('ptv2 sweep (built CLI, tiny data)', () => {
+  test('FT under a prompt key runs once as a reference; seeds ignore the swept value; sweep --resume and run --resume continue the sweep', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-sweep-ref-'));
+    const db = path.join(dir, 'ptv2.db');
+    const config = tinyConfig(dir, 'ref');
+    const text = fs
+      .readFileSync(config, 'utf8')
+      .replace('epochs: 2', 'epochs: 1')
+      .replace(/tasks:([\s\S]*?)\n {2}- \{name: cb.*\n/, 'tasks:$1\n');
+    fs.writeFileSync(config, text);
+
+    const swept = ptv2(['sweep', 'prompt-length', config, '--values', '6,2', '--json'], dir);
+    assert.equal(swept.code, 0, swept.stderr + swept.stdout);
+    const summary = JSON.parse(swept.stdout) as {notSwept: unknown; runs: {id: string; best: number}[]};
+    assert.deepEqual(summary.runs.map((r) => r.id), ['rte/ft', 'rte/pt2/prompt.length=6', 'rte/pt2/prompt.length=2']);
+    assert.deepEqual(summary.notSwept, [{method: 'ft', reason: 'ft does not read prompt.length; it runs once, as a reference for the swept runs'}]);
+    const plainSweep = ptv2(['sweep', 'prompt-length', config, '--values', '6,2', '--db', path.join(dir, 'other.db'), '--plain'], dir);
+    assert.match(plainSweep.stdout, /not swept: ft: ft does not read prompt\.length; it runs once, as a reference for the swept runs/);
+
+    // The same jobs without a sweep (prompt.length 2) draw the same numbers: seeds ignore the swept value.
+    fs.writeFileSync(path.join(dir, 'plain.yaml'), text.replace('name: ref', 'name: plain').replace('prompt: {length: 4}', 'prompt: {length: 2}'));
+    const plain = ptv2(['run', path.join(dir, 'plain.yaml'), '--json'], dir);
+    assert.equal(plain.code, 0, plain.stderr);
+    const plainRuns = (JSON.parse(plain.stdout) as {runs: {id: string; best: number}[]}).runs;
+    const best = (runs: {id: string; best: number}[], id: string) => runs.find((r) => r.id === id)!.best;
+    assert.equal(best(plainRuns, 'rte/ft'), best(summary.runs, 'rte/ft'));
+    assert.equal(best(plainRuns, 'rte/pt2'), best(summary.runs, 'rte/pt2/prompt.length=2'));
+
+    const sql = new Database(db);
+    const rows = sql.prepare("SELECT id, method, sweep_key AS key, sweep_value AS value, seed, params_json AS params FROM runs WHERE experiment_id = 1 ORDER BY id").all() as {id: number; method: string; key: string; value: string | null; seed: number; params: string}[];
+    assert.deepEqual(rows.map((r) => [r.method, r.key, r.value, r.seed]), [['ft', 'prompt.length', null, 42], ['pt2', 'prompt.length', '6', 42], ['pt2', 'prompt.length', '2', 42]]);
+    const runSeeds = rows.map((r) => (JSON.parse(r.params) as {run_seed: number; sweep_reference?: boolean}));
+    assert.equal(runSeeds[1].run_seed, runSeeds[2].run_seed);
+    assert.equal(runSeeds[0].sweep_reference, true);
+
+    // The report: FT's one run is a reference row in its own table.
+    const report = ptv2(['report', '--db', db, '--experiment', 'ref'], dir);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /## ref #1: FT not swept by prompt\.length: one run per task, shown under every value \(best dev score\)\n\n\| Task \| 6 \| 2 \|\n\| :--- \| ---: \| ---: \|\n\| rte \(accuracy\), reference \| ([\d.]+) \| \1 \|/);
+    const runsReport = ptv2(['report', '--db', db, '--experiment', 'ref', '--runs', '--format', 'csv'], dir);
+    assert.match(runsReport.stdout, /,rte,ft,single,prompt\.length: reference,completed,/);
+
+    // A failed run, then --resume: from ptv2 sweep with the same grid, and from ptv2 run on the file.
+    const failRun = (id: number) => {
+      sql.prepare("UPDATE runs SET status = 'failed' WHERE id = ?").run(id);
+      sql.prepare("UPDATE experiments SET status = 'failed' WHERE id = 1").run();
+    };
+    failRun(rows[2].id);
+    const other = ptv2(['sweep', 'prompt-length', config, '--values', '6', '--resume'], dir);
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /experiment ref #1 ran the sweep \{key: prompt\.length, values: \[6, 2\]\}, and this command gives the sweep \{key: prompt\.length, values: \[6\]\}/);
+    const resumed = ptv2(['sweep', 'prompt-length', config, '--values', '6,2', '--resume', '--json'], dir);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual((JSON.parse(resumed.stdout) as {runs: {id: string; resumed: boolean}[]}).runs.map((r) => [r.id, r.resumed]), [
+      ['rte/ft', true],
+      ['rte/pt2/prompt.length=6', true],
+      ['rte/pt2/prompt.length=2', false],
+    ]);
+    failRun(rows[1].id);
+    const runResumed = ptv2(['run', config, '--resume', '--plain'], dir);
+    assert.equal(runResumed.code, 0, runResumed.stderr);
+    assert.match(runResumed.stdout, /experiment ref #1: 3 runs \(resumed: 2 completed earlier\)/);
+    assert.match(runResumed.stdout, /resuming the sweep it recorded: prompt\.length over \[6,2\]/);
+    const statuses = sql.prepare("SELECT sweep_value AS value, status FROM runs WHERE experiment_id = 1 ORDER BY id").all() as {value: string | null; status: string}[];
+    assert.deepEqual(statuses.filter((r) => r.status === 'completed').map((r) => r.value), [null, '2', '6']);
+    sql.close();
+  });
+
+
   test('sweeps prompt-length over two values, records the grid, reports a table per method and plots it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-sweep-'));
     const db = path.join(dir, 'ptv2.db');

@@ -7,7 +7,7 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 
 import {parseConfig} from '../../src/config/load.js';
-import {planJobs} from '../../src/config/plan.js';
+import {planJobs, sweepNotes} from '../../src/config/plan.js';
 
 const BASE = `name: plan
 model:
@@ -51,39 +51,95 @@ describe('planJobs', () => {
     );
   });
 
-  test('a sweep multiplies the jobs, sweep values outermost, with the value applied', () => {
+  test('a sweep multiplies the jobs the key reaches, values outermost; FT, which has no prompt, runs once as a reference', () => {
     const jobs = plan(`${BASE}sweep:\n  key: prompt.length\n  values: [4, 8, 16]\n`);
-    assert.equal(jobs.length, 3 * 2 * 2);
-    assert.deepEqual(jobs.slice(0, 5).map((job) => job.id), [
-      'rte/ft/prompt.length=4',
+    assert.deepEqual(jobs.map((job) => job.id), [
+      'rte/ft',
       'rte/pt2/prompt.length=4',
-      'boolq/ft/prompt.length=4',
+      'boolq/ft',
       'boolq/pt2/prompt.length=4',
-      'rte/ft/prompt.length=8',
+      'rte/pt2/prompt.length=8',
+      'boolq/pt2/prompt.length=8',
+      'rte/pt2/prompt.length=16',
+      'boolq/pt2/prompt.length=16',
     ]);
-    assert.deepEqual(
-      jobs.map((job) => job.config.prompt.length),
-      [4, 4, 4, 4, 8, 8, 8, 8, 16, 16, 16, 16],
-    );
-    for (const job of jobs) {
+    const pt2 = jobs.filter((job) => job.method === 'pt2');
+    assert.deepEqual(pt2.map((job) => job.config.prompt.length), [4, 4, 8, 8, 16, 16]);
+    for (const job of pt2) {
       assert.equal(job.sweepKey, 'prompt.length');
       assert.equal(job.sweepValue, job.config.prompt.length);
+      assert.equal(job.reference, undefined);
+    }
+    const ft = jobs.filter((job) => job.method === 'ft');
+    for (const job of ft) {
+      assert.equal(job.sweepKey, 'prompt.length');
+      assert.equal('sweepValue' in job, false);
+      assert.equal(job.reference, true);
+      // At the config's own value (the schema default, 16), which FT does not read anyway.
+      assert.equal(job.config.prompt.length, 16);
     }
     assert.equal(new Set(jobs.map((job) => job.id)).size, jobs.length);
   });
 
-  test('a swept key wins over a method override of the same key', () => {
-    const jobs = plan(`${BASE}sweep:\n  key: train.lr\n  values: [0.01, 0.02]\n`);
-    const ft = jobs.filter((job) => job.method === 'ft');
+  test('a job\'s seed does not depend on the swept value: the same task and method draw the same numbers at every value', () => {
+    const jobs = plan(`${BASE}sweep:\n  key: prompt.depth\n  values: [1, null]\n`);
+    const seedOf = (id: string) => jobs.find((job) => job.id === id)!.runSeed;
+    assert.equal(seedOf('rte/pt2/prompt.depth=1'), seedOf('rte/pt2/prompt.depth=null'));
+    assert.notEqual(seedOf('rte/pt2/prompt.depth=1'), seedOf('boolq/pt2/prompt.depth=1'));
+    assert.notEqual(seedOf('rte/pt2/prompt.depth=1'), seedOf('rte/ft'));
+    // The same seed as the job has without a sweep, so a sweep point reproduces the plain run.
+    const plain = plan(BASE);
+    assert.equal(seedOf('rte/pt2/prompt.depth=1'), plain.find((job) => job.id === 'rte/pt2')!.runSeed);
+    assert.equal(seedOf('rte/ft'), plain.find((job) => job.id === 'rte/ft')!.runSeed);
+    for (const job of jobs) assert.equal(job.seed, 42);
+  });
+
+  test('method_overrides win over a swept key: the method keeps its own value and runs once, with a note saying so', () => {
+    const text = `${BASE}sweep:\n  key: train.lr\n  values: [0.01, 0.02]\n`;
+    const {config} = parseConfig(text, 'plan.yaml');
+    const jobs = planJobs(config);
     assert.deepEqual(
-      ft.map((job) => [job.id, job.config.train.lr]),
+      jobs.map((job) => [job.id, job.config.train.lr]),
       [
-        ['rte/ft/train.lr=0.01', 0.01],
-        ['boolq/ft/train.lr=0.01', 0.01],
-        ['rte/ft/train.lr=0.02', 0.02],
-        ['boolq/ft/train.lr=0.02', 0.02],
+        ['rte/ft', 0.0001],
+        ['rte/pt2/train.lr=0.01', 0.01],
+        ['boolq/ft', 0.0001],
+        ['boolq/pt2/train.lr=0.01', 0.01],
+        ['rte/pt2/train.lr=0.02', 0.02],
+        ['boolq/pt2/train.lr=0.02', 0.02],
       ],
     );
+    assert.deepEqual(sweepNotes(config, jobs), [
+      {method: 'ft', reason: 'method_overrides.ft.train.lr (0.0001) wins over the sweep; it runs once, as a reference for the swept runs'},
+    ]);
+    // A key the override does not set is swept for that method too.
+    const epochs = plan(`${BASE}sweep:\n  key: train.epochs\n  values: [1, 2]\n`);
+    assert.deepEqual(epochs.filter((job) => job.method === 'ft').map((job) => [job.id, job.config.train.epochs]), [
+      ['rte/ft/train.epochs=1', 1],
+      ['boolq/ft/train.epochs=1', 1],
+      ['rte/ft/train.epochs=2', 2],
+      ['boolq/ft/train.epochs=2', 2],
+    ]);
+  });
+
+  test('each method is swept over exactly the prompt keys it reads', () => {
+    const all = BASE.replace('methods: [ft, pt2]', 'methods: [ft, pt, prefix, pt2]');
+    const CASES: {key: string; values: string; swept: string[]}[] = [
+      {key: 'prompt.length', values: '[4, 8]', swept: ['pt', 'prefix', 'pt2']},
+      {key: 'prompt.depth', values: '[1, null]', swept: ['pt2']},
+      {key: 'prompt.reparameterize', values: '[true, false]', swept: ['pt2']},
+      {key: 'prompt.dropout', values: '[0, 0.2]', swept: ['pt', 'prefix', 'pt2']},
+      {key: 'train.batch_size', values: '[4, 8]', swept: ['ft', 'pt', 'prefix', 'pt2']},
+      {key: 'seed', values: '[1, 2]', swept: ['ft', 'pt', 'prefix', 'pt2']},
+    ];
+    for (const {key, values, swept} of CASES) {
+      const {config} = parseConfig(`${all}sweep: {key: ${key}, values: ${values}}\n`, 'plan.yaml');
+      const jobs = planJobs(config);
+      const sweptMethods = [...new Set(jobs.filter((job) => !job.reference).map((job) => job.method))];
+      assert.deepEqual(sweptMethods, swept, key);
+      assert.equal(jobs.filter((job) => job.reference).length, 2 * (4 - swept.length), key);
+      assert.deepEqual(sweepNotes(config, jobs).map((n) => n.method), ['ft', 'pt', 'prefix', 'pt2'].filter((m) => !swept.includes(m)), key);
+    }
   });
 
   test('a seed sweep sets each job\'s seed', () => {
@@ -100,9 +156,10 @@ describe('planJobs', () => {
     const before = structuredClone(config);
     const jobs = planJobs(config);
     assert.deepEqual(config, before);
-    assert.equal(jobs[4].id, 'rte/ft/prompt.depth=null');
-    assert.equal(jobs[4].config.prompt.depth, null);
-    assert.equal(jobs[0].config.prompt.depth, 1);
+    const pt2 = jobs.filter((job) => job.method === 'pt2');
+    assert.equal(pt2[2].id, 'rte/pt2/prompt.depth=null');
+    assert.equal(pt2[2].config.prompt.depth, null);
+    assert.equal(pt2[0].config.prompt.depth, 1);
   });
 });
 
@@ -148,5 +205,22 @@ describe('planJobs with mpt2', () => {
         ['boolq/mpt2/prompt.length=8', '+shared/mpt2/prompt.length=8', 8],
       ],
     );
+  });
+
+  test('with mpt2.shared_lr set, an lr sweep leaves the shared stage alone: it runs once and every swept fine-tuning starts from it', () => {
+    const text = `${MPT2}mpt2: {shared_lr: 0.05}\nsweep: {key: train.lr, values: [0.01, 0.02]}\n`;
+    const {config} = parseConfig(text, 'plan.yaml');
+    const jobs = planJobs(config).filter((job) => job.method === 'mpt2');
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.from ?? null, job.config.train.lr, job.reference ?? false]),
+      [
+        ['+shared/mpt2', null, 0.05, true],
+        ['rte/mpt2/train.lr=0.01', '+shared/mpt2', 0.01, false],
+        ['boolq/mpt2/train.lr=0.01', '+shared/mpt2', 0.01, false],
+        ['rte/mpt2/train.lr=0.02', '+shared/mpt2', 0.02, false],
+        ['boolq/mpt2/train.lr=0.02', '+shared/mpt2', 0.02, false],
+      ],
+    );
+    assert.deepEqual(sweepNotes(config, planJobs(config)).map((n) => [n.method, n.stage]), [['mpt2', 'shared']]);
   });
 });

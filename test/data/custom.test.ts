@@ -62,6 +62,18 @@ const CASES: {name: string; file: string; content: string; read: Read; expected:
     ],
   },
   {
+    name: 'csv: mixed line ends (a CRLF header over LF rows, a lone CR) read as one row per line',
+    file: 'mixed.csv',
+    content: 'id,sentence,label\r\na1,one,pos\na2,two,neg\r\na3,three,pos\ra4,four,neg\n',
+    read: {fields: {...SENTENCE, id: 'id'}},
+    expected: [
+      {kind: 'pair', id: 'a1', textA: 'one', label: 'pos', line: 2},
+      {kind: 'pair', id: 'a2', textA: 'two', label: 'neg', line: 3},
+      {kind: 'pair', id: 'a3', textA: 'three', label: 'pos', line: 4},
+      {kind: 'pair', id: 'a4', textA: 'four', label: 'neg', line: 4},
+    ],
+  },
+  {
     // 20 emoji are 80 UTF-8 bytes but 40 UTF-16 units: mixing the two units would misplace later lines.
     name: 'csv: Unicode text and pairs; lines stay right after multi-byte characters; ids stay strings',
     file: 'unicode.csv',

@@ -180,7 +180,7 @@ const ERRORS: {name: string; task: SuperGlueTask; text: string; message: string;
   {
     name: 'missing field on line 7',
     task: 'rte',
-    text: [...Array(6).fill(JSON.stringify(RTE_OK)), JSON.stringify({premise: 'p', label: 'entailment', idx: 6})].join('\n'),
+    text: [...Array.from({length: 6}, (_, idx) => JSON.stringify({...RTE_OK, idx})), JSON.stringify({premise: 'p', label: 'entailment', idx: 6})].join('\n'),
     message: 'val.jsonl:7 hypothesis: expected a string, but the field is missing',
   },
   {name: 'mistyped field', task: 'cb', text: JSON.stringify({...RTE_OK, hypothesis: 3}), message: 'val.jsonl:1 hypothesis: expected a string, got number 3'},
@@ -255,4 +255,21 @@ describe('errors name file, line and field', () => {
     const file = path.join(DIR, 'absent', 'train.jsonl');
     assert.throws(() => readSuperGlue('rte', file), (error: unknown) => error instanceof UserError && error.message.startsWith(`${file}: cannot read RTE data`));
   });
+});
+
+describe('a repeated idx: one rule for run and score', () => {
+  const CASES: {task: SuperGlueTask; lines: object[]; expected: RegExp}[] = [
+    {task: 'rte', lines: [RTE_OK, {...RTE_OK, idx: 1}, {...RTE_OK, idx: 0}], expected: /:3 idx: duplicate idx 0; line 1 has it too$/},
+    {
+      task: 'multirc',
+      lines: [{idx: 4, passage: {text: 't', questions: [{idx: 0, question: 'q', answers: [{idx: 0, text: 'a', label: 1}, {idx: 0, text: 'b', label: 0}]}]}}],
+      expected: /:1 idx \(paragraph, question and answer idx\): duplicate idx 4-0-0; line 1 has it too$/,
+    },
+  ];
+  for (const {task, lines, expected} of CASES) {
+    test(`${task}: the reader refuses it at its line, so a run never trains on it`, () => {
+      const file = writeJsonl(`dup-${task}.jsonl`, lines.map((l) => JSON.stringify(l)), '\n');
+      assert.throws(() => readSuperGlue(task, file), (error: unknown) => error instanceof UserError && expected.test(error.message));
+    });
+  }
 });

@@ -102,14 +102,17 @@ describe('pretrainedCheckpoint', () => {
     assert.ok(unigram.accuracy > 0 && unigram.loss < Math.log(VOCAB.length));
   });
 
-  test('writes a BertForMaskedLM that loadCheckpoint reads back, head set aside', () => {
+  test('writes a BertForMaskedLM that loadCheckpoint reads back, head set aside, with the untrained pooler as drawn', () => {
     const dir = tempDir();
     writeCheckpoint(dir, result.config, result.weights, VOCAB);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.deepEqual(config.architectures, ['BertForMaskedLM']);
     const loaded = loadCheckpoint(dir);
-    assert.equal(loaded.hasPooler, false);
-    const encoderNames = encoderTensorSpecs(loaded.config).filter((spec) => !spec.optional).map((spec) => spec.name);
+    // The pooler is stored, exactly as the random checkpoint drew it (MLM does not train it).
+    assert.equal(loaded.hasPooler, true);
+    const drawn = randomCheckpoint(TINY).weights;
+    for (const name of ['bert.pooler.dense.weight', 'bert.pooler.dense.bias']) assert.deepEqual(loaded.weights.get(name)!.data, drawn.get(name)!.data, name);
+    const encoderNames = encoderTensorSpecs(loaded.config).map((spec) => spec.name);
     assert.deepEqual([...loaded.weights.keys()].sort(), encoderNames.sort());
     assert.ok(encoderNames.every((name) => name.startsWith('bert.')));
     assert.deepEqual([...loaded.heads.keys()].sort(), HEAD_NAMES);

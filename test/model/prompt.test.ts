@@ -4,6 +4,8 @@
  */
 import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import {PROMPT_KEYS_READ} from '../../src/config/plan.js';
 import {createPrompt, type PromptOptions} from '../../src/model/prompt.js';
 import {tinyCheckpoint} from '../helpers/tiny.js';
 
@@ -32,4 +34,55 @@ describe('initial prompt tables', () => {
     assert.throws(() => createPrompt(CONFIG, options({initialTable: new Float32Array(10)})), /an initial prompt table of 10 values cannot fill \[3, 64\]/);
     assert.throws(() => createPrompt(CONFIG, options({reparameterize: true, initialTable: new Float32Array(3 * 64)})), /a reparameterised prompt has no table to start from/);
   });
+});
+
+describe('the prompt keys each method reads (PROMPT_KEYS_READ, which decides what a sweep reaches)', () => {
+  // Each config key as a prompt option, with a changed value to try.
+  const CHANGES: {key: string; change: Partial<PromptOptions>}[] = [
+    {key: 'length', change: {length: 5}},
+    {key: 'reparameterize', change: {reparameterize: true}},
+    {key: 'reparam_hidden', change: {reparamHidden: 4}},
+    {key: 'dropout', change: {dropout: 0.5}},
+    {key: 'depth', change: {depth: 1}},
+    {key: 'depth_order', change: {depthOrder: 'descending', depth: 1}},
+    {key: 'shift_positions', change: {shiftPositions: false}},
+    {key: 'init_std', change: {initStd: 0.5}},
+  ];
+
+  /** Everything a prompt yields: its variables and, in training mode, its hooks for a batch of 2. */
+  function outputs(opts: PromptOptions): unknown {
+    const prompt = createPrompt(CONFIG, opts);
+    try {
+      let result: unknown;
+      tf.tidy(() => {
+        const hooks = prompt.hooks(2, true);
+        const values = (t: tf.Tensor | undefined | null) => (t ? Array.from(t.dataSync()) : null);
+        result = {
+          variables: prompt.variables.map((v) => [v.shape, Array.from(v.dataSync())]),
+          input: values(hooks.inputPrompt),
+          layers: (hooks.layerPrefix ?? []).map((kv) => (kv ? [values(kv.key), values(kv.value)] : null)),
+          positionStart: hooks.positionStart ?? 0,
+        };
+      });
+      return result;
+    } finally {
+      prompt.dispose();
+    }
+  }
+
+  for (const method of ['ft', 'pt', 'prefix', 'pt2']) {
+    test(`${method}: a key it does not read changes nothing it computes; a key it reads changes something`, () => {
+      const read = PROMPT_KEYS_READ.get(method)!;
+      // The base is a deep prompt in both layers, so depth and its order can show.
+      const base = options({method, reparameterize: method === 'prefix'});
+      for (const {key, change} of CHANGES) {
+        // reparam_hidden matters only with the MLP, depth_order only below the layer count.
+        const from = key === 'reparam_hidden' ? {...base, reparameterize: method !== 'pt'} : key === 'depth_order' ? {...base, depth: 1} : base;
+        const reference = outputs(from);
+        const after = outputs({...from, ...change});
+        if (read.includes(key)) assert.notDeepEqual(after, reference, `${method} reads ${key}`);
+        else assert.deepEqual(after, reference, `${method} does not read ${key}`);
+      }
+    });
+  }
 });

@@ -19,7 +19,7 @@ import {
   type SweepScore,
 } from '../../src/report/sweep.js';
 
-function score(task: string, method: string, sweepValue: string, value: number | null, keyMetric = 'accuracy', metricScale = 1): SweepScore {
+function score(task: string, method: string, sweepValue: string | null, value: number | null, keyMetric = 'accuracy', metricScale = 1): SweepScore {
   return {task, method, keyMetric, sweepKey: 'prompt.length', sweepValue, value, metricScale};
 }
 
@@ -99,10 +99,10 @@ describe('renderers', () => {
     assert.equal(
       renderSweepCsv(report),
       [
-        'task,method,metric,scale,prompt.length=8,prompt.length=16,prompt.length=4',
-        'rte,ft,accuracy,1,0.6,0.6,',
-        'rte,pt2,accuracy,1,0.7,0.65,0.725',
-        'squad,pt2,f1,100,41.25,43.5,',
+        'task,method,metric,scale,reference,prompt.length=8,prompt.length=16,prompt.length=4',
+        'rte,ft,accuracy,1,false,0.6,0.6,',
+        'rte,pt2,accuracy,1,false,0.7,0.65,0.725',
+        'squad,pt2,f1,100,false,41.25,43.5,',
         '',
       ].join('\r\n'),
     );
@@ -114,6 +114,69 @@ describe('renderers', () => {
       {task: 'rte', method: 'pt2', metric: 'accuracy', scale: 1, sweepKey: 'prompt.length', sweepValue: null, value: 0.5},
       {task: 'rte', method: 'pt2', metric: 'accuracy', scale: 1, sweepKey: 'prompt.length', sweepValue: 2, value: 0.25},
     ]);
+  });
+});
+
+describe('reference runs (a job the swept key cannot change, run once)', () => {
+  // FT under prompt.length: one run per task, stored without a sweep value.
+  const WITH_REFERENCE: SweepScore[] = [score('rte', 'ft', null, 0.6), score('rte', 'pt2', '8', 0.7), score('rte', 'pt2', '4', 0.725), score('cb', 'ft', null, 0.5)];
+  const report = buildSweepReport(WITH_REFERENCE, {title: 'plen #4'});
+
+  test('the one score fills every value column of its row, which is marked as a reference; the columns are the swept values only', () => {
+    assert.deepEqual(report.values, ['8', '4']);
+    const ft = report.tables[0];
+    assert.equal(ft.method, 'ft');
+    assert.deepEqual(ft.references, [true, true]);
+    assert.deepEqual(ft.cells.map((row) => row.map((c) => c?.value ?? null)), [[0.6, 0.6], [0.5, 0.5]]);
+    assert.deepEqual(report.tables[1].references, [false]);
+  });
+
+  test('markdown names the table as not swept, labels the rows and bolds nothing in them', () => {
+    assert.equal(
+      renderSweepMarkdown(report),
+      [
+        '## plen #4: FT not swept by prompt.length: one run per task, shown under every value (best dev score)',
+        '',
+        '| Task | 8 | 4 |',
+        '| :--- | ---: | ---: |',
+        '| rte (accuracy), reference | 60.0 | 60.0 |',
+        '| cb (accuracy), reference | 50.0 | 50.0 |',
+        '',
+        '## plen #4: PT-2 by prompt.length (best dev score)',
+        '',
+        '| Task | 8 | 4 |',
+        '| :--- | ---: | ---: |',
+        '| rte (accuracy) | 70.0 | **72.5** |',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('csv marks the row; json gives the reference once, without a sweep value', () => {
+    assert.match(renderSweepCsv(report), /\r\nrte,ft,accuracy,1,true,0\.6,0\.6\r\n/);
+    const rows = JSON.parse(renderSweepJson(report)) as Record<string, unknown>[];
+    assert.deepEqual(rows.filter((r) => r.method === 'ft'), [
+      {task: 'rte', method: 'ft', metric: 'accuracy', scale: 1, sweepKey: 'prompt.length', reference: true, value: 0.6},
+      {task: 'cb', method: 'ft', metric: 'accuracy', scale: 1, sweepKey: 'prompt.length', reference: true, value: 0.5},
+    ]);
+  });
+
+  test('the chart draws it as a flat, labelled, dashed line across every value', async () => {
+    const ft = sweepPoints(report).filter((p) => p.run === 'reference');
+    assert.deepEqual(ft.map((p) => [p.line, p.x, p.y]), [
+      ['rte / FT (reference)', '8', 60],
+      ['rte / FT (reference)', '4', 60],
+      ['cb / FT (reference)', '8', 50],
+      ['cb / FT (reference)', '4', 50],
+    ]);
+    const spec = sweepPlotSpec(report) as {encoding: {strokeDash: {field: string}}};
+    assert.equal(spec.encoding.strokeDash.field, 'run');
+    const svg = await renderSweepSvg(sweepPlotSpec(report));
+    assert.ok(svg.includes('legend titled \'task / method\' for fill color and stroke color with 3 values: rte / FT (reference), cb / FT (reference), rte / PT-2'), 'legend labels');
+    assert.equal((svg.match(/aria-roledescription="line mark"/g) ?? []).length, 3);
+    // Flat (one y for both x) and dashed, unlike the swept line.
+    assert.match(svg, /rte \/ FT \(reference\); run: reference" role="graphics-symbol" aria-roledescription="line mark" d="M120,(\d+)L360,\1" [^>]*stroke-dasharray="4,2"/);
+    assert.match(svg, /rte \/ PT-2; run: swept" role="graphics-symbol" aria-roledescription="line mark" [^>]*stroke-dasharray="1,0"/);
   });
 });
 

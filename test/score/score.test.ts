@@ -312,3 +312,9 @@ describe('ptv2 score', () => {
     assert.deepEqual(JSON.parse(result.stdout), {accuracy: 0.8});
   });
 });
+
+test('a gold file with a repeated idx is refused by ptv2 score as by ptv2 run, naming its line', () => {
+  const gold = write('dup-gold.jsonl', jsonl([RTE_GOLD[0], RTE_GOLD[1], RTE_GOLD[0]]));
+  const pred = write('dup-pred.jsonl', jsonl([{idx: 0, label: 'entailment'}]));
+  assertUserError(() => scoreFiles({task: 'rte', gold, pred}), new RegExp(`^${gold}:3 idx: duplicate idx 0; line 1 has it too$`));
+});

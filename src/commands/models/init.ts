@@ -5,16 +5,13 @@ import {UserError} from '../../errors.js';
 import type {ByteLevelBpeVocab} from '../../model/bpe-vocab.js';
 
 export default class ModelsInit extends Ptv2Command {
-  static override description = `Write a randomly initialised checkpoint in HuggingFace's format (config.json, model.safetensors,
-and vocab.txt for BERT or vocab.json + merges.txt for RoBERTa).
+  static override description = `Write a randomly initialised BERT or RoBERTa checkpoint in HuggingFace's format.
 
-Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …),
-so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as
-whole words and characters (WordPiece), RoBERTa's as byte-level BPE merges learned on those words.`;
+The directory holds config.json, model.safetensors, and vocab.txt for BERT or vocab.json + merges.txt for RoBERTa. Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …), so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as whole words and characters (WordPiece), RoBERTa's as byte-level BPE merges learned on those words.`;
 
   static override examples = [
     '<%= config.bin %> models init --out runs/models/tiny-bert',
-    '<%= config.bin %> models init --out runs/models/base-shaped --layers 12 --hidden 768 --heads 12 --intermediate 3072 --vocab 30522',
+    '<%= config.bin %> models init --out runs/models/small-bert --layers 4 --hidden 256 --heads 4 --intermediate 1024',
     '<%= config.bin %> models init --type roberta --out runs/models/tiny-roberta',
   ];
 

@@ -7,15 +7,11 @@ import {UserError} from '../../errors.js';
 export default class ModelsPretrain extends Ptv2Command {
   static override description = `Write a small BERT pretrained by masked language modelling on the text of ptv2's synthetic world.
 
-The text is the sample data sets' training splits plus fresh sentences about the same world, never a dev or test
-text. The checkpoint is saved as transformers saves a BertForMaskedLM (bert.* encoder tensors, cls.predictions.*
-head, config.json with architectures ["BertForMaskedLM"]), so ptv2 and transformers both load it. Prints the
-held-out MLM loss and masked-token accuracy of every epoch, and the accuracy of always guessing the most frequent
-token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
+The text is the sample data sets' training splits plus fresh sentences about the same world, never a dev or test text. The checkpoint is saved as transformers saves a BertForMaskedLM (bert.* encoder tensors, cls.predictions.* head, config.json with architectures ["BertForMaskedLM"]) plus the pooler, untrained, as initialised, so classification runs on it can read it and be exported, so ptv2 and transformers both load it. Prints the held-out MLM loss and masked-token accuracy of every epoch, and the accuracy of always guessing the most frequent token. The defaults take about 80 seconds on two CPU cores (WASM backend).`;
 
   static override examples = [
-    '<%= config.bin %> models pretrain --out runs/models/tiny-bert-mlm',
-    '<%= config.bin %> models pretrain --out runs/models/tiny-bert-mlm --epochs 12',
+    '<%= config.bin %> models pretrain --out runs/models/quick-mlm --epochs 1 --corpus-scale 0',
+    '<%= config.bin %> models pretrain --out runs/models/mini-mlm --layers 1 --hidden 32 --heads 2 --intermediate 64 --epochs 2 --corpus-scale 0',
   ];
 
   static override flags = {
