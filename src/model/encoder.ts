@@ -83,7 +83,8 @@ export class EncoderWeights {
     this.prefix = modelPrefix(checkpoint.config.modelType);
     for (const [name, t] of checkpoint.weights) this.tensors.set(name, tf.keep(tf.tensor(t.data, t.shape)));
     this.hasPooler = this.tensors.has(`${this.prefix}.pooler.dense.weight`);
-    const [weight, bias] = [checkpoint.heads.get('pooler.dense.weight'), checkpoint.heads.get('pooler.dense.bias')];
+    // In-memory checkpoints built by hand may come without a heads map.
+    const [weight, bias] = [checkpoint.heads?.get('pooler.dense.weight'), checkpoint.heads?.get('pooler.dense.bias')];
     if (checkpoint.config.deberta && weight && bias) this.contextPooler = {weight, bias};
   }
 
