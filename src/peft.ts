@@ -213,6 +213,9 @@ export function buildPeftAdapter(inputs: ExportInputs, plan: ExportPlan = planEx
   const {run, encoder} = inputs;
   const {hiddenSize: h, numLayers: L, numHeads} = encoder;
   const deep = plan.peftType === 'PREFIX_TUNING';
+  if (deep && encoder.deberta) {
+    refuse(run, 'transformers\' DebertaV2Model takes no past_key_values, so PEFT\'s PREFIX_TUNING cannot apply a deep prompt to DeBERTa (ptv2 places it as the P-tuning v2 reference\'s own DeBERTa code does)');
+  }
   if (deep && plan.prompt.depth !== null && plan.prompt.depth < L) {
     refuse(run, `its prompt is in ${plan.prompt.depth} of the encoder's ${L} layers, and PEFT's PREFIX_TUNING puts one in every layer with no per-layer mask. ` +
       'Zero keys and values for the other layers are not the same model: a zero key still scores q·0 = 0 and takes softmax mass exp(0)/Σ from the real tokens, so those layers would attend differently',

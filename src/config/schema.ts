@@ -19,7 +19,7 @@ export type Method = (typeof METHODS)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
-export const MODEL_TYPES = ['bert', 'roberta'] as const;
+export const MODEL_TYPES = ['bert', 'roberta', 'deberta-v2'] as const;
 export const DEPTH_ORDERS = ['ascending', 'descending'] as const;
 
 /** Keys a sweep may vary: the ones the paper's ablations vary, plus the seed for repeats. */

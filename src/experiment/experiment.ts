@@ -21,6 +21,7 @@ import {decodeSpans, type SpanFeatureSet} from '../data/qa-features.js';
 import {taskDefinition, type Evaluation} from '../data/registry.js';
 import type {SpanExample} from '../data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from '../model/checkpoint.js';
+import {buildUnigramVocab} from '../model/unigram-vocab.js';
 import type {EncoderWeights} from '../model/encoder.js';
 import type {TaskModel} from '../model/model.js';
 import {readSafetensors, writeSafetensors} from '../model/safetensors.js';
@@ -68,8 +69,10 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
   const {worldVocabulary} = await import('../data/synthetic/index.js');
-  // RoBERTa's byte-level BPE vocabulary; pretraining (BERT only, see the config schema) keeps WordPiece.
-  const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary()) : buildWordPieceVocab(worldVocabulary());
+  // RoBERTa's byte-level BPE, DeBERTa's Unigram; pretraining (BERT only, see the config schema) keeps WordPiece.
+  const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary())
+    : init.type === 'deberta-v2' ? buildUnigramVocab(worldVocabulary())
+    : buildWordPieceVocab(worldVocabulary());
   const options = {
     modelType: init.type,
     layers: init.layers,
@@ -132,7 +135,8 @@ export class Experiment {
         checkWasmFits(checkpoint.config, shape, {file: loaded.file});
       }
     }
-    checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
+    // DeBERTa's [CLS] heads bring their own ContextPooler; BERT/RoBERTa read the checkpoint's pooler.
+    if (!checkpoint.config.deberta) checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
     const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
     const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
     const {EncoderWeights} = await import('../model/encoder.js');

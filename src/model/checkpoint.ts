@@ -2,8 +2,9 @@
  * HuggingFace encoder checkpoint directories: `config.json` + `model.safetensors` (+ tokenizer
  * files, read by src/tokenizer). Config keys and tensor names follow transformers'
  * `configuration_bert.py` / `configuration_roberta.py` and `modeling_bert.py` /
- * `modeling_roberta.py`: the config is kept verbatim and normalised in one function, and every
- * encoder tensor is checked by name and shape against it.
+ * `modeling_roberta.py` (DeBERTa-v2's own keys and tensors: deberta-config.ts): the config is
+ * kept verbatim and normalised in one function, and every encoder tensor is checked by name and
+ * shape against it.
  */
 
 import fs from 'node:fs';
@@ -17,8 +18,9 @@ import type {HeadKind} from './model.js';
 
 /** The heads that read [CLS], and so the checkpoint's pooler when `use_pooler` is set. */
 export const POOLED_HEADS: ReadonlySet<HeadKind> = new Set<HeadKind>(['classification', 'choice']);
+import {debertaIgnoredTensors, debertaRandomConfig, debertaTensorSpecs, normaliseDebertaSettings, type DebertaSettings, type SpecBuilder} from './deberta-config.js';
 
-export type ModelType = 'bert' | 'roberta';
+export type ModelType = 'bert' | 'roberta' | 'deberta-v2';
 export type HiddenActivation = 'gelu' | 'gelu_new' | 'relu';
 
 export interface EncoderConfig {
@@ -37,6 +39,8 @@ export interface EncoderConfig {
   padTokenId: number;
   /** RoBERTa: positions start at padTokenId + 1; BERT: 0. */
   positionOffset: number;
+  /** DeBERTa-v2 only: relative attention, absolute positions, the ContextPooler (deberta-config.ts). */
+  deberta?: DebertaSettings;
   /** config.json verbatim. */
   raw: Record<string, unknown>;
 }
@@ -70,6 +74,8 @@ export interface RandomCheckpointOptions {
   typeVocabSize?: number;
   seed?: number;
   initializerRange?: number;
+  /** config.json keys set over the family's defaults (e.g. DeBERTa's `position_buckets`). */
+  configOverrides?: Record<string, unknown>;
 }
 
 export const CONFIG_FILE = 'config.json';
@@ -77,6 +83,13 @@ export const WEIGHTS_FILE = 'model.safetensors';
 export const VOCAB_FILE = 'vocab.txt';
 export const BPE_VOCAB_FILE = 'vocab.json';
 export const MERGES_FILE = 'merges.txt';
+export const TOKENIZER_FILE = 'tokenizer.json';
+
+/** A tokenizer written as a complete tokenizer.json document (DeBERTa's Unigram). */
+export interface TokenizerJsonVocab {
+  tokens: string[];
+  tokenizerJson: object;
+}
 
 interface ModelFamily {
   /** transformers' `base_model_prefix`: the weight-name prefix of every *ForXxx model. */
@@ -91,17 +104,38 @@ interface ModelFamily {
   zeroPositionPaddingRow: boolean;
   /** Keys transformers writes for this family beyond the shared BERT ones. */
   extraConfig: Record<string, unknown>;
+  /** Name sections (after the prefix) of the encoder; other unprefixed names are heads. */
+  encoderSections: string[];
+  /** A family other than BERT's block: its tensors, its own config keys, its random config. */
+  own?: {
+    tensorSpecs(b: SpecBuilder, config: EncoderConfig): void;
+    normalise(context: Parameters<typeof normaliseDebertaSettings>[0]): Pick<EncoderConfig, 'deberta'>;
+    /** Stored tensors transformers skips for this config (names after the prefix). */
+    ignored(config: EncoderConfig): string[];
+    randomConfig(options: RandomCheckpointOptions): Record<string, unknown>;
+  };
 }
 
 const MODEL_FAMILIES = new Map<ModelType, ModelFamily>([
   ['bert', {
     prefix: 'bert', architecture: 'BertModel', padTokenId: 0, typeVocabSize: 2, layerNormEps: 1e-12,
-    positionOffset: () => 0, zeroPositionPaddingRow: false, extraConfig: {},
+    positionOffset: () => 0, zeroPositionPaddingRow: false, extraConfig: {}, encoderSections: ['embeddings.', 'encoder.', 'pooler.'],
   }],
   ['roberta', {
     prefix: 'roberta', architecture: 'RobertaModel', padTokenId: 1, typeVocabSize: 1, layerNormEps: 1e-5,
     positionOffset: (padTokenId) => padTokenId + 1, zeroPositionPaddingRow: true,
-    extraConfig: {bos_token_id: 0, eos_token_id: 2},
+    extraConfig: {bos_token_id: 0, eos_token_id: 2}, encoderSections: ['embeddings.', 'encoder.', 'pooler.'],
+  }],
+  // DebertaV2ForSequenceClassification's `pooler.*` (ContextPooler) sits beside `deberta.*`: a head.
+  ['deberta-v2', {
+    prefix: 'deberta', architecture: 'DebertaV2Model', padTokenId: 0, typeVocabSize: 0, layerNormEps: 1e-7,
+    positionOffset: () => 0, zeroPositionPaddingRow: false, extraConfig: {}, encoderSections: ['embeddings.', 'encoder.'],
+    own: {
+      tensorSpecs: (b, config) => debertaTensorSpecs(b, config, config.deberta!),
+      normalise: (context) => ({deberta: normaliseDebertaSettings(context)}),
+      ignored: (config) => debertaIgnoredTensors(config.deberta!),
+      randomConfig: debertaRandomConfig,
+    },
   }],
 ]);
 
@@ -110,8 +144,6 @@ const DEFAULT_DROPOUT = 0.1;
 const DEFAULT_MAX_POSITIONS = 512;
 const DEFAULT_INITIALIZER_RANGE = 0.02;
 
-/** Names (after the model prefix) inside the encoder; anything else is a task or pretraining head. */
-const ENCODER_SECTIONS = ['embeddings.', 'encoder.', 'pooler.'];
 /** Index buffers older transformers saved with the weights (as I64), not weights. */
 const SAVED_BUFFERS = new Set(['embeddings.position_ids', 'embeddings.token_type_ids']);
 const MAX_LISTED = 5;
@@ -122,6 +154,11 @@ function supportedModelTypes(): string {
 
 function familyOf(modelType: ModelType): ModelFamily {
   return MODEL_FAMILIES.get(modelType)!;
+}
+
+/** transformers' `base_model_prefix` of a model type: the first part of its encoder tensor names. */
+export function modelPrefix(modelType: ModelType): string {
+  return familyOf(modelType).prefix;
 }
 
 /**
@@ -184,13 +221,14 @@ export function normaliseConfig(raw: Record<string, unknown>, file = CONFIG_FILE
     numHeads,
     intermediateSize: integer('intermediate_size', 1),
     maxPositions,
-    typeVocabSize: integer('type_vocab_size', 1, family.typeVocabSize),
+    typeVocabSize: integer('type_vocab_size', family.typeVocabSize === 0 ? 0 : 1, family.typeVocabSize),
     layerNormEps: fraction('layer_norm_eps', family.layerNormEps, {positive: true}),
     hiddenAct,
     hiddenDropout: fraction('hidden_dropout_prob', DEFAULT_DROPOUT),
     attentionDropout: fraction('attention_probs_dropout_prob', DEFAULT_DROPOUT),
     padTokenId,
     positionOffset,
+    ...family.own?.normalise({raw, fail, hiddenSize, numHeads, maxPositions}),
     raw,
   };
 }
@@ -211,6 +249,11 @@ export function encoderTensorSpecs(config: EncoderConfig): TensorSpec[] {
     add(`${name}.weight`, [h]);
     add(`${name}.bias`, [h]);
   };
+  const own = familyOf(config.modelType).own;
+  if (own) {
+    own.tensorSpecs({add, linear, layerNorm, specs}, config);
+    return specs;
+  }
 
   add('embeddings.word_embeddings.weight', [config.vocabSize, h]);
   add('embeddings.position_embeddings.weight', [config.maxPositions, h]);
@@ -256,7 +299,9 @@ export function matchEncoderWeights(
 ): {weights: Map<string, NamedTensor>; heads: Map<string, NamedTensor>; hasPooler: boolean} {
   const specs = encoderTensorSpecs(config);
   const specByName = new Map(specs.map((spec) => [spec.name, spec]));
-  const prefixDot = `${familyOf(config.modelType).prefix}.`;
+  const family = familyOf(config.modelType);
+  const prefixDot = `${family.prefix}.`;
+  const ignored = new Set(family.own?.ignored(config) ?? []);
   const weights = new Map<string, NamedTensor>();
   const heads = new Map<string, NamedTensor>();
   const storedNameOf = new Map<string, string>();
@@ -266,9 +311,10 @@ export function matchEncoderWeights(
     const prefixed = stored.startsWith(prefixDot);
     const relative = prefixed ? stored.slice(prefixDot.length) : stored;
     const canonical = prefixDot + modernLayerNormName(relative);
+    if (ignored.has(relative)) continue;
     const spec = specByName.get(canonical);
     if (!spec) {
-      const inEncoder = prefixed || ENCODER_SECTIONS.some((section) => relative.startsWith(section));
+      const inEncoder = prefixed || family.encoderSections.some((section) => relative.startsWith(section));
       if (inEncoder) unexpected.push(stored);
       else heads.set(stored, tensor);
       continue;
@@ -362,15 +408,20 @@ function sortedKeys(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The config.json transformers writes for a BertConfig/RobertaConfig with these sizes (keys sorted, as it does). */
+/**
+ * The config.json transformers writes for a BertConfig/RobertaConfig/DebertaV2Config with these
+ * sizes (keys sorted, as it does), with `configOverrides` on top.
+ */
 function randomConfig(options: RandomCheckpointOptions): Record<string, unknown> {
   const modelType = options.modelType ?? 'bert';
   const family = MODEL_FAMILIES.get(modelType);
   if (!family) throw new UserError(`unsupported model type ${JSON.stringify(modelType)}; supported model types: ${supportedModelTypes()}`);
+  // BertConfig's keys that DebertaV2Config does not have.
+  const bertOnly = family.own ? {} : {classifier_dropout: null, position_embedding_type: 'absolute', use_cache: true};
   return sortedKeys({
     architectures: [family.architecture],
     attention_probs_dropout_prob: DEFAULT_DROPOUT,
-    classifier_dropout: null,
+    ...bertOnly,
     hidden_act: 'gelu',
     hidden_dropout_prob: DEFAULT_DROPOUT,
     hidden_size: options.hidden,
@@ -382,12 +433,13 @@ function randomConfig(options: RandomCheckpointOptions): Record<string, unknown>
     num_attention_heads: options.heads,
     num_hidden_layers: options.layers,
     pad_token_id: family.padTokenId,
-    position_embedding_type: 'absolute',
     torch_dtype: 'float32',
     type_vocab_size: options.typeVocabSize ?? family.typeVocabSize,
-    use_cache: true,
     vocab_size: options.vocabSize,
     ...family.extraConfig,
+    ...family.own?.randomConfig(options),
+    ...(options.typeVocabSize === undefined ? {} : {type_vocab_size: options.typeVocabSize}),
+    ...options.configOverrides,
   });
 }
 
@@ -420,16 +472,17 @@ export function randomCheckpoint(options: RandomCheckpointOptions): {config: Rec
 
 /**
  * Writes config.json (as transformers does: 2-space indent), model.safetensors and the vocabulary:
- * a token list as BERT's vocab.txt, a byte-level BPE vocabulary as RoBERTa's vocab.json + merges.txt.
+ * a token list as BERT's vocab.txt, a byte-level BPE vocabulary as RoBERTa's vocab.json +
+ * merges.txt, a complete tokenizer document (DeBERTa's Unigram) as tokenizer.json.
  */
 export function writeCheckpoint(
   dir: string,
   config: Record<string, unknown>,
   weights: Map<string, NamedTensor>,
-  vocab: string[] | ByteLevelBpeVocab,
+  vocab: string[] | ByteLevelBpeVocab | TokenizerJsonVocab,
 ): void {
   const tokens = Array.isArray(vocab) ? vocab : vocab.tokens;
-  const vocabFile = path.join(dir, Array.isArray(vocab) ? VOCAB_FILE : BPE_VOCAB_FILE);
+  const vocabFile = path.join(dir, Array.isArray(vocab) ? VOCAB_FILE : 'tokenizerJson' in vocab ? TOKENIZER_FILE : BPE_VOCAB_FILE);
   const badToken = tokens.findIndex((token) => /[\r\n]/.test(token));
   if (badToken >= 0) throw new UserError(`token ${badToken} contains a line break`, {file: vocabFile});
   if (typeof config.vocab_size === 'number' && tokens.length > config.vocab_size) {
@@ -440,6 +493,11 @@ export function writeCheckpoint(
   writeSafetensors(path.join(dir, WEIGHTS_FILE), weights, {format: 'pt'});
   if (Array.isArray(vocab)) {
     fs.writeFileSync(vocabFile, vocab.map((token) => `${token}\n`).join(''));
+    return;
+  }
+  if ('tokenizerJson' in vocab) {
+    // tokenizer.json comes first for the loader, so no stale vocabulary file can shadow it.
+    fs.writeFileSync(vocabFile, `${JSON.stringify(vocab.tokenizerJson, null, 2)}\n`);
     return;
   }
   // The tokenizer loader prefers tokenizer.json and vocab.txt; left over from an overwritten

@@ -12,7 +12,8 @@
  * Activations are kept 2-D ([batch·seq, hidden]) between blocks; see layers.ts for why.
  */
 import * as tf from '@tensorflow/tfjs';
-import type {Checkpoint, EncoderConfig} from './checkpoint.js';
+import {modelPrefix, type Checkpoint, type EncoderConfig} from './checkpoint.js';
+import type {NamedTensor} from './safetensors.js';
 import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, selfAttention, type Linear} from './layers.js';
 
 export interface PrefixKV {
@@ -28,6 +29,21 @@ export interface PromptHooks {
   layerPrefix?: (PrefixKV | null)[];
   /** Real tokens' positions start here (HF shifts them by the prefix length). */
   positionStart?: number;
+}
+
+/**
+ * What a task model needs of an encoder; `Encoder` (BERT/RoBERTa) and `DebertaEncoder`
+ * (deberta.ts) implement it, and encoders.ts picks one by model type.
+ */
+export interface TextEncoder {
+  readonly config: EncoderConfig;
+  readonly trainable: boolean;
+  readonly hasPooler: boolean;
+  readonly variables: tf.Variable[];
+  readonly sources: Map<tf.Variable, {name: string; linear?: 'weight' | 'bias'}>;
+  forward(input: EncoderBatch, hooks: PromptHooks, training: boolean): tf.Tensor2D;
+  pool(first: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
 }
 
 /** A padded batch as flat row-major arrays. */
@@ -57,14 +73,19 @@ export class EncoderWeights {
   readonly config: EncoderConfig;
   readonly prefix: string;
   readonly hasPooler: boolean;
+  /** A head's stored `pooler.dense.*` (DebertaV2ForSequenceClassification's ContextPooler), to start a new one from. */
+  readonly contextPooler?: {weight: NamedTensor; bias: NamedTensor};
   private readonly tensors = new Map<string, tf.Tensor>();
   private readonly frozenLinears = new Map<string, Linear>();
 
   constructor(checkpoint: Checkpoint) {
     this.config = checkpoint.config;
-    this.prefix = checkpoint.config.modelType;
+    this.prefix = modelPrefix(checkpoint.config.modelType);
     for (const [name, t] of checkpoint.weights) this.tensors.set(name, tf.keep(tf.tensor(t.data, t.shape)));
     this.hasPooler = this.tensors.has(`${this.prefix}.pooler.dense.weight`);
+    // In-memory checkpoints built by hand may come without a heads map.
+    const [weight, bias] = [checkpoint.heads?.get('pooler.dense.weight'), checkpoint.heads?.get('pooler.dense.bias')];
+    if (checkpoint.config.deberta && weight && bias) this.contextPooler = {weight, bias};
   }
 
   get(name: string): tf.Tensor {
@@ -107,7 +128,7 @@ export class EncoderWeights {
   }
 }
 
-export class Encoder {
+export class Encoder implements TextEncoder {
   readonly config: EncoderConfig;
   readonly trainable: boolean;
   readonly hasPooler: boolean;
@@ -282,7 +303,7 @@ export class Encoder {
   }
 }
 
-function prependOnes(mask: Float32Array, batch: number, seqLen: number, n: number): Float32Array {
+export function prependOnes(mask: Float32Array, batch: number, seqLen: number, n: number): Float32Array {
   const out = new Float32Array(batch * (seqLen + n));
   for (let b = 0; b < batch; b++) {
     out.fill(1, b * (seqLen + n), b * (seqLen + n) + n);
@@ -291,7 +312,7 @@ function prependOnes(mask: Float32Array, batch: number, seqLen: number, n: numbe
   return out;
 }
 
-function prependZeros(ids: Int32Array, batch: number, seqLen: number, n: number): Int32Array {
+export function prependZeros(ids: Int32Array, batch: number, seqLen: number, n: number): Int32Array {
   const out = new Int32Array(batch * (seqLen + n));
   for (let b = 0; b < batch; b++) out.set(ids.subarray(b * seqLen, (b + 1) * seqLen), b * (seqLen + n) + n);
   return out;

@@ -3,8 +3,9 @@
  * frozen encoder tensors are shared by every model built on the same EncoderWeights.
  */
 import * as tf from '@tensorflow/tfjs';
-import {Encoder, type EncoderBatch, type EncoderWeights} from './encoder.js';
-import {ClassificationHead, crossEntropy} from './heads.js';
+import type {EncoderBatch, EncoderWeights, TextEncoder} from './encoder.js';
+import {createEncoder} from './encoders.js';
+import {ClassificationHead, ContextPooler, crossEntropy} from './heads.js';
 import {MultipleChoiceHead, SpanExtractionHead, TokenClassificationHead, type SpanLogits} from './task-heads.js';
 import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
 import {deriveSeed} from '../random.js';
@@ -37,14 +38,15 @@ export interface SpanTargets {
 type Head = ClassificationHead | MultipleChoiceHead | TokenClassificationHead | SpanExtractionHead;
 export type HeadKind = NonNullable<ModelSpec['head']>;
 
-/** Each head kind and how it is built from the encoder's width, the label count, dropout and a seed. */
-const HEAD_TABLE: ReadonlyMap<HeadKind, (hidden: number, numLabels: number, dropout: number, seed: number) => Head> = new Map<
-  HeadKind,
-  (hidden: number, numLabels: number, dropout: number, seed: number) => Head
->([
-  ['classification', (hidden, numLabels, dropout, seed) => new ClassificationHead(hidden, numLabels, dropout, seed)],
+/**
+ * Each head kind and how it is built from the encoder's width, the label count, dropout, a seed
+ * and, for the heads on [CLS], DeBERTa's ContextPooler (created only for them).
+ */
+type HeadBuilder = (hidden: number, numLabels: number, dropout: number, seed: number, pooler: () => ContextPooler | undefined) => Head;
+const HEAD_TABLE: ReadonlyMap<HeadKind, HeadBuilder> = new Map<HeadKind, HeadBuilder>([
+  ['classification', (hidden, numLabels, dropout, seed, pooler) => new ClassificationHead(hidden, numLabels, dropout, seed, 'classifier', pooler())],
   // One score per (context, choice) row; the softmax runs over an example's choices.
-  ['choice', (hidden, _numLabels, dropout, seed) => new MultipleChoiceHead(hidden, dropout, seed)],
+  ['choice', (hidden, _numLabels, dropout, seed, pooler) => new MultipleChoiceHead(hidden, dropout, seed, pooler())],
   ['token', (hidden, numLabels, dropout, seed) => new TokenClassificationHead(hidden, numLabels, dropout, seed)],
   // Start and end logits per token; no dropout, as in BERT's SQuAD head.
   ['span', (hidden, _numLabels, _dropout, seed) => new SpanExtractionHead(hidden, seed)],
@@ -56,7 +58,7 @@ export interface ParamCounts {
 }
 
 export class TaskModel {
-  readonly encoder: Encoder;
+  readonly encoder: TextEncoder;
   readonly prompt: Prompt;
   readonly head: Head;
   readonly variables: tf.Variable[];
@@ -67,7 +69,7 @@ export class TaskModel {
     const method = METHOD_TABLE.get(spec.prompt.method);
     if (!method) throw new Error(`unknown method "${spec.prompt.method}"`);
     const cfg = weights.config;
-    this.encoder = new Encoder(weights, {
+    this.encoder = createEncoder(weights, {
       trainable: method.trainsEncoder,
       seed: deriveSeed(spec.seed, 'encoder-dropout'),
       hiddenDropout: spec.dropout,
@@ -75,9 +77,12 @@ export class TaskModel {
     this.prompt = spec.sharedPrompt ?? createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
     const buildHead = HEAD_TABLE.get(spec.head ?? 'classification');
     if (!buildHead) throw new Error(`unknown head "${spec.head}"`);
-    this.head = buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'));
-    // Only heads on [CLS] read the pooler; a missing one is an error, never a silent fall back to [CLS].
-    this.usePooler = spec.usePooler && POOLED_HEADS.has(spec.head ?? 'classification');
+    // DeBERTa has no pooler in the encoder: with use_pooler, [CLS] heads get a ContextPooler of their own.
+    const deberta = cfg.deberta;
+    const pooler = () => (spec.usePooler && deberta ? new ContextPooler(cfg.hiddenSize, deberta, deriveSeed(spec.seed, 'context-pooler'), weights.contextPooler) : undefined);
+    this.head = buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'), pooler);
+    // Only heads on [CLS] read the encoder's pooler; a missing one is an error, never a silent fall back to [CLS].
+    this.usePooler = !deberta && spec.usePooler && POOLED_HEADS.has(spec.head ?? 'classification');
     if (this.usePooler && !weights.hasPooler) throw new Error('usePooler is set, but the checkpoint has no pooler weights');
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);

@@ -8,7 +8,7 @@
  * because the WASM backend has no gradient kernel for gather.
  */
 import * as tf from '@tensorflow/tfjs';
-import {ClassificationHead, crossEntropy, DROPOUT_SEED_MIX, headLinear, linearVariables} from './heads.js';
+import {ClassificationHead, crossEntropy, DROPOUT_SEED_MIX, headLinear, linearVariables, type ContextPooler} from './heads.js';
 import {Dropout, linear, type Linear} from './layers.js';
 
 
@@ -21,20 +21,23 @@ export class MultipleChoiceHead {
   private readonly scorer: Linear;
   private readonly dropout: Dropout;
 
+  /** `pooler`: a ContextPooler each row's [CLS] goes through first (DebertaV2ForMultipleChoice). */
   constructor(
     hidden: number,
     private readonly dropoutRate: number,
     seed: number,
+    private readonly pooler?: ContextPooler,
   ) {
     this.scorer = headLinear(hidden, 1, seed, 'multiple_choice');
-    this.variables = linearVariables(this.scorer);
+    this.variables = [...(pooler?.variables ?? []), ...linearVariables(this.scorer)];
     this.dropout = new Dropout(seed ^ DROPOUT_SEED_MIX);
   }
 
   scores(features: tf.Tensor2D, choices: number, training: boolean): tf.Tensor2D {
     const rows = features.shape[0];
     if (rows % choices !== 0) throw new Error(`${rows} feature rows do not split into groups of ${choices} choices`);
-    const flat = linear(this.scorer, this.dropout.apply(features, this.dropoutRate, training));
+    const pooled = this.pooler ? this.pooler.apply(features, training) : features;
+    const flat = linear(this.scorer, this.dropout.apply(pooled, this.dropoutRate, training));
     return tf.reshape(flat, [rows / choices, choices]);
   }
 

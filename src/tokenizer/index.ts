@@ -134,6 +134,11 @@ export function loadTokenizer(checkpointDir: string, options: LoadTokenizerOptio
   const lowercase = options.lowercase ?? configLowercase;
 
   const source = TOKENIZER_SOURCES.find((s) => s.files.every((f) => fs.existsSync(path.join(checkpointDir, f))));
+  if (source === undefined && fs.existsSync(path.join(checkpointDir, 'spm.model'))) {
+    throw new UserError('only a SentencePiece spm.model here: ptv2 reads DeBERTa\'s tokenizer from tokenizer.json', {file: path.join(checkpointDir, 'spm.model')}, [
+      `write tokenizer.json once with transformers (Python): AutoTokenizer.from_pretrained("${checkpointDir}").save_pretrained("${checkpointDir}")`,
+    ]);
+  }
   if (source === undefined) {
     const lookedFor = TOKENIZER_SOURCES.map((s) => s.files.join(' + ')).join(', or ');
     throw new UserError(`no tokenizer found: looked for ${lookedFor}`, {file: checkpointDir}, [

@@ -1,12 +1,12 @@
 /** A tiny random encoder and batch for model tests (no files needed). */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {normaliseConfig, randomCheckpoint, type Checkpoint} from '../../src/model/checkpoint.js';
+import {normaliseConfig, randomCheckpoint, type Checkpoint, type ModelType} from '../../src/model/checkpoint.js';
 import {EncoderWeights, type EncoderBatch} from '../../src/model/encoder.js';
 import {mulberry32} from '../../src/random.js';
 
 export function tinyCheckpoint(
-  opts: {modelType?: 'bert' | 'roberta'; layers?: number; hidden?: number; heads?: number; seed?: number; initializerRange?: number} = {},
+  opts: {modelType?: ModelType; layers?: number; hidden?: number; heads?: number; seed?: number; initializerRange?: number} = {},
 ): Checkpoint {
   const {config, weights} = randomCheckpoint({
     modelType: opts.modelType ?? 'bert',

@@ -50,7 +50,7 @@ function syntheticRun(overrides: {method?: string; stage?: string; status?: stri
   };
 }
 
-function syntheticInputs(run: RunForExport, modelType: 'bert' | 'roberta' = 'bert', extra: Record<string, NamedTensor> = {}): ExportInputs {
+function syntheticInputs(run: RunForExport, modelType: 'bert' | 'roberta' | 'deberta-v2' = 'bert', extra: Record<string, NamedTensor> = {}): ExportInputs {
   const checkpoint = tinyCheckpoint({modelType});
   const p = checkpoint.config.modelType;
   return {
@@ -115,6 +115,7 @@ test('runs PEFT cannot express are refused, naming the run and the reason', () =
     {name: 'depth below layers', run: syntheticRun({prompt: {depth: 1}}), message: /1 of the encoder's 2 layers.*softmax mass/},
     {name: 'head on [CLS] (BERT)', run: syntheticRun({model: {use_pooler: false}}), message: /classified \[CLS\] directly \(model.use_pooler was false\).*pooler's output/},
     {name: 'head on [CLS] (RoBERTa)', run: syntheticRun({model: {use_pooler: false}}), modelType: 'roberta' as const, message: /RobertaForSequenceClassification puts dense → tanh/},
+    {name: 'deep prompt on DeBERTa', run: syntheticRun(), modelType: 'deberta-v2' as const, message: /DebertaV2Model takes no past_key_values/},
     {name: 'bad params', run: syntheticRun({prompt: {length: 'long'}}), message: /runs\/x\.db prompt\.length: run 7 params_json: expected an integer >= 1, got "long"/},
   ];
   for (const c of CASES) {

@@ -3,21 +3,23 @@ import {Ptv2Command} from '../../cli/base.js';
 import {architectureFlags, architectureOf, checkNewCheckpoint} from '../../cli/model-flags.js';
 import {UserError} from '../../errors.js';
 import type {ByteLevelBpeVocab} from '../../model/bpe-vocab.js';
+import type {TokenizerJsonVocab} from '../../model/checkpoint.js';
 
 export default class ModelsInit extends Ptv2Command {
-  static override description = `Write a randomly initialised BERT or RoBERTa checkpoint in HuggingFace's format.
+  static override description = `Write a randomly initialised BERT, RoBERTa or DeBERTa-v2 checkpoint in HuggingFace's format.
 
-The directory holds config.json, model.safetensors, and vocab.txt for BERT or vocab.json + merges.txt for RoBERTa. Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …), so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as whole words and characters (WordPiece), RoBERTa's as byte-level BPE merges learned on those words.`;
+The directory holds config.json, model.safetensors, and vocab.txt for BERT, vocab.json + merges.txt for RoBERTa, or tokenizer.json for DeBERTa-v2. Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …), so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as whole words and characters (WordPiece), RoBERTa's as byte-level BPE merges learned on those words, DeBERTa's as a Unigram model with one piece per word and per character. A DeBERTa-v2 checkpoint has DeBERTa-v3-base's settings (relative attention over 256 log buckets, shared attention keys, no absolute positions).`;
 
   static override examples = [
     '<%= config.bin %> models init --out runs/models/tiny-bert',
     '<%= config.bin %> models init --out runs/models/small-bert --layers 4 --hidden 256 --heads 4 --intermediate 1024',
     '<%= config.bin %> models init --type roberta --out runs/models/tiny-roberta',
+    '<%= config.bin %> models init --type deberta-v2 --out runs/models/tiny-deberta',
   ];
 
   static override flags = {
     ...architectureFlags({default: 512, why: 'BERT\'s 512 holds any default input plus a prompt'}),
-    type: Flags.string({description: 'architecture', options: ['bert', 'roberta'], default: 'bert'}),
+    type: Flags.string({description: 'architecture', options: ['bert', 'roberta', 'deberta-v2'], default: 'bert'}),
     seed: Flags.integer({description: 'initialisation seed', default: 42}),
   };
 
@@ -29,7 +31,7 @@ The directory holds config.json, model.safetensors, and vocab.txt for BERT or vo
     const {randomCheckpoint, writeCheckpoint} = await import('../../model/checkpoint.js');
     const {worldVocabulary} = await import('../../data/synthetic/index.js');
     const words = worldVocabulary();
-    let vocab: string[] | ByteLevelBpeVocab;
+    let vocab: string[] | ByteLevelBpeVocab | TokenizerJsonVocab;
     let tokenCount: number;
     if (flags.type === 'roberta') {
       const {buildByteLevelBpeVocab, MIN_BPE_VOCAB_SIZE} = await import('../../model/bpe-vocab.js');
@@ -42,6 +44,16 @@ The directory holds config.json, model.safetensors, and vocab.txt for BERT or vo
       }
       vocab = buildByteLevelBpeVocab(words, flags.vocab);
       tokenCount = vocab.tokens.length;
+    } else if (flags.type === 'deberta-v2') {
+      const {buildUnigramVocab, minUnigramVocabSize} = await import('../../model/unigram-vocab.js');
+      const least = minUnigramVocabSize(words);
+      if (flags.vocab !== undefined && flags.vocab < least) {
+        throw new UserError(`expected at least ${least} tokens for DeBERTa (5 special tokens, ▁ and the sample data's characters), got ${flags.vocab}`, {field: '--vocab'}, [
+          `use --vocab ${least} or more, or leave it out`,
+        ]);
+      }
+      vocab = buildUnigramVocab(words, flags.vocab);
+      tokenCount = vocab.tokens.length;
     } else {
       const {buildWordPieceVocab} = await import('../../model/vocab.js');
       vocab = buildWordPieceVocab(words, flags.vocab);
@@ -49,7 +61,7 @@ The directory holds config.json, model.safetensors, and vocab.txt for BERT or vo
     }
     // BPE learns at most --vocab tokens; the embedding keeps the asked-for rows all the same.
     const vocabSize = flags.vocab ?? tokenCount;
-    const {config, weights} = randomCheckpoint({modelType: flags.type as 'bert' | 'roberta', ...architectureOf(flags, vocabSize)});
+    const {config, weights} = randomCheckpoint({modelType: flags.type as 'bert' | 'roberta' | 'deberta-v2', ...architectureOf(flags, vocabSize)});
     writeCheckpoint(flags.out, config, weights, vocab);
     const parameters = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
     this.log(`wrote ${flags.out}: ${flags.layers} layers × ${flags.hidden} hidden, ${tokenCount} tokens, ${parameters.toLocaleString('en')} parameters`);
