@@ -141,7 +141,7 @@
         e.sweepKey ? h('span', {}, 'sweep ', h('b', {}, e.sweepKey)) : ''),
       h('div', {id: 'progress'}, v.progress.map(progressPanel)),
       h('h2', {}, v.table.title),
-      shownTable(v.table, {id: 'results'}),
+      v.table.rows.length === 0 ? h('p', {class: 'muted'}, 'No completed runs yet.') : shownTable(v.table, {id: 'results'}),
       v.sweep ? [h('h2', {}, `Sweep over ${v.sweep.key}`), v.sweep.tables.map((t) => [h('h3', {}, t.title), shownTable(t, {class: 'sweep'})]),
         v.sweep.references.length > 0 ? h('p', {class: 'muted'}, 'Dashed lines: jobs the sweep does not vary.') : '',
         v.sweep.points.some((p) => p.n > 1) ? h('p', {class: 'muted'}, 'Error bars: mean ± sample standard deviation over the runs at a value.') : ''] : '',
