@@ -296,3 +296,31 @@ describe('ptv2 ui server', () => {
     }
   });
 });
+
+test('runs recorded before logged steps were stored draw their loss per epoch', async () => {
+  const {curves} = await import('../../src/dashboard/data.js');
+  const store = Store.open(':memory:');
+  const experiment = store.createExperiment({name: 'old', configText: 'x'});
+  const run = store.startRun(runStart(experiment, 'rte', 'pt2'));
+  store.recordMetrics(run, [
+    {epoch: 1, step: 3, split: 'dev', name: 'accuracy', value: 0.5},
+    {epoch: 1, step: 3, split: 'train', name: 'loss', value: 0.7},
+    {epoch: 2, step: 6, split: 'train', name: 'loss', value: 0.6},
+  ]);
+  const c = curves(store, [run, 999]);
+  store.close();
+  assert.deepEqual(c.loss.map((p) => [p.x, p.y]), [[3, 0.7], [6, 0.6]]);
+  assert.deepEqual(c.dev.map((p) => [p.x, p.y]), [[1, 50]]);
+  assert.deepEqual([c.lr, c.runs.length], [[], 1]);
+});
+
+test('a database of an older schema is refused read-only, naming the command that migrates it', async () => {
+  const {default: Database} = await import('better-sqlite3');
+  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-ui-old-')), 'old.db');
+  const raw = new Database(db);
+  raw.exec('CREATE TABLE t (x)');
+  raw.close();
+  const before = fileState(db);
+  assert.throws(() => Store.openReadOnly(db), (error) => isUserError(error) && /schema version 0 is older/.test(error.message) && error.suggestions[0] === `migrate it once: ptv2 report --db ${db}`);
+  assert.deepEqual(fileState(db), before);
+});
