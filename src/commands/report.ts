@@ -15,12 +15,14 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
     '<%= config.bin %> report --db runs/ptv2.db --format json',
     '<%= config.bin %> report --runs',
     '<%= config.bin %> report --runs --format csv',
+    '<%= config.bin %> report --format html --out runs/quickstart.html',
   ];
 
   static override flags = {
     db: Flags.string({description: 'SQLite database', default: 'runs/ptv2.db'}),
     experiment: Flags.string({description: 'experiment name (latest with that name) or id; default: the latest experiment'}),
-    format: Flags.string({description: 'output format', options: ['markdown', 'csv', 'json'], default: 'markdown'}),
+    format: Flags.string({description: 'output format', options: ['markdown', 'csv', 'json', 'html'], default: 'markdown'}),
+    out: Flags.string({description: 'with --format html: write the page (tables and charts, self-contained) to this file instead of stdout'}),
     split: Flags.string({description: 'scores of this split: dev, test, or a test set\'s own name (test_wsj, …) when a task has several; test splits are scored only where the file has labels', default: 'dev'}),
     runs: Flags.boolean({description: 'one row per run: status, best epoch, dev and test scores, trainable share, truncated inputs', exclusive: ['plot']}),
     plot: Flags.string({description: 'write a line chart of a sweep experiment to this SVG file (x: sweep value, y: score in percent)', exclusive: ['runs']}),
@@ -44,6 +46,19 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
           {file: flags.db},
           known.length > 0 ? [`known experiments: ${[...new Set(known)].join(', ')}`] : [],
         );
+      }
+      if (flags.format === 'html') {
+        const {experimentHtml} = await import('../dashboard/html-report.js');
+        const html = await experimentHtml(store, experiment, flags.split);
+        if (flags.out === undefined) {
+          process.stdout.write(html);
+        } else {
+          const path = await import('node:path');
+          fs.mkdirSync(path.dirname(path.resolve(flags.out)), {recursive: true});
+          fs.writeFileSync(flags.out, html);
+          this.log(`wrote ${experiment.name} #${experiment.id} to ${flags.out}`);
+        }
+        return;
       }
       const format = flags.format as 'markdown' | 'csv' | 'json';
       if (flags.runs) {

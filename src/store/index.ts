@@ -277,6 +277,42 @@ export class Store {
     }
   }
 
+  /**
+   * Opens an existing database for reading only (`ptv2 ui`): SQLite's read-only mode, so nothing
+   * here can write the file, no migration runs and orphaned runs are not marked. Reading is safe
+   * while other processes write in WAL mode. A database of an older schema must be opened once by
+   * a writing command first, which migrates it.
+   */
+  static openReadOnly(dbPath: string): Store {
+    if (!fs.existsSync(dbPath)) {
+      throw new UserError('no database here yet', {file: dbPath}, ['run an experiment first: ptv2 run configs/quickstart.yaml', 'or pass --db PATH']);
+    }
+    const db = new Database(dbPath, {readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS});
+    try {
+      const version = db.pragma('user_version', {simple: true}) as number;
+      if (version !== MIGRATIONS.length) {
+        const newer = version > MIGRATIONS.length;
+        throw new UserError(
+          `database schema version ${version} is ${newer ? 'newer' : 'older'} than this ptv2's (${MIGRATIONS.length})`,
+          {file: dbPath},
+          [newer ? 'upgrade ptv2' : `migrate it once: ptv2 report --db ${dbPath}`],
+        );
+      }
+      return new Store(dbPath, db);
+    } catch (error) {
+      db.close();
+      if ((error as {code?: unknown}).code === 'SQLITE_NOTADB') {
+        throw new UserError('not a SQLite database', {file: dbPath}, ['use the path of a ptv2 results database']);
+      }
+      throw error;
+    }
+  }
+
+  /** SQLite's counter of commits by other connections: it changes whenever another process writes. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', {simple: true}) as number;
+  }
+
   createExperiment(e: {name: string; configPath?: string; configText: string}): number {
     const result = this.sql.insertExperiment.run({
       name: e.name,
