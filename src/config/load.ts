@@ -19,6 +19,8 @@ import {z} from 'zod';
 import {taskProblems} from '../data/registry.js';
 import {decodeUtf8} from '../data/text-file.js';
 import {formatLocated, UserError} from '../errors.js';
+import {applyAssignments, assignmentAt, chosenProfile, checkProfileExists, editsHeader, parseSetArgument, profileAssignments, resolveKeyPath, SET_FLAG} from './edits.js';
+import type {Assignment, ConfigEdits} from './edits.js';
 import {ptv2ConfigSchema} from './schema.js';
 import type {Ptv2Config} from './schema.js';
 
@@ -232,12 +234,15 @@ function didYouMean(word: string, candidates: readonly string[]): string {
 // ---------------------------------------------------------------------------------------------
 // zod issues → ConfigIssues
 
-type Locate = (path: readonly PropertyKey[]) => number | undefined;
+/** A line in the file, or (for a value a `--set` gave) a whole location of its own. */
+type Locate = (path: readonly PropertyKey[]) => number | undefined | Omit<ConfigIssue, 'message'>;
 
 function toConfigIssues(zodIssues: readonly z.core.$ZodIssue[], data: unknown, file: string, locate: Locate): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const add = (path: readonly PropertyKey[], message: string) =>
-    issues.push({file, line: locate(path), path: formatKeyPath(path), message});
+  const add = (path: readonly PropertyKey[], message: string) => {
+    const where = locate(path);
+    issues.push(typeof where === 'object' ? {...where, message} : {file, line: where, path: formatKeyPath(path), message});
+  };
 
   for (const issue of zodIssues) {
     const path = issue.path;
@@ -290,11 +295,15 @@ export function readConfigText(file: string): string {
   return decodeUtf8(bytes, file);
 }
 
-export function loadConfig(file: string): LoadedConfig {
-  return parseConfig(readConfigText(file), file);
+export function loadConfig(file: string, edits: ConfigEdits = {}): LoadedConfig {
+  return parseConfig(readConfigText(file), file, edits);
 }
 
-export function parseConfig(text: string, file: string): LoadedConfig {
+/**
+ * The config `text` says, or with `edits` (a profile, `--set`s; see edits.ts) the config it says
+ * once they are merged in; `text` is then the edited text, which is what a run records.
+ */
+export function parseConfig(text: string, file: string, edits: ConfigEdits = {}): LoadedConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, {lineCounter: counter, prettyErrors: false});
 
@@ -315,27 +324,60 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   if (data === null || data === undefined) {
     throw new ConfigError([{file, line: 1, path: '', message: 'the config is empty, expected a mapping with at least name, model, methods and tasks'}]);
   }
+  const locateInFile: Locate = (path) => lineAt(doc, counter, path);
+  const config = checkConfig(data, file, locateInFile);
+
+  const chosen = chosenProfile(data as Record<string, unknown>, edits);
+  const sets = edits.sets ?? [];
+  if (!chosen && sets.length === 0) return {config, text, file};
+
+  // The file is valid on its own; now the profile's values, then each --set, go into a copy.
+  if (chosen) checkProfileExists(data as Record<string, unknown>, chosen, file, lineAt(doc, counter, ['profile']));
+  const taskNames = config.tasks.map((t) => t.name);
+  const assignments: Assignment[] = [
+    ...(chosen ? profileAssignments((data as Record<string, unknown>).profiles, chosen.name, taskNames) : []),
+    ...sets.map((argument): Assignment => {
+      const {key, value} = parseSetArgument(argument);
+      return {path: resolveKeyPath(key, taskNames), value, origin: {kind: 'set', key}};
+    }),
+  ];
+  const edited = doc.clone();
+  applyAssignments(edited, assignments);
+  if (chosen) edited.set('profile', null);
+  const locateEdit: Locate = (path) => {
+    const source = assignmentAt(assignments, path);
+    if (!source) return locateInFile(path);
+    if (source.origin.kind === 'profile') {
+      const inProfile = [...source.origin.path, ...path.slice(source.path.length)] as PathSegment[];
+      return {file, line: lineAt(doc, counter, inProfile), path: formatKeyPath(inProfile)};
+    }
+    const below = path.length > source.path.length ? ` (${formatKeyPath(path)})` : '';
+    return {file: '', path: `${SET_FLAG} ${source.origin.key}${below}`};
+  };
+  const editedConfig = checkConfig(edited.toJS(), file, locateEdit);
+  return {config: editedConfig, text: `${editsHeader(chosen?.name, sets)}\n${edited.toString({flowCollectionPadding: false})}`, file};
+}
+
+/** Schema, then the checks that depend on which task (or task family) an entry is. */
+function checkConfig(data: unknown, file: string, locate: Locate): Ptv2Config {
   const result = ptv2ConfigSchema.safeParse(data);
-  if (!result.success) {
-    const locate: Locate = (path) => lineAt(doc, counter, path);
-    throw new ConfigError(toConfigIssues(result.error.issues, data, file, locate).sort(byLine));
-  }
-  // Checks that depend on which task (or task family) an entry is, once every key is well-formed.
+  if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues, data, file, locate).sort(byLine));
   const taskIssues = result.data.tasks.flatMap((task, index) =>
     taskProblems(task).map((problem): ConfigIssue => {
       const path = ['tasks', index, ...problem.path];
       // A missing key has no line of its own: lineAt stops at its task entry.
-      return {file, line: lineAt(doc, counter, path), path: formatKeyPath(path), message: problem.message};
+      const where = locate(path);
+      return typeof where === 'object' ? {...where, message: problem.message} : {file, line: where, path: formatKeyPath(path), message: problem.message};
     }),
   );
   if (taskIssues.length > 0) throw new ConfigError(taskIssues.sort(byLine));
-  return {config: result.data, text, file};
+  return result.data;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pure edits
 
-function withoutUndefined<T extends object>(values: T | undefined): Partial<T> {
+export function withoutUndefined<T extends object>(values: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(values ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
@@ -347,6 +389,38 @@ export function applyOverrides(config: Ptv2Config, method: string): Ptv2Config {
     ...config,
     train: {...config.train, ...withoutUndefined(override.train)},
     prompt: {...config.prompt, ...withoutUndefined(override.prompt)},
+  };
+}
+
+/** The prompt keys that shape MPT-2's shared prompt, so a fine-tuning job cannot change them. */
+const SHARED_PROMPT_KEYS = ['length', 'reparameterize', 'reparam_hidden', 'depth', 'depth_order', 'shift_positions'] as const;
+
+/**
+ * The config one task trains with under one method, most specific last: the top level, the
+ * method's `method_overrides` entry, the task's own `train`/`prompt`/`seed`, then the task's
+ * `method_overrides` entry for the method. An MPT-2 fine-tuning job starts from the shared
+ * prompt, so a task override that would reshape it is refused, naming the key.
+ */
+export function applyTaskOverrides(config: Ptv2Config, method: string, taskName: string): Ptv2Config {
+  const withMethod = applyOverrides(config, method);
+  const index = config.tasks.findIndex((t) => t.name === taskName);
+  const task = config.tasks[index];
+  if (!task) return withMethod;
+  const taskMethod = task.method_overrides?.[method as keyof NonNullable<typeof task.method_overrides>];
+  const prompt = {...withMethod.prompt, ...withoutUndefined(task.prompt), ...withoutUndefined(taskMethod?.prompt)};
+  if (method === 'mpt2') {
+    for (const key of SHARED_PROMPT_KEYS) {
+      if (prompt[key] !== withMethod.prompt[key]) {
+        const where = taskMethod?.prompt?.[key] !== undefined ? `tasks[${index}].method_overrides.mpt2.prompt.${key}` : `tasks[${index}].prompt.${key}`;
+        throw new UserError(`mpt2 fine-tunes the shared prompt of every task, so a task cannot change prompt.${key}; set it for mpt2 as a whole (method_overrides.mpt2.prompt.${key})`, {field: where});
+      }
+    }
+  }
+  return {
+    ...withMethod,
+    seed: task.seed ?? withMethod.seed,
+    train: {...withMethod.train, ...withoutUndefined(task.train), ...withoutUndefined(taskMethod?.train)},
+    prompt,
   };
 }
 

@@ -25,7 +25,7 @@
  */
 
 import {deriveSeed} from '../random.js';
-import {applyOverrides, parseKeyPath, setByPath} from './load.js';
+import {applyOverrides, applyTaskOverrides, parseKeyPath, setByPath} from './load.js';
 import type {Ptv2Config} from './schema.js';
 
 export type Stage = 'single' | 'shared' | 'finetune';
@@ -92,11 +92,14 @@ export function overrideSets(config: Ptv2Config, method: string, key: string): b
   return node !== undefined;
 }
 
-/** One config per method at one sweep point: overrides, then the value unless an override sets the key. */
-function methodConfigs(config: Ptv2Config, value: {set: boolean; value?: unknown}) {
+/**
+ * One config per method at one sweep point: overrides (a task's own over the method's), then the
+ * value unless an override sets the key.
+ */
+function methodConfigs(config: Ptv2Config, value: {set: boolean; value?: unknown}, task?: string) {
   const sweep = config.sweep;
   return config.methods.map((method) => {
-    const withOverrides = applyOverrides(config, method);
+    const withOverrides = task === undefined ? applyOverrides(config, method) : applyTaskOverrides(config, method, task);
     const applies = sweep !== null && sweep !== undefined && value.set && !overrideSets(config, method, sweep.key);
     return {method, jobConfig: applies ? setByPath(withOverrides, sweep.key, value.value) : withOverrides};
   });
@@ -142,11 +145,13 @@ export function planJobs(config: Ptv2Config): Job[] {
       jobs.push(make('+shared/mpt2', sharedIsReference, {task: tasks.join('+'), method: 'mpt2', stage: 'shared', tasks, config: sharedStageConfig(config, source)}));
     }
     for (const task of tasks) {
-      for (const {method, jobConfig} of configs) {
+      const taskConfigs = methodConfigs(config, {set: sweep !== undefined, value: values[index]}, task);
+      const taskOwn = methodConfigs(config, {set: false}, task);
+      for (const {method, jobConfig} of taskConfigs) {
         const reference = isReference(method);
         if (reference && index > 0) continue;
         // A reference job trains at the config's own value: the swept key does not reach it.
-        const source = reference ? own.find((c) => c.method === method)!.jobConfig : jobConfig;
+        const source = reference ? taskOwn.find((c) => c.method === method)!.jobConfig : jobConfig;
         jobs.push(
           make(`${task}/${method}`, reference, {
             task,

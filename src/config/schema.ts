@@ -244,6 +244,24 @@ export const methodOverridesSchema = mapping(
   },
 );
 
+/**
+ * The keys a task entry or a profile's task may set for that task alone. Precedence, least
+ * specific first: train/prompt → method_overrides.<method> → tasks[].train/prompt →
+ * tasks[].method_overrides.<method> → a sweep value.
+ */
+function taskOverrideShape() {
+  return {
+    train: overridable(trainSchema).optional(),
+    prompt: overridable(promptSchema).optional(),
+    method_overrides: methodOverridesSchema.optional(),
+    // The reference scripts fix a seed per task (11, 14 or 44).
+    seed: seed.optional(),
+  };
+}
+
+export const taskOverrideSchema = mapping(taskOverrideShape());
+export type TaskOverride = z.output<typeof taskOverrideSchema>;
+
 /** How a task is built when the config defines it rather than naming one of ptv2's. */
 export const TASK_FAMILIES = ['classification', 'pair_classification', 'tagging', 'qa'] as const;
 export type TaskFamily = (typeof TASK_FAMILIES)[number];
@@ -324,6 +342,9 @@ export const taskSchema = mapping({
   tagging: taggingSchema.optional(),
   // Extractive QA tasks: windows and span decoding.
   qa: qaSchema.optional(),
+  // This task's own recipe (the reference implementation tunes each task): merged over the
+  // top-level train / prompt / method_overrides and the seed; the more specific key wins.
+  ...taskOverrideShape(),
 });
 
 export type QaConfig = z.output<typeof qaSchema>;
@@ -373,6 +394,32 @@ function uniqueBy<T>(name: (item: T) => unknown, what: string, subPath: string[]
   };
 }
 
+/**
+ * A named recipe (`profiles: {roberta-large: …}`, chosen with `--profile roberta-large` or
+ * `profile:`): values merged over the config's own before any `--set`, tasks addressed by name.
+ * Profiles carry e.g. the reference implementation's per-task hyper-parameters for a checkpoint.
+ */
+export const profileSchema = mapping({
+  // A line for `--help`-style listings and the stored config's header.
+  description: text('a description').optional(),
+  seed: seed.optional(),
+  model: mapping({
+    path: text('a checkpoint directory path').optional(),
+    max_length: intAtLeast(1, 'an integer >= 1, or null for each task family\'s usual length').nullable().optional(),
+    lowercase: flag('true, false or null to follow the checkpoint').nullable().optional(),
+    use_pooler: flag().optional(),
+  }).optional(),
+  prompt: overridable(promptSchema).optional(),
+  train: overridable(trainSchema).optional(),
+  method_overrides: methodOverridesSchema.optional(),
+  // Per task name; a task the config does not list is skipped, so one profile fits several configs.
+  tasks: z.record(matching(TASK_NAME, 'a task name of lowercase letters, digits and "_"'), taskOverrideSchema.extend({
+    max_length: intAtLeast(1, 'an integer >= 1, or null for model.max_length').nullable().optional(),
+  }), expecting('a mapping of task names to task settings')).optional(),
+});
+export type Profile = z.output<typeof profileSchema>;
+export const PROFILE_NAME = /^[\w.-]+$/;
+
 export const ptv2ConfigSchema = mapping({
   name: matching(EXPERIMENT_NAME, 'an experiment name of letters, digits, "_", "." or "-"'),
   // HF Trainer's default seed, so runs line up with HF baselines by default.
@@ -397,6 +444,10 @@ export const ptv2ConfigSchema = mapping({
     .min(1, expecting('a non-empty list of tasks'))
     .superRefine(uniqueBy((task: {name: string}) => task.name, 'task', ['name'])),
   sweep: sweepSchema.optional(),
+  // Named recipes a run may pick (see profileSchema); checked whether picked or not.
+  profiles: z.record(matching(PROFILE_NAME, 'a profile name of letters, digits, "_", "." or "-"'), profileSchema, expecting('a mapping of profile names to profiles')).optional(),
+  // The profile applied when no --profile is given; null: none.
+  profile: matching(PROFILE_NAME, 'a profile name').nullable().default(null),
 });
 
 export type Ptv2Config = z.output<typeof ptv2ConfigSchema>;

@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from '../compute/backend.js';
-import type {LoadedConfig} from '../config/load.js';
+import {withoutUndefined, type LoadedConfig} from '../config/load.js';
 import {planJobs, type Job} from '../config/plan.js';
-import type {Ptv2Config} from '../config/schema.js';
+import type {Ptv2Config, TaskConfig} from '../config/schema.js';
 import {UserError} from '../errors.js';
 import {evaluationBatches, trainingBatches, type Batch} from '../data/features.js';
 import {decodeSpans, type SpanFeatureSet} from '../data/qa-features.js';
@@ -141,7 +141,9 @@ export class Experiment {
     // DeBERTa's [CLS] heads bring their own ContextPooler; BERT/RoBERTa read the checkpoint's pooler.
     if (!checkpoint.config.deberta) checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
     const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
-    const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(config, t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
+    // A task's own train.max_train_examples / max_eval_examples win over the top level's.
+    const taskConfig = (t: TaskConfig) => ({...config, train: {...config.train, ...withoutUndefined(t.train)}});
+    const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(taskConfig(t), t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
     const {EncoderWeights} = await import('../model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
     const store = Store.open(opts.database ?? config.database);

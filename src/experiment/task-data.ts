@@ -72,7 +72,7 @@ export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: Task
   };
 }
 
-function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split): Example[] {
+export function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split): Example[] {
   const full = path.join(task.data, file);
   if (!fs.existsSync(full)) {
     throw new UserError(`${split} file not found for task ${task.name}`, {file: full}, [

@@ -53,6 +53,7 @@ describe('parseConfig defaults', () => {
       backend: 'auto',
       database: 'runs/ptv2.db',
       output_dir: 'runs',
+      profile: null,
       model: {path: 'runs/models/tiny-bert', max_length: null, lowercase: null, use_pooler: true},
       methods: ['ft', 'pt2'],
       mpt2: {shared_epochs: null, shared_lr: null},
