@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {Ptv2Command} from '../cli/base.js';
 import {BACKEND_CHOICES} from '../compute/backend.js';
+import {configEditFlags, configEdits} from '../cli/config-flags.js';
 
 export default class Run extends Ptv2Command {
   static override description = `Run the experiment a YAML config describes: every method × task (× sweep value), recorded in SQLite.
@@ -12,6 +13,9 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
     '<%= config.bin %> run configs/quickstart.yaml --backend cpu --db runs/test.db',
     '<%= config.bin %> run configs/quickstart.yaml --resume',
     'PTV2_BACKEND=wasm <%= config.bin %> run configs/custom.yaml',
+    '<%= config.bin %> run configs/superglue.yaml --dry-run',
+    '<%= config.bin %> run configs/superglue.yaml --dry-run --set train.epochs=2 --set tasks.rte.train.lr=0.01',
+    '<%= config.bin %> run configs/superglue.yaml --dry-run --profile roberta-large --set model.init.max_positions=512',
   ];
 
   static override args = {
@@ -23,6 +27,7 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
     db: Flags.string({description: 'SQLite database (default: the config\'s database)'}),
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
     resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name (same config text): its completed runs stand, the others run again'}),
+    ...configEditFlags,
   };
 
   static override enableJsonFlag = true;
@@ -32,7 +37,13 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
     const {loadConfig} = await import('../config/load.js');
     const {runExperiment} = await import('../cli/run-experiment.js');
 
-    const loaded = loadConfig(args.config);
+    const loaded = loadConfig(args.config, configEdits(flags));
+    if (flags['dry-run']) {
+      const {dryRun, renderDryRun} = await import('../experiment/dry-run.js');
+      const result = dryRun(loaded, {backend: flags.backend});
+      if (!this.jsonEnabled()) for (const line of renderDryRun(result, args.config)) this.log(line);
+      return result;
+    }
     const {summary, failures} = await runExperiment(loaded, {
       backend: flags.backend,
       database: flags.db,
