@@ -4,8 +4,7 @@ import {Ptv2Command} from '../cli/base.js';
 export default class Ui extends Ptv2Command {
   static override description = `Serve a local dashboard of the database: experiments, paper-style tables, sweep charts, runs, learning curves and live progress.
 
-Opens the database read-only (safe while runs write it) and listens on 127.0.0.1 unless --host names another address.
-Runs until stopped (Ctrl-C).`;
+Opens the database read-only (safe while runs write it) and listens on 127.0.0.1 unless --host names another address. Runs until stopped (Ctrl-C).`;
 
   static override examples = [
     '<%= config.bin %> ui',

@@ -9,10 +9,12 @@
  * example kept, so their predictions score against the dev files). Each command's examples run in
  * order in a fresh copy of that state (an example may use files an earlier one of the same command
  * wrote); the README's run in document order in one copy, the quick start command itself excepted.
+ * A command that serves until stopped (`ptv2 ui`) must print where it serves, then stop with exit 0
+ * on SIGINT.
  */
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,7 +64,7 @@ function readmeExamples(): string[] {
 /** A config made tiny: the same names and paths, a one-layer model, one epoch on a few examples. */
 function tinyVersion(file: string): string {
   const doc = parseDocument(fs.readFileSync(file, 'utf8'));
-  doc.setIn(['model', 'init'], doc.createNode({layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 128, pretrain: {epochs: 1, batch_size: 256, max_length: 16, corpus_scale: 0}}));
+  doc.setIn(['model', 'init'], doc.createNode({layers: 1, hidden: 16, heads: 2, intermediate: 32, max_positions: 256, pretrain: {epochs: 1, batch_size: 256, max_length: 16, corpus_scale: 0}}));
   doc.setIn(['model', 'max_length'], 48);
   doc.setIn(['train', 'epochs'], 1);
   doc.setIn(['train', 'max_train_examples'], 16);
@@ -70,7 +72,25 @@ function tinyVersion(file: string): string {
   return doc.toString();
 }
 
-function run(line: string, cwd: string) {
+/** Commands that serve until stopped: they must come up, say where, and stop cleanly on Ctrl-C. */
+const SERVERS = new Set(['ui']);
+
+async function serve(line: string, words: string[], cwd: string, env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, [BIN, ...words], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!/serving .* at http:\/\//.test(stdout) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.match(stdout, /serving .* at http:\/\//, `\`${line}\` in ${cwd} did not come up:\n${stderr}\n${stdout}`);
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.equal(code, 0, `\`${line}\` in ${cwd} did not stop cleanly on SIGINT (exit ${code}):\n${stderr}`);
+}
+
+async function run(line: string, cwd: string): Promise<void> {
   const words = line.split(/\s+/);
   const env: Record<string, string> = {...process.env, PTV2_BACKEND: 'wasm'} as Record<string, string>;
   while (/^[A-Z][A-Z0-9_]*=/.test(words[0])) {
@@ -78,6 +98,7 @@ function run(line: string, cwd: string) {
     env[name] = value;
   }
   assert.equal(words.shift(), 'ptv2', line);
+  if (SERVERS.has(words[0])) return serve(line, words, cwd, env);
   const r = spawnSync(process.execPath, [BIN, ...words], {cwd, encoding: 'utf8', env, timeout: 300_000});
   assert.equal(r.status, 0, `\`${line}\` in ${cwd} exited ${r.status}:\n${r.stderr}\n${r.stdout.slice(-2000)}`);
 }
@@ -93,21 +114,23 @@ test('every --help and README example runs as given after the quick start', asyn
   const base = path.join(root, 'clone');
   fs.mkdirSync(path.join(base, 'configs'), {recursive: true});
   fs.symlinkSync(path.join(ROOT, 'datasets'), path.join(base, 'datasets'));
-  for (const name of fs.readdirSync(path.join(ROOT, 'configs'))) {
-    fs.writeFileSync(path.join(base, 'configs', name), tinyVersion(path.join(ROOT, 'configs', name)));
+  for (const name of fs.readdirSync(path.join(ROOT, 'configs'), {recursive: true, encoding: 'utf8'})) {
+    const from = path.join(ROOT, 'configs', name);
+    if (fs.statSync(from).isDirectory()) fs.mkdirSync(path.join(base, 'configs', name), {recursive: true});
+    else fs.writeFileSync(path.join(base, 'configs', name), tinyVersion(from));
   }
-  run(QUICK_START, base);
+  await run(QUICK_START, base);
 
   const groups = await helpExamples();
   assert.ok(groups.every((g) => g.examples.length > 0), `every command has examples: ${groups.filter((g) => g.examples.length === 0).map((g) => g.command)}`);
   for (const {command, examples} of groups) {
     const dir = copyOf(base, command.replace(' ', '-'));
-    for (const example of examples) run(example, dir);
+    for (const example of examples) await run(example, dir);
   }
   const readme = readmeExamples();
   assert.ok(readme.length >= 9, `README examples found: ${readme.join(' | ')}`);
   const dir = copyOf(base, 'readme');
-  for (const example of readme) run(example, dir);
+  for (const example of readme) await run(example, dir);
   fs.rmSync(root, {recursive: true, force: true});
 });
 
