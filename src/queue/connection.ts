@@ -35,7 +35,7 @@ export function queueTarget(value: string | undefined, opts: {fallBackToEnv?: bo
   const raw = fromEnv ? process.env[QUEUE_URL_ENV] : value;
   const source = fromEnv ? QUEUE_URL_ENV : '--queue';
   if (raw === undefined || raw === '') {
-    throw new UserError(`no queue given: ${QUEUE_URL_ENV} is not set`, {field: source}, [
+    throw new UserError(fromEnv ? 'not set' : 'no queue given', {field: fromEnv ? QUEUE_URL_ENV : '--queue'}, [
       `pass --queue redis://host:6379, or export ${QUEUE_URL_ENV}=redis://:password@host:6379 and use --queue env`,
     ]);
   }
