@@ -8,9 +8,9 @@ export default class Worker extends Ptv2Command {
 Takes the jobs that \`ptv2 run CONFIG --queue URL\` and \`ptv2 sweep … --queue URL\` put on the queue, trains each exactly as a local run would, and sends its epochs, result, prediction files and trainable state back through the queue to the submitting machine's database. The model directory and data must be at the paths the config names (with --root DIR, relative paths are read under DIR and any path outside it is refused). The queue URL comes from --queue, else from PTV2_QUEUE_URL (so a password need not show in a process list). Ctrl-C finishes the running jobs and stops; a second Ctrl-C stops at once, and the jobs go to another worker.`;
 
   static override examples = [
-    'PTV2_QUEUE_URL=redis://127.0.0.1:6379 <%= config.bin %> worker',
+    '<%= config.bin %> worker',
     '<%= config.bin %> worker --queue env --concurrency 2 --root .',
-    '<%= config.bin %> worker --queue env --backend wasm',
+    '<%= config.bin %> worker --backend wasm',
   ];
 
   static override flags = {

@@ -225,6 +225,8 @@ export async function followRuns(store: Store, target: QueueTarget, runs: readon
 function writeFinished(records: QueueRecords, run: FollowedRun, result: JobReturn): void {
   fs.mkdirSync(run.outputDir, {recursive: true});
   const artifacts = result.files.map((file) => {
+    // Too large for the queue: the worker left it in the shared output_dir.
+    if (file.base64 === undefined) return {kind: file.kind, path: file.path!, sha256: file.sha256};
     const bytes = Buffer.from(file.base64, 'base64');
     if (sha256(bytes) !== file.sha256) throw new Error(`${run.jobKey}: ${file.name} arrived damaged (sha256 differs)`);
     const target = path.join(run.outputDir, path.basename(file.name));

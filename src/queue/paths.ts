@@ -16,8 +16,22 @@ import {UserError} from '../errors.js';
 /** The config with its paths resolved for this worker, or a UserError naming the first path outside `root`. */
 export function resolveJobPaths(config: Ptv2Config, root: string | undefined, file: string): Ptv2Config {
   if (root === undefined) return config;
+  const resolve = underRoot(root, file);
+  const copy = structuredClone(config);
+  copy.model.path = resolve(copy.model.path, 'model.path');
+  copy.tasks.forEach((task, i) => (task.data = resolve(task.data, `tasks[${i}].data`)));
+  resolveInitFrom(copy, '', resolve);
+  return copy;
+}
+
+/** output_dir for files too large for the queue (written only then, and refused outside the root like any path). */
+export function resolveOutputDir(outputDir: string, root: string | undefined, file: string): string {
+  return root === undefined ? outputDir : underRoot(root, file)(outputDir, 'output_dir');
+}
+
+function underRoot(root: string, file: string): (value: string, field: string) => string {
   const base = realPath(path.resolve(root));
-  const resolve = (value: string, field: string): string => {
+  return (value: string, field: string): string => {
     const resolved = path.resolve(base, value);
     const real = realPath(resolved);
     const relative = path.relative(base, real);
@@ -26,11 +40,6 @@ export function resolveJobPaths(config: Ptv2Config, root: string | undefined, fi
     }
     return resolved;
   };
-  const copy = structuredClone(config);
-  copy.model.path = resolve(copy.model.path, 'model.path');
-  copy.tasks.forEach((task, i) => (task.data = resolve(task.data, `tasks[${i}].data`)));
-  resolveInitFrom(copy, '', resolve);
-  return copy;
 }
 
 /** Every `init_from` string anywhere in the config but its unused profiles. */

@@ -17,8 +17,10 @@ export interface JobPayload {
   configFile: string;
   /** The planned job's id (`rte/pt2`, `+shared/mpt2/prompt.length=4`). */
   jobKey: string;
-  /** For the worker's log only. */
+  /** For the worker's log. */
   experiment: string;
+  /** The experiment's id in the submitter's database: where files too large for the queue go (see ShippedFile). */
+  experimentId: number;
   /** `--backend` given to the submitting command, if any; the worker's own `--backend` wins. */
   backend?: string;
   /** MPT-2 shared stage: the fine-tuning jobs to put on the queue once it has completed. */
@@ -27,13 +29,24 @@ export interface JobPayload {
   sharedState?: string;
 }
 
-/** A file written by the run on the worker. */
+/**
+ * A file written by the run on the worker: its bytes (base64) when it is small enough for the
+ * queue, else the path where the worker left it under the config's output_dir, which must then be
+ * a directory the submitting machine shares (FT's trainable state of a large model).
+ */
 export interface ShippedFile {
   kind: string;
   /** File name inside the job's output directory. */
   name: string;
   sha256: string;
-  base64: string;
+  base64?: string;
+  path?: string;
+}
+
+/** Files up to this size travel through the queue (PTV2_QUEUE_MAX_FILE_MB, default 32). */
+export function maxShippedBytes(): number {
+  const mb = Number(process.env.PTV2_QUEUE_MAX_FILE_MB ?? 32);
+  return (Number.isFinite(mb) && mb >= 0 ? mb : 32) * 1024 * 1024;
 }
 
 /** The job's return value: the run as the worker's store recorded it, and its files. */

@@ -64,6 +64,7 @@ export async function submitExperiment(given: LoadedConfig, opts: SubmitOptions)
     configFile: loaded.file,
     jobKey: job.id,
     experiment: `${config.name} #${experimentId}`,
+    experimentId,
     ...(opts.backend ? {backend: opts.backend} : {}),
   });
   const rowOf = (job: Job) => rows.get(job.id)!;

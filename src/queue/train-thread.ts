@@ -17,12 +17,11 @@ import os from 'node:os';
 import path from 'node:path';
 import {parentPort, workerData} from 'node:worker_threads';
 import {parseConfig} from '../config/load.js';
-import {ensureCheckpoint, Experiment} from '../experiment/experiment.js';
+import {ensureCheckpoint, Experiment, jobOutputDir} from '../experiment/experiment.js';
 import {isUserError} from '../errors.js';
 import type {TrainEvent} from '../train/trainer.js';
-import type {JobPayload, JobProgress, JobReturn} from './payload.js';
-import {resolveJobPaths} from './paths.js';
-import {sha256} from './payload.js';
+import {maxShippedBytes, sha256, type JobPayload, type JobProgress, type JobReturn, type ShippedFile} from './payload.js';
+import {resolveJobPaths, resolveOutputDir} from './paths.js';
 
 export interface ThreadOptions {
   backend?: string;
@@ -42,7 +41,7 @@ export type ThreadMessage = {type: 'progress'; progress: JobProgress} | {type: '
 const STEP_EVENT_MS = 1000;
 
 const options = workerData as ThreadOptions;
-let cached: {key: string; experiment: Experiment; scratch: string} | undefined;
+let cached: {key: string; experiment: Experiment; scratch: string; outputDir: {output_dir: string; name: string}} | undefined;
 
 parentPort!.on('message', (message: ThreadJob) => {
   runJob(message).then(
@@ -93,9 +92,15 @@ async function runJob({payload, attempt}: ThreadJob): Promise<JobReturn> {
   const result = await experiment.runJob(job, onEvent);
   const run = store.run(result.runId)!;
   if (result.status !== 'completed') throw new TrainingFailed(result.error ?? `run ${result.status}`);
-  const files = store.artifacts(result.runId).map((a) => {
+  const files = store.artifacts(result.runId).map((a): ShippedFile => {
     const bytes = fs.readFileSync(a.path);
-    return {kind: a.kind, name: path.basename(a.path), sha256: sha256(bytes), base64: bytes.toString('base64')};
+    const file = {kind: a.kind, name: path.basename(a.path), sha256: sha256(bytes)};
+    if (bytes.length <= maxShippedBytes()) return {...file, base64: bytes.toString('base64')};
+    // Too large for the queue: left under the config's own output_dir, where the submitter looks for it.
+    const dir = jobOutputDir(cached!.outputDir, payload.experimentId, job.id);
+    fs.mkdirSync(dir, {recursive: true});
+    fs.copyFileSync(a.path, path.join(dir, file.name));
+    return {...file, path: path.join(dir, file.name)};
   });
   fs.rmSync(experiment.outputDir(job), {recursive: true, force: true});
   return {
@@ -140,13 +145,14 @@ async function experimentFor(payload: JobPayload): Promise<Experiment> {
   }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-worker-'));
   // Records stay in memory and files in the scratch directory until they are sent back.
-  const config = {...resolveJobPaths(loaded.config, options.root, payload.configFile), output_dir: scratch, database: ':memory:'};
+  const resolved = resolveJobPaths(loaded.config, options.root, payload.configFile);
+  const config = {...resolved, output_dir: scratch, database: ':memory:'};
   const local = {...loaded, config};
   const {initBackend, resolveBackendChoice} = await import('../compute/backend.js');
   await initBackend(resolveBackendChoice(options.backend ?? payload.backend, config.backend));
   await withCheckpointLock(config.model.path, () => ensureCheckpoint(config));
   const experiment = await Experiment.prepare(local, {backend: options.backend ?? payload.backend, database: ':memory:'});
-  cached = {key, experiment, scratch};
+  cached = {key, experiment, scratch, outputDir: {output_dir: resolveOutputDir(loaded.config.output_dir, options.root, payload.configFile), name: config.name}};
   return experiment;
 }
 

@@ -10,6 +10,7 @@
  *
  * References: https://docs.bullmq.io/guide/workers, https://docs.bullmq.io/guide/workers/stalled-jobs
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import {Worker as Thread} from 'node:worker_threads';
 import type {Job} from 'bullmq';
@@ -60,7 +61,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
       if (payload.then && payload.then.length > 0) {
         const state = result.files.find((f) => f.kind === 'trainable_state');
         if (!state) throw new Error(`${payload.jobKey} saved no trainable state to fine-tune from`);
-        await queue.addBulk(payload.then.map((t) => ({name: t.payload.jobKey, data: {...t.payload, sharedState: state.base64}, opts: jobOptions(t.queueJob)})));
+        await queue.addBulk(payload.then.map((t) => ({name: t.payload.jobKey, data: {...t.payload, sharedState: state.base64 ?? fs.readFileSync(state.path!).toString('base64')}, opts: jobOptions(t.queueJob)})));
       }
       counts.completed += 1;
       opts.log(`completed ${payload.jobKey}: best dev ${result.run.keyMetric} ${result.run.bestValue?.toFixed(4)} (epoch ${result.run.bestEpoch}) in ${result.run.seconds.toFixed(1)} s`);

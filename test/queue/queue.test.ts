@@ -190,7 +190,8 @@ tasks:
     await submitter.exited;
     assert.deepEqual(query(db, `SELECT status, count(*) AS n FROM runs GROUP BY status`), [{status: 'queued', n: 4}]);
 
-    worker = start(['worker'], dir, env);
+    // Files over 10 kB (FT's trainable state here) stay in the shared output_dir instead of the queue.
+    worker = start(['worker'], dir, {...env, PTV2_QUEUE_MAX_FILE_MB: '0.01'});
     const collect = start(['collect', '--db', db, '--plain'], dir, env);
     await until('a first result', () => query(db, `SELECT id FROM runs WHERE status = 'completed'`).length > 0);
     await redis.restart();
@@ -199,6 +200,11 @@ tasks:
     const runs = query<RunOf>(db, 'SELECT * FROM runs ORDER BY id');
     assert.deepEqual(runs.map((r) => [r.task, r.method, r.status]), [['rte', 'ft', 'completed'], ['rte', 'pt2', 'completed'], ['cb', 'ft', 'completed'], ['cb', 'pt2', 'completed']]);
     for (const run of runs) assert.equal(metricsOf(db, run.id).filter((m) => (m as {split: string}).split === 'dev' && (m as {name: string}).name === 'accuracy').length, 6, 'one dev accuracy per epoch');
+    for (const run of runs) {
+      const files = artifactsOf(db, run.id);
+      assert.deepEqual(files.map((a) => a.kind), ['dev_predictions', 'trainable_state']);
+      for (const file of files) assert.equal(createHash('sha256').update(fs.readFileSync(file.path)).digest('hex'), file.sha256, file.path);
+    }
     assert.deepEqual(query(db, `SELECT status FROM experiments`), [{status: 'completed'}]);
     assert.deepEqual(query(db, 'PRAGMA integrity_check'), [{integrity_check: 'ok'}]);
     assert.deepEqual(query(db, 'PRAGMA foreign_key_check'), []);
