@@ -132,10 +132,13 @@ export async function followRuns(store: Store, target: QueueTarget, runs: readon
     if (t.finished || t.checking) return;
     t.checking = true;
     try {
-      const job = (await queue.getJob(t.run.queueJob)) as Job<unknown, JobReturn> | undefined;
-      if (!job) return missing(t);
+      // The state first: a job read before it completed would have no return value yet.
+      const state = await queue.getJobState(t.run.queueJob);
+      if (state === 'unknown') return missing(t);
       t.missing = 0;
-      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed') return;
+      const job = (await queue.getJob(t.run.queueJob)) as Job<unknown, JobReturn> | undefined;
+      if (!job) return;
       if (state === 'completed') {
         writeFinished(records, t.run, job.returnvalue);
         finish(t);

@@ -230,3 +230,51 @@ test('an unreachable queue is one clear error, with the password masked', () => 
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   assert.ok(!fs.existsSync(path.join(dir, 'ptv2.db')), 'nothing recorded');
 });
+
+test('Ctrl-C stops following; a worker outside its --root refuses the jobs, which fail; --resume puts them back and they complete', {skip: skipWithoutRedis(), timeout: 120_000}, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-resume-'));
+  const config = path.join(dir, 'resumed.yaml');
+  fs.writeFileSync(
+    config,
+    `${tinyExperimentHeader(dir, 'resumed')}methods: [ft]
+train: {epochs: 1, batch_size: 8, max_train_examples: 16, max_eval_examples: 8}
+tasks:
+  - {name: rte, data: ${path.join(ROOT, 'datasets/superglue/RTE')}}
+  - {name: cb, data: ${path.join(ROOT, 'datasets/superglue/CB')}}
+`,
+  );
+  const db = path.join(dir, 'ptv2.db');
+  const redis = await startRedis();
+  const env = {PTV2_QUEUE_URL: redis.url};
+  const workers: Proc[] = [];
+  try {
+    // One attempt per job, so the refusals end the runs at once.
+    const submitter = start(['run', config, '--queue', 'env', '--plain'], dir, {...env, PTV2_QUEUE_ATTEMPTS: '1'});
+    await until('the jobs to be queued', () => /2 queued on/.test(submitter.out()));
+    submitter.child.kill('SIGINT');
+    assert.equal(await submitter.exited, 130);
+    assert.match(submitter.out(), /stopped following; the jobs stay on the queue.*ptv2 collect --queue redis:\/\/127\.0\.0\.1:\d+ --experiment 1 --db /s);
+    assert.deepEqual(query(db, `SELECT status FROM experiments`), [{status: 'queued'}]);
+
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-root-'));
+    workers.push(start(['worker', '--root', empty], dir, env));
+    const collect = start(['collect', '--db', db, '--plain'], dir, env);
+    assert.equal(await collect.exited, 1, collect.out());
+    const failed = query<RunOf>(db, 'SELECT * FROM runs ORDER BY id');
+    assert.deepEqual(failed.map((r) => r.status), ['failed', 'failed']);
+    for (const run of failed) assert.match(run.error!, new RegExp(`model.path: ${dir}/model is outside the worker's --root`));
+    assert.deepEqual(query(db, `SELECT status FROM experiments`), [{status: 'failed'}]);
+
+    workers[0].child.kill('SIGINT');
+    assert.equal(await workers[0].exited, 0, workers[0].out());
+    workers.push(start(['worker'], dir, env));
+    const resumed = start(['run', config, '--resume', '--queue', 'env', '--plain'], dir, env);
+    assert.equal(await resumed.exited, 0, resumed.out());
+    const runs = query<RunOf>(db, 'SELECT * FROM runs ORDER BY id');
+    assert.deepEqual(runs.map((r) => [r.id, r.status, r.error, r.attempts]), [[failed[0].id, 'completed', null, 1], [failed[1].id, 'completed', null, 1]]);
+    assert.deepEqual(query(db, `SELECT status FROM experiments`), [{status: 'completed'}]);
+  } finally {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await redis.stop();
+  }
+});
