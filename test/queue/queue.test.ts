@@ -110,9 +110,12 @@ tasks:
     // Its files go elsewhere than the local run's, to see that they arrived.
     const submitter = start(['sweep', 'prompt-length', config, '--values', '2,4', '--db', queueDb, '--set', `output_dir=${path.join(dir, 'qout')}`, '--queue', redis.url, '--plain'], dir);
     const pids = workers.map((w) => w.child.pid);
-    // A shared stage a worker is training, as the submitter recorded it from the worker's progress.
+    // A shared stage a worker is training, with epochs the submitter has already recorded from the worker's progress.
     const victim = await until('a worker to train a shared stage', () =>
-      query<RunOf>(queueDb, `SELECT id, pid FROM runs WHERE stage = 'shared' AND status = 'running'`).find((r) => pids.includes(r.pid)),
+      query<RunOf>(
+        queueDb,
+        `SELECT id, pid FROM runs WHERE stage = 'shared' AND status = 'running' AND EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = runs.id AND m.split = 'dev')`,
+      ).find((r) => pids.includes(r.pid)),
     );
     const killedAt = new Date().toISOString();
     const killed = workers.find((w) => w.child.pid === victim.pid)!;
@@ -193,8 +196,9 @@ tasks:
     // Files over 10 kB (FT's trainable state here) stay in the shared output_dir instead of the queue.
     worker = start(['worker'], dir, {...env, PTV2_QUEUE_MAX_FILE_MB: '0.01'});
     const collect = start(['collect', '--db', db, '--plain'], dir, env);
-    await until('a first result', () => query(db, `SELECT id FROM runs WHERE status = 'completed'`).length > 0);
+    const before = await until('a first result', () => query(db, `SELECT id FROM runs WHERE status = 'completed'`).length);
     await redis.restart();
+    assert.ok(before < 4, 'Redis restarted while runs were left');
     assert.equal(await collect.exited, 0, collect.out());
 
     const runs = query<RunOf>(db, 'SELECT * FROM runs ORDER BY id');
@@ -267,11 +271,14 @@ tasks:
 
     workers[0].child.kill('SIGINT');
     assert.equal(await workers[0].exited, 0, workers[0].out());
-    workers.push(start(['worker'], dir, env));
+    workers.push(start(['worker', '--concurrency', '2'], dir, env));
     const resumed = start(['run', config, '--resume', '--queue', 'env', '--plain'], dir, env);
     assert.equal(await resumed.exited, 0, resumed.out());
     const runs = query<RunOf>(db, 'SELECT * FROM runs ORDER BY id');
-    assert.deepEqual(runs.map((r) => [r.id, r.status, r.error, r.attempts]), [[failed[0].id, 'completed', null, 1], [failed[1].id, 'completed', null, 1]]);
+    assert.deepEqual(runs.map((r) => [r.id, r.status, r.error, r.attempts, r.pid]), [[failed[0].id, 'completed', null, 1, workers[1].child.pid], [failed[1].id, 'completed', null, 1, workers[1].child.pid]]);
+    // --concurrency 2: the worker took both jobs before finishing either.
+    const events = workers[1].out().split('\n').map((line) => line.split(' ')[0]).filter((word) => word === 'started' || word === 'completed');
+    assert.deepEqual(events, ['started', 'started', 'completed', 'completed'], workers[1].out());
     assert.deepEqual(query(db, `SELECT status FROM experiments`), [{status: 'completed'}]);
   } finally {
     for (const w of workers) w.child.kill('SIGKILL');
