@@ -10,7 +10,12 @@ import type {MetricRow} from '../store/index.js';
 import type {FinishedRun, StartedRun} from '../store/queue-records.js';
 import type {TrainEvent} from '../train/trainer.js';
 
+/** Bumped when what jobs carry changes: a worker refuses jobs of another version rather than misread them. */
+export const PAYLOAD_VERSION = 1;
+
 export interface JobPayload {
+  /** PAYLOAD_VERSION of the submitting ptv2. */
+  version: number;
   /** The experiment's config text exactly as recorded in the database; the worker plans it again. */
   configText: string;
   /** The file it was read from: for messages, and to name the config in errors. */

@@ -25,7 +25,7 @@ import {Store} from '../store/index.js';
 import {QueueRecords, type QueueRunRow, type QueuedRunStart} from '../store/queue-records.js';
 import {checkReachable, loadBullmq, QUEUE_NAME, queueTarget, type QueueTarget} from './connection.js';
 import {followRuns, type FollowedOutcome, type FollowedRun} from './follow.js';
-import {jobOptions, newToken, type JobPayload} from './payload.js';
+import {jobOptions, newToken, PAYLOAD_VERSION, type JobPayload} from './payload.js';
 
 export interface SubmitOptions {
   target: QueueTarget;
@@ -60,6 +60,7 @@ export async function submitExperiment(given: LoadedConfig, opts: SubmitOptions)
 
   // What each job's worker needs: the recorded config text and the planned job's id.
   const payloadOf = (job: Job): JobPayload => ({
+    version: PAYLOAD_VERSION,
     configText: loaded.text,
     configFile: loaded.file,
     jobKey: job.id,

@@ -20,7 +20,7 @@ import {parseConfig} from '../config/load.js';
 import {ensureCheckpoint, Experiment, jobOutputDir} from '../experiment/experiment.js';
 import {isUserError} from '../errors.js';
 import type {TrainEvent} from '../train/trainer.js';
-import {maxShippedBytes, sha256, type JobPayload, type JobProgress, type JobReturn, type ShippedFile} from './payload.js';
+import {maxShippedBytes, PAYLOAD_VERSION, sha256, type JobPayload, type JobProgress, type JobReturn, type ShippedFile} from './payload.js';
 import {resolveJobPaths, resolveOutputDir} from './paths.js';
 
 export interface ThreadOptions {
@@ -57,6 +57,7 @@ parentPort!.on('message', (message: ThreadJob) => {
 class TrainingFailed extends Error {}
 
 async function runJob({payload, attempt}: ThreadJob): Promise<JobReturn> {
+  if (payload.version !== PAYLOAD_VERSION) throw new Error(`the job was queued by a ptv2 whose jobs are version ${payload.version}; this worker reads version ${PAYLOAD_VERSION}: run the same ptv2 on every machine`);
   const experiment = await experimentFor(payload);
   const job = experiment.jobs.find((j) => j.id === payload.jobKey);
   if (!job) throw new Error(`the config plans no job ${payload.jobKey}`);
