@@ -84,9 +84,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   });
   worker.on('error', (error) => opts.log(`queue: ${error.message}`));
   await worker.waitUntilReady();
-  opts.log(`waiting for jobs on ${opts.target.masked} (queue ${QUEUE_NAME}, ${opts.concurrency} at a time, host ${os.hostname()}, pid ${process.pid}${opts.root ? `, root ${opts.root}` : ''})`);
-
-  await new Promise<void>((resolve) => {
+  // The handlers are in place before the ready line, so a signal right after it is handled.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = () => {
       if (stopping) {
@@ -100,6 +99,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  opts.log(`waiting for jobs on ${opts.target.masked} (queue ${QUEUE_NAME}, ${opts.concurrency} at a time, host ${os.hostname()}, pid ${process.pid}${opts.root ? `, root ${opts.root}` : ''})`);
+  await stopped;
   await threads.close();
   await queue.close();
   return {queue: opts.target.masked, jobs: counts};

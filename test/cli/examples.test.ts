@@ -129,16 +129,19 @@ test('every --help and README example runs as given after the quick start', asyn
   const redis = skipWithoutRedis() === false ? await startRedis() : undefined;
   if (redis) process.env.PTV2_QUEUE_URL = redis.url;
 
-  const groups = await helpExamples();
-  assert.ok(groups.every((g) => g.examples.length > 0), `every command has examples: ${groups.filter((g) => g.examples.length === 0).map((g) => g.command)}`);
-  for (const {command, examples} of groups) {
-    const dir = copyOf(base, command.replace(' ', '-'));
-    for (const example of examples) {
-      if (command === 'worker' && !redis) continue;
-      await run(example, dir);
+  try {
+    const groups = await helpExamples();
+    assert.ok(groups.every((g) => g.examples.length > 0), `every command has examples: ${groups.filter((g) => g.examples.length === 0).map((g) => g.command)}`);
+    for (const {command, examples} of groups) {
+      const dir = copyOf(base, command.replace(' ', '-'));
+      for (const example of examples) {
+        if (command === 'worker' && !redis) continue;
+        await run(example, dir);
+      }
     }
+  } finally {
+    await redis?.stop();
   }
-  await redis?.stop();
   const readme = readmeExamples();
   assert.ok(readme.length >= 9, `README examples found: ${readme.join(' | ')}`);
   const dir = copyOf(base, 'readme');

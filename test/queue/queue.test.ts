@@ -26,7 +26,7 @@ interface Proc {
 }
 
 function start(args: string[], cwd: string, env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...process.env, PTV2_BACKEND: 'wasm', PTV2_QUEUE_LOCK_MS: '1500', PTV2_QUEUE_POLL_MS: '200', ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+  const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...process.env, PTV2_BACKEND: 'wasm', PTV2_QUEUE_LOCK_MS: '3000', PTV2_QUEUE_POLL_MS: '200', ...env}, stdio: ['ignore', 'pipe', 'pipe']});
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
