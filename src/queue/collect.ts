@@ -70,9 +70,11 @@ export async function collectExperiments(opts: CollectOptions): Promise<CollectS
     }
     const target = opts.target();
     await checkReachable(target);
-    if (!opts.quiet) opts.log(`collecting ${followed.length} run(s) of experiment(s) ${ids.map((id) => `#${id}`).join(', ')} from ${target.masked} → ${store.path}`);
+    const ready = () => {
+      if (!opts.quiet) opts.log(`collecting ${followed.length} run(s) of experiment(s) ${ids.map((id) => `#${id}`).join(', ')} from ${target.masked} → ${store.path}`);
+    };
     const hint = `ptv2 collect --queue ${target.masked.includes('***') ? 'env' : target.masked} --db ${store.path}`;
-    const outcomes = await followRuns(store, target, followed, {quiet: opts.quiet, plain: opts.plain ?? !process.stdout.isTTY, log: opts.log, resumeHint: hint});
+    const outcomes = await followRuns(store, target, followed, {quiet: opts.quiet, plain: opts.plain ?? !process.stdout.isTTY, log: opts.log, resumeHint: hint, ready});
     for (const id of ids) records.settleExperiment(id);
     const summary = {database: store.path, experiments: summaries(store, ids, outcomes)};
     if (!opts.quiet) for (const e of summary.experiments) opts.log(`${e.name} #${e.id}: ${e.status}`);

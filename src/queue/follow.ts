@@ -50,6 +50,8 @@ export interface FollowOptions {
   log: (line: string) => void;
   /** Printed on Ctrl-C: how to pick the runs up again. */
   resumeHint: string;
+  /** Called once Ctrl-C is handled: the place for the line that says the runs are on their way. */
+  ready?: () => void;
 }
 
 /** How often every open job's state is read (PTV2_QUEUE_POLL_MS). */
@@ -73,6 +75,14 @@ interface Tracked {
 
 /** Follows `runs` until each is completed or failed; Ctrl-C stops following (the jobs stay on the queue) and exits 130. */
 export async function followRuns(store: Store, target: QueueTarget, runs: readonly FollowedRun[], opts: FollowOptions): Promise<FollowedOutcome[]> {
+  const onSignal = () => {
+    if (!opts.quiet) opts.log(`stopped following; the jobs stay on the queue and keep running on the workers. Pick them up with: ${opts.resumeHint}`);
+    store.close();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  opts.ready?.();
   const records = new QueueRecords(store);
   const {Queue, QueueEvents} = await loadBullmq();
   const queue: Queue = new Queue(QUEUE_NAME, {connection: target.redis});
@@ -191,13 +201,6 @@ export async function followRuns(store: Store, target: QueueTarget, runs: readon
   pollAll();
   const timer = setInterval(pollAll, pollInterval());
 
-  const onSignal = () => {
-    if (!opts.quiet) opts.log(`stopped following; the jobs stay on the queue and keep running on the workers. Pick them up with: ${opts.resumeHint}`);
-    store.close();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     const all = [...tracked.values()];
     if (opts.quiet || opts.plain) return await Promise.all(all.map((t) => t.done));

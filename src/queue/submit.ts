@@ -92,8 +92,10 @@ export async function submitExperiment(given: LoadedConfig, opts: SubmitOptions)
   }
 
   const resumed = opts.resume ? ` (resumed: ${standing} completed earlier)` : '';
-  log(`experiment ${config.name} #${experimentId}: ${jobs.length} runs${resumed}, ${toAdd.length} queued on ${opts.target.masked} → ${store.path}`);
-  if (loaded !== given) log(`resuming the sweep it recorded: ${config.sweep!.key} over ${JSON.stringify(config.sweep!.values)}`);
+  const ready = () => {
+    log(`experiment ${config.name} #${experimentId}: ${jobs.length} runs${resumed}, ${toAdd.length} queued on ${opts.target.masked} → ${store.path}`);
+    if (loaded !== given) log(`resuming the sweep it recorded: ${config.sweep!.key} over ${JSON.stringify(config.sweep!.values)}`);
+  };
   const followed = jobs
     .filter((job) => rowOf(job).status !== 'completed')
     .map((job): FollowedRun => ({
@@ -105,7 +107,7 @@ export async function submitExperiment(given: LoadedConfig, opts: SubmitOptions)
       ...(job.from && rows.has(job.from) ? {sharedRunId: rows.get(job.from)!.id} : {}),
     }));
   const hint = `ptv2 collect --queue ${opts.target.masked.includes('***') ? 'env' : opts.target.masked} --experiment ${experimentId} --db ${store.path}`;
-  const outcomes = await followRuns(store, opts.target, followed, {quiet: opts.quiet, plain: opts.plain ?? !process.stdout.isTTY, log: opts.log, resumeHint: hint});
+  const outcomes = await followRuns(store, opts.target, followed, {quiet: opts.quiet, plain: opts.plain ?? !process.stdout.isTTY, log: opts.log, resumeHint: hint, ready});
   return summarise(store, records, config.name, experimentId, jobs, outcomes, opts);
 }
 
