@@ -150,7 +150,13 @@ export async function followRuns(store: Store, target: QueueTarget, runs: readon
       const job = (await queue.getJob(t.run.queueJob)) as Job<unknown, JobReturn> | undefined;
       if (!job) return;
       if (state === 'completed') {
-        writeFinished(records, t.run, job.returnvalue);
+        try {
+          writeFinished(records, t.run, job.returnvalue);
+        } catch (error) {
+          // The result stays in Redis: --resume trains the run again.
+          records.recordFailed(t.run.runId, `its result could not be recorded: ${(error as Error).message}`, job.attemptsStarted);
+          return finish(t);
+        }
         finish(t);
         await job.remove().catch(() => {});
       } else if (state === 'failed') {
