@@ -27,6 +27,7 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
     db: Flags.string({description: 'SQLite database (default: the config\'s database)'}),
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
     resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name (same config text): its completed runs stand, the others run again'}),
+    queue: Flags.string({description: 'train on the workers of this queue instead (Redis URL redis://[user:password@]host:port[/db], rediss:// for TLS, or "env" for PTV2_QUEUE_URL); see ptv2 worker'}),
     ...configEditFlags,
   };
 
@@ -35,7 +36,8 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Run);
     const {loadConfig} = await import('../config/load.js');
-    const {runExperiment} = await import('../cli/run-experiment.js');
+    // --queue: the same checks and records, trained by `ptv2 worker`s (src/queue).
+    const {runExperiment} = flags.queue === undefined ? await import('../cli/run-experiment.js') : (await import('../queue/submit.js')).queueRunner(flags.queue);
 
     const loaded = loadConfig(args.config, configEdits(flags));
     if (flags['dry-run']) {

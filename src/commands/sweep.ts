@@ -29,6 +29,7 @@ Without CONFIG: ptv2.yaml in the current directory, else configs/quickstart.yaml
     db: Flags.string({description: 'SQLite database (default: the config\'s database)'}),
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
     resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name, which must have run this sweep: its completed runs stand, the others run again'}),
+    queue: Flags.string({description: 'train on the workers of this queue instead (Redis URL redis://[user:password@]host:port[/db], rediss:// for TLS, or "env" for PTV2_QUEUE_URL); see ptv2 worker'}),
     ...configEditFlags,
   };
 
@@ -39,7 +40,8 @@ Without CONFIG: ptv2.yaml in the current directory, else configs/quickstart.yaml
     const {parseConfig, readConfigText} = await import('../config/load.js');
     const {parseSweepValues, resolveSweepKey, withSweep} = await import('../cli/sweep-grid.js');
     const {defaultConfigFile, defaultGrid} = await import('../cli/default-grids.js');
-    const {runExperiment} = await import('../cli/run-experiment.js');
+    // --queue: the same checks and records, trained by `ptv2 worker`s (src/queue).
+    const {runExperiment} = flags.queue === undefined ? await import('../cli/run-experiment.js') : (await import('../queue/submit.js')).queueRunner(flags.queue);
     const log = (line: string) => {
       if (!this.jsonEnabled()) this.log(line);
     };

@@ -11,6 +11,8 @@ import {buildTaskMethodTable, meanAndStd, methodHeader, percent, type ReportTabl
 
 export interface RunCounts {
   total: number;
+  /** Waiting for a worker of the queue (src/queue). */
+  queued: number;
   running: number;
   completed: number;
   failed: number;
@@ -137,7 +139,7 @@ function secondsBetween(from: string, to: string | null): number | null {
 }
 
 function countRuns(runs: readonly RunRow[]): RunCounts {
-  const counts: RunCounts = {total: runs.length, running: 0, completed: 0, failed: 0, interrupted: 0};
+  const counts: RunCounts = {total: runs.length, queued: 0, running: 0, completed: 0, failed: 0, interrupted: 0};
   for (const run of runs) counts[run.status] += 1;
   return counts;
 }

@@ -189,8 +189,15 @@ export class Experiment {
   }
 
   outputDir(job: Job): string {
-    const safe = job.id.replace(/[^\w.=-]+/g, '_');
-    return path.join(this.config.output_dir, `${this.config.name}-${this.experimentId}`, safe);
+    return jobOutputDir(this.config, this.experimentId, job.id);
+  }
+
+  /**
+   * MPT-2 fine-tuning of `sharedJobId` starts from this saved state (a shared stage trained
+   * elsewhere, e.g. by another worker of the queue; see src/queue).
+   */
+  useSharedState(sharedJobId: string, file: string): void {
+    this.sharedStateFiles.set(sharedJobId, file);
   }
 
   /** Train and evaluate one job; the run is in the store from its start. */
@@ -465,6 +472,12 @@ export class Experiment {
     this.store.close();
     this.weights.dispose();
   }
+}
+
+/** Where a job's prediction files and trainable state go: `output_dir/NAME-ID/JOB`. */
+export function jobOutputDir(config: Pick<Ptv2Config, 'output_dir' | 'name'>, experimentId: number, jobId: string): string {
+  const safe = jobId.replace(/[^\w.=-]+/g, '_');
+  return path.join(config.output_dir, `${config.name}-${experimentId}`, safe);
 }
 
 function sha256File(file: string): string {

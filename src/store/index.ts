@@ -20,7 +20,8 @@ import Database from 'better-sqlite3';
 import {UserError} from '../errors.js';
 import {MIGRATIONS} from './migrations.js';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+/** `queued`: waiting in the queue of experiments across machines (src/queue). */
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'interrupted';
 
 export interface RunStart {
   experimentId: number;
@@ -308,6 +309,11 @@ export class Store {
     }
   }
 
+  /** The connection, for the store's own extensions in this folder (queue-records.ts). */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
   /** SQLite's counter of commits by other connections: it changes whenever another process writes. */
   dataVersion(): number {
     return this.db.pragma('data_version', {simple: true}) as number;
@@ -485,10 +491,22 @@ function migrate(db: Database.Database, dbPath: string): void {
     // Re-read under the write lock: another process may have migrated since the check outside it.
     const version = schemaVersion();
     if (version >= MIGRATIONS.length) return;
-    db.exec(MIGRATIONS[version]);
+    const migration = MIGRATIONS[version];
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db);
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`migration ${version + 1} left ${broken.length} rows whose foreign keys do not match`);
     db.pragma(`user_version = ${version + 1}`);
   });
-  while (schemaVersion() < MIGRATIONS.length) applyNext.immediate();
+  if (schemaVersion() >= MIGRATIONS.length) return;
+  // A table rebuild drops the old table; with foreign keys on that would cascade into its children.
+  // The pragma is a no-op inside a transaction, so it is set around them.
+  db.pragma('foreign_keys = OFF');
+  try {
+    while (schemaVersion() < MIGRATIONS.length) applyNext.immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /** ':memory:' and '' (a private temporary database) have no directory to create. */

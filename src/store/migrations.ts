@@ -10,9 +10,18 @@
  * https://www.sqlite.org/lang_createtable.html#ckconst
  */
 
+import type Database from 'better-sqlite3';
+
 const STATUS_CHECK = `CHECK (status IN ('running', 'completed', 'failed', 'interrupted'))`;
 
-export const MIGRATIONS: readonly string[] = [
+/**
+ * SQL to run, or a function for a change SQL alone cannot say (rebuilding a table whose columns
+ * later migrations may have added). Each runs inside one transaction with foreign keys off, and
+ * must leave `PRAGMA foreign_key_check` empty.
+ */
+export type Migration = string | ((db: Database.Database) => void);
+
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE experiments (
     id          INTEGER PRIMARY KEY,
@@ -78,4 +87,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX artifacts_by_run ON artifacts(run_id);
   `,
+  // Experiments across machines (src/queue): a run waits in the queue as 'queued' (and an
+  // experiment whose runs are all on the queue stays 'queued' until they finish), keeps when it was
+  // queued and how many attempts it took, and which queue job and planned job it is.
+  (db) => {
+    const queued = `CHECK (status IN ('queued', 'running', 'completed', 'failed', 'interrupted'))`;
+    rebuildWithCheck(db, 'experiments', STATUS_CHECK, queued);
+    rebuildWithCheck(db, 'runs', STATUS_CHECK, queued);
+    db.exec(`
+      ALTER TABLE runs ADD COLUMN queued_at TEXT;
+      ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);
+      ALTER TABLE runs ADD COLUMN queue_job TEXT;
+      ALTER TABLE runs ADD COLUMN job_key TEXT;
+      CREATE UNIQUE INDEX runs_by_queue_job ON runs(queue_job) WHERE queue_job IS NOT NULL;
+    `);
+  },
 ];
+
+/**
+ * Replaces one CHECK constraint of a table, the way SQLite documents for schema changes ALTER
+ * TABLE cannot make (https://www.sqlite.org/lang_altertable.html#otheralter): a new table from the
+ * stored CREATE statement with the constraint replaced (so columns added by earlier migrations come
+ * along, whatever they are), the rows copied, the old table dropped, the new one renamed, and the
+ * table's indexes and triggers created again. The caller has foreign keys off (a DROP TABLE with
+ * them on would cascade into the child tables) and checks them afterwards.
+ */
+function rebuildWithCheck(db: Database.Database, table: string, from: string, to: string): void {
+  const row = db.prepare<[string], {sql: string}>(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(table);
+  if (!row || !row.sql.includes(from)) throw new Error(`cannot migrate table ${table}: its schema does not have ${from}`);
+  const dependents = db.prepare<[string], {sql: string}>(`SELECT sql FROM sqlite_schema WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL`).all(table);
+  const rebuilt = `${table}_rebuilt`;
+  const create = row.sql.replace(from, to).replace(new RegExp(`^CREATE TABLE\\s+"?${table}"?`), `CREATE TABLE ${rebuilt}`);
+  if (!create.startsWith(`CREATE TABLE ${rebuilt}`)) throw new Error(`cannot migrate table ${table}: unexpected schema ${row.sql.slice(0, 40)}`);
+  db.exec(create);
+  db.exec(`INSERT INTO ${rebuilt} SELECT * FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${rebuilt} RENAME TO ${table}`);
+  for (const {sql} of dependents) db.exec(sql);
+}

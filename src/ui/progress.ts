@@ -30,7 +30,8 @@ export function describeEvent(event: TrainEvent): string | undefined {
   }
 }
 
-export async function runWithProgress<R>(jobs: ProgressJob<R>[], opts: {plain?: boolean} = {}): Promise<R[]> {
+/** `concurrent`: every job's task runs at once (jobs trained elsewhere, e.g. by the queue's workers). */
+export async function runWithProgress<R>(jobs: ProgressJob<R>[], opts: {plain?: boolean; concurrent?: boolean} = {}): Promise<R[]> {
   const results: R[] = [];
   const plain = opts.plain ?? !process.stdout.isTTY;
   const list = new Listr(
@@ -48,7 +49,7 @@ export async function runWithProgress<R>(jobs: ProgressJob<R>[], opts: {plain?: 
       },
     })),
     {
-      concurrent: false,
+      concurrent: opts.concurrent ?? false,
       exitOnError: false,
       renderer: plain ? 'verbose' : 'default',
       rendererOptions: {collapseErrors: false},

@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {parseDocument} from 'yaml';
 import {ROOT} from '../helpers/cli.js';
+import {skipWithoutRedis, startRedis} from '../queue/redis.js';
 
 const BIN = path.join(ROOT, 'bin/run.js');
 const QUICK_START = 'ptv2 run configs/quickstart.yaml';
@@ -72,8 +73,11 @@ function tinyVersion(file: string): string {
   return doc.toString();
 }
 
-/** Commands that serve until stopped: they must come up, say where, and stop cleanly on Ctrl-C. */
-const SERVERS = new Set(['ui']);
+/** Commands that serve until stopped: they must come up, say where (this line), and stop cleanly on Ctrl-C. */
+const SERVERS = new Map([
+  ['ui', /serving .* at http:\/\//],
+  ['worker', /waiting for jobs on redis:\/\//],
+]);
 
 async function serve(line: string, words: string[], cwd: string, env: Record<string, string>): Promise<void> {
   const child = spawn(process.execPath, [BIN, ...words], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
@@ -83,8 +87,9 @@ async function serve(line: string, words: string[], cwd: string, env: Record<str
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
-  while (!/serving .* at http:\/\//.test(stdout) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.match(stdout, /serving .* at http:\/\//, `\`${line}\` in ${cwd} did not come up:\n${stderr}\n${stdout}`);
+  const ready = SERVERS.get(words[0])!;
+  while (!ready.test(stdout) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.match(stdout, ready, `\`${line}\` in ${cwd} did not come up:\n${stderr}\n${stdout}`);
   child.kill('SIGINT');
   const code = await exited;
   assert.equal(code, 0, `\`${line}\` in ${cwd} did not stop cleanly on SIGINT (exit ${code}):\n${stderr}`);
@@ -120,12 +125,22 @@ test('every --help and README example runs as given after the quick start', asyn
     else fs.writeFileSync(path.join(base, 'configs', name), tinyVersion(from));
   }
   await run(QUICK_START, base);
+  // `ptv2 worker` serves a queue: a redis-server of the test's own, named by PTV2_QUEUE_URL.
+  const redis = skipWithoutRedis() === false ? await startRedis() : undefined;
+  if (redis) process.env.PTV2_QUEUE_URL = redis.url;
 
-  const groups = await helpExamples();
-  assert.ok(groups.every((g) => g.examples.length > 0), `every command has examples: ${groups.filter((g) => g.examples.length === 0).map((g) => g.command)}`);
-  for (const {command, examples} of groups) {
-    const dir = copyOf(base, command.replace(' ', '-'));
-    for (const example of examples) await run(example, dir);
+  try {
+    const groups = await helpExamples();
+    assert.ok(groups.every((g) => g.examples.length > 0), `every command has examples: ${groups.filter((g) => g.examples.length === 0).map((g) => g.command)}`);
+    for (const {command, examples} of groups) {
+      const dir = copyOf(base, command.replace(' ', '-'));
+      for (const example of examples) {
+        if (command === 'worker' && !redis) continue;
+        await run(example, dir);
+      }
+    }
+  } finally {
+    await redis?.stop();
   }
   const readme = readmeExamples();
   assert.ok(readme.length >= 9, `README examples found: ${readme.join(' | ')}`);

@@ -125,7 +125,7 @@ describe('ptv2 ui JSON API', () => {
     assert.equal(status, 200);
     assert.deepEqual(body.map((e: any) => [e.id, e.name, e.status]), [[filled.running, 'live', 'running'], [filled.sweep, 'plen', 'completed'], [filled.plain, 'plain', 'failed']]);
     const plain = body.find((e: any) => e.id === filled.plain);
-    assert.deepEqual(plain.runs, {total: 4, running: 0, completed: 3, failed: 1, interrupted: 0});
+    assert.deepEqual(plain.runs, {total: 4, queued: 0, running: 0, completed: 3, failed: 1, interrupted: 0});
     assert.deepEqual(plain.backends, ['wasm']);
     assert.equal(plain.sweepKey, null);
     assert.ok(plain.seconds >= 0 && plain.seconds < 60, String(plain.seconds));
