@@ -23,7 +23,8 @@ import {testSplitNames} from '../data/splits.js';
 import {loadCheckpoint} from '../model/checkpoint.js';
 import {loadTokenizer} from '../tokenizer/index.js';
 import {loadPromptTables} from './job-setup.js';
-import {checkPositions, inputLength, loadTaskData, readSplit} from './task-data.js';
+import {prepareVerbalizers, promptInitIds} from './verbalizer-setup.js';
+import {checkPositions, inputLength, loadTaskData, readSplit, type TaskData} from './task-data.js';
 
 export interface PlannedJob {
   id: string;
@@ -71,10 +72,12 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
 
   const taskConfig = (t: TaskConfig) => ({...config, train: {...config.train, ...withoutUndefined(t.train)}});
   const tokenizer = checkpoint ? loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase}) : undefined;
+  const loadedData = new Map<string, TaskData>();
   const tasks = config.tasks.map((t) => {
     const definition = definitions.get(t.name)!;
     if (tokenizer) {
       const data = loadTaskData(taskConfig(t), t, definition, tokenizer, lengths.get(t.name)!.value);
+      loadedData.set(t.name, data);
       const splits: Record<string, number> = {train: data.train.examples.length, dev: data.dev.examples.length};
       for (const test of data.tests) splits[test.name] = test.examples.length;
       return {name: t.name, splits};
@@ -85,6 +88,12 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
     for (const test of testSplitNames(t.test_file)) splits[test.name] = readSplit(definition, t, test.file, 'test').length;
     return {name: t.name, splits};
   });
+
+  // Label words, templates and the MLM head, and init words, as a run checks them.
+  if (tokenizer && checkpoint) {
+    prepareVerbalizers(jobs, loadedData, tokenizer, checkpoint, file);
+    for (const job of jobs) promptInitIds(job, tokenizer, 0, file);
+  }
 
   return {
     experiment: config.name,

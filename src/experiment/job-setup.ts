@@ -91,12 +91,19 @@ export function promptOptions(job: Job, seed: number, tables: PromptTables): Pro
     depthOrder: prompt.depth_order,
     shiftPositions: prompt.shift_positions,
     initStd: prompt.init_std,
+    encoder: prompt.encoder,
     seed,
   };
 }
 
-export function modelSpec(job: Job, data: TaskData, seed: number, tables: PromptTables): ModelSpec {
+function withoutUndefinedValues<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `extras`: the verbalizer head's spec (verbalizer-setup.ts) and the ids a pt/ptv1 prompt starts from. */
+export function modelSpec(job: Job, data: TaskData, seed: number, tables: PromptTables, extras: Pick<ModelSpec, 'verbalizer' | 'promptInitIds'> = {}): ModelSpec {
   return {
+    ...withoutUndefinedValues(extras),
     prompt: promptOptions(job, seed, tables),
     head: data.definition.head,
     numLabels: data.labels.length,
@@ -125,6 +132,7 @@ export function jobParams(job: Job): Record<string, unknown> {
     prompt: job.config.prompt,
     train: job.config.train,
     run_seed: job.runSeed,
+    head: job.config.head,
     ...(job.reference ? {sweep_reference: true} : {}),
     ...(job.from ? {from: job.from} : {}),
   };
