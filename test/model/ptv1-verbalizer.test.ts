@@ -47,7 +47,9 @@ function lossFalls(model: TaskModel, batch: ReturnType<typeof randomBatch>, labe
   const loss = () => tf.tidy(() => model.loss(batch, labels, false).dataSync()[0]);
   const first = loss();
   for (let i = 0; i < steps; i++) {
-    tf.tidy(() => optimizer.minimize(() => model.loss(batch, labels, true), false, model.variables));
+    tf.tidy(() => {
+      optimizer.minimize(() => model.loss(batch, labels, true), false, model.variables);
+    });
   }
   optimizer.dispose();
   return {first, last: loss()};
