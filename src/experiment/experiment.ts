@@ -220,7 +220,7 @@ export class Experiment {
     const model: TaskModel = new TaskModel(this.weights, this.specFor(job, job.task, seed));
     const runId = this.store.startRun({
       ...this.runStart(job),
-      params: {...jobParams(job), model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, task: taskParams(data), truncated: truncationCounts(data)},
+      params: {...jobParams(job), model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler, architecture: this.architecture()}, task: taskParams(data), truncated: truncationCounts(data)},
       trainableParams: model.params.trainable,
       totalParams: model.params.total,
       keyMetric: data.definition.keyMetric,
@@ -268,7 +268,7 @@ export class Experiment {
       ...this.runStart(job),
       params: {
         ...jobParams(job),
-        model: {use_pooler: cfg.model.use_pooler},
+        model: {use_pooler: cfg.model.use_pooler, architecture: this.architecture()},
         tasks: Object.fromEntries(tasks.map((data) => [data.config.name, {max_length: data.maxLength, ...taskParams(data)}])),
         truncated: Object.fromEntries(tasks.map((data) => [data.config.name, truncationCounts(data)])),
       },
@@ -357,6 +357,12 @@ export class Experiment {
     };
     for (const v of model.prompt.variables) assign(v, variableName(v));
     for (const v of model.head.variables) assign(v, `${job.task}.${variableName(v)}`);
+  }
+
+  /** The checkpoint's architecture as config.json names it; reports match it against the paper's models. */
+  private architecture() {
+    const c = this.weights.config;
+    return {model_type: c.modelType, layers: c.numLayers, hidden: c.hiddenSize};
   }
 
   /** The store fields every run row shares. */

@@ -20,7 +20,7 @@
 import type {TopLevelSpec} from 'vega-lite';
 
 import {sweepKeyLabel, sweepValueLabel, type DepthOrder} from './labels.js';
-import {CSV_LINE_END, DEFAULT_METHOD_ORDER, csvField, escapeMarkdown, markdownRow, meanAndStd, methodHeader, percent, type ReportCell} from './tables.js';
+import {CSV_LINE_END, DEFAULT_METHOD_ORDER, EMPHASIS, csvField, escapeMarkdown, markdownRow, meanAndStd, methodHeader, percent, type ReportCell} from './tables.js';
 
 export interface SweepScore {
   task: string;
@@ -118,7 +118,8 @@ export function valueLabel(json: string): string {
  * One table per method; values in percent with one decimal (mean ± std where several runs share
  * a value), the best of each row in bold.
  */
-export function renderSweepMarkdown(r: SweepReport): string {
+export function renderSweepMarkdown(r: SweepReport, opts: {style?: 'markdown' | 'ansi'} = {}): string {
+  const bold = EMPHASIS[opts.style ?? 'markdown'].first;
   const keyLabel = reportKeyLabel(r);
   const repeats = r.tables.some((t) => t.cells.flat().some((c) => c?.n !== undefined));
   const blocks = r.tables.map((t) => {
@@ -136,7 +137,7 @@ export function renderSweepMarkdown(r: SweepReport): string {
         const cell = t.cells[i][column];
         return cell?.std === undefined ? '' : ` ± ${percent(cell.std / cell.scale)}`;
       };
-      lines.push(markdownRow([label, ...shown.map((text, column) => (text === null ? MISSING : (text === top ? `**${text}**` : text) + spread(column)))]));
+      lines.push(markdownRow([label, ...shown.map((text, column) => (text === null ? MISSING : (text === top ? bold(text) : text) + spread(column)))]));
     });
     return lines.join('\n') + '\n';
   });
