@@ -19,7 +19,6 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
   static override examples = [
     '<%= config.bin %> report',
     '<%= config.bin %> report --experiment quickstart --format csv',
-    '<%= config.bin %> report --experiment quickstart,custom',
     '<%= config.bin %> report --compare paper',
     '<%= config.bin %> report --db runs/ptv2.db --format json',
     '<%= config.bin %> report --runs',

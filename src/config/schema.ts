@@ -208,7 +208,7 @@ export const promptSchema = mapping({
   init_words: z.array(text('a word'), expecting('a list of words, or null')).min(1, expecting('a non-empty list of words')).nullable().default(null),
 }).superRefine((prompt, ctx) => {
   if (prompt.init === 'words' && prompt.init_words === null) {
-    ctx.addIssue({code: 'custom', message: 'expected a list of words when init is "words"', path: ['init_words'], input: null});
+    ctx.addIssue({code: 'custom', message: 'expected "random" or "vocab", or init_words to start the prompt from', path: ['init'], input: prompt.init});
   }
 });
 

@@ -33,6 +33,7 @@ describe('resolveSweepKey', () => {
     ['batch-size', 'train.batch_size'],
     ['epochs', 'train.epochs'],
     ['seed', 'seed'],
+    ['head', 'head'],
   ];
   test('every friendly name maps to its config key, and every config key to itself', () => {
     for (const [name, key] of NAMES) assert.equal(resolveSweepKey(name), key, name);
@@ -41,7 +42,7 @@ describe('resolveSweepKey', () => {
   });
 
   test('an unknown key names the expectation, what was given and the closest name', () => {
-    const expected = 'KEY: expected one of prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed (or the config key, e.g. prompt.length), got';
+    const expected = 'KEY: expected one of prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed, head (or the config key, e.g. prompt.length), got';
     assert.equal(messageOf(() => resolveSweepKey('prompt-lenght')), `${expected} "prompt-lenght" (did you mean "prompt-length"?)`);
     assert.equal(messageOf(() => resolveSweepKey('train.batchsize')), `${expected} "train.batchsize" (did you mean "train.batch_size"?)`);
     assert.equal(messageOf(() => resolveSweepKey('warmup')), `${expected} "warmup"`);
