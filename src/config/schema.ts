@@ -378,7 +378,7 @@ export const taskSchema = mapping({
   // Extractive QA tasks: windows and span decoding.
   qa: qaSchema.optional(),
   // This task's head (null: the top-level head) and its verbalizer words and template.
-  head: head.optional(),
+  head: head.nullable().optional(),
   verbalizer: verbalizerSchema.optional(),
   // This task's own recipe (the reference implementation tunes each task): merged over the
   // top-level train / prompt / method_overrides and the seed; the more specific key wins.
