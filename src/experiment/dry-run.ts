@@ -34,8 +34,10 @@ export interface PlannedJob {
   sweepKey: string | null;
   sweepValue: unknown;
   /** The settings that differ most between jobs, as they will train. */
-  prompt: {length: number; depth: number | null; reparameterize: boolean};
+  prompt: {length: number; depth: number | null; reparameterize: boolean; encoder: string};
   train: {lr: number; epochs: number; batch_size: number; dropout: number};
+  /** linear, or verbalizer (the checkpoint's MLM head over label words). */
+  head: string;
   seed: number;
   maxLength: number;
 }
@@ -109,7 +111,8 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
         stage: job.stage,
         sweepKey: job.sweepKey ?? null,
         sweepValue: job.sweepValue === undefined ? null : job.sweepValue,
-        prompt: {length: prompt.length, depth: prompt.depth, reparameterize: prompt.reparameterize},
+        prompt: {length: prompt.length, depth: prompt.depth, reparameterize: prompt.reparameterize, encoder: prompt.encoder},
+        head: job.config.head,
         train: {lr: train.lr, epochs: train.epochs, batch_size: train.batch_size, dropout: train.dropout},
         seed: job.seed,
         maxLength: length,
@@ -132,9 +135,11 @@ export function renderDryRun(result: DryRunResult, file: string): string[] {
   const rows = result.jobs.map((job) => {
     const method = job.stage === 'shared' ? 'mpt2 (shared stage)' : job.stage === 'finetune' ? 'mpt2 (fine-tuning)' : job.method;
     const sweep = job.sweepKey === null ? '-' : `${job.sweepKey}=${JSON.stringify(job.sweepValue)}`;
-    const p = job.method === 'ft' ? 'no prompt' : `P ${job.prompt.length}${job.prompt.depth === null ? '' : `, depth ${job.prompt.depth}`}${job.prompt.reparameterize ? ', MLP' : ''}`;
+    const encoder = job.method === 'ptv1' ? `, ${job.prompt.encoder} encoder` : '';
+    const p = job.method === 'ft' ? 'no prompt' : `P ${job.prompt.length}${job.prompt.depth === null ? '' : `, depth ${job.prompt.depth}`}${job.prompt.reparameterize ? ', MLP' : ''}${encoder}`;
+    const head = job.head === 'verbalizer' ? '; verbalizer head' : '';
     const t = job.train;
-    return [job.task, method, sweep, `${p}; lr ${t.lr}, ${t.epochs} epochs, batch ${t.batch_size}, dropout ${t.dropout}, max_length ${job.maxLength}, seed ${job.seed}`];
+    return [job.task, method, sweep, `${p}${head}; lr ${t.lr}, ${t.epochs} epochs, batch ${t.batch_size}, dropout ${t.dropout}, max_length ${job.maxLength}, seed ${job.seed}`];
   });
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) lines.push(`  ${r.slice(0, 3).map((f, c) => f.padEnd(widths[c])).join('  ')}  ${r[3]}`);
