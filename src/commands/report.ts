@@ -20,6 +20,7 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
     '<%= config.bin %> report',
     '<%= config.bin %> report --experiment quickstart --format csv',
     '<%= config.bin %> report --compare paper',
+    '<%= config.bin %> report --layout paper',
     '<%= config.bin %> report --db runs/ptv2.db --format json',
     '<%= config.bin %> report --runs',
     '<%= config.bin %> report --runs --format csv',
@@ -30,6 +31,7 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
     db: Flags.string({description: 'SQLite database', default: 'runs/ptv2.db'}),
     experiment: Flags.string({description: 'experiment name (latest with that name) or id, or several separated by commas to merge into one table; default: the latest experiment'}),
     compare: Flags.string({description: 'put published numbers beside the cells whose checkpoint matches a model of the paper (data/paper-results.json)', options: ['paper']}),
+    layout: Flags.string({description: 'markdown: tasks as rows (default), or paper: methods as rows with their trainable share and an average column, as the paper\'s tables', options: ['tasks', 'paper'], default: 'tasks'}),
     color: Flags.boolean({description: 'bold and underline with ANSI codes instead of Markdown (default: when stdout is a terminal)', allowNo: true}),
     format: Flags.string({description: 'output format', options: ['markdown', 'csv', 'json', 'html'], default: 'markdown'}),
     out: Flags.string({description: 'with --format html: write the page (tables and charts, self-contained) to this file instead of stdout'}),
@@ -45,7 +47,8 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
       throw new UserError('no database here yet', {file: flags.db}, ['run an experiment first: ptv2 run configs/quickstart.yaml', 'or pass --db PATH']);
     }
     const {Store} = await import('../store/index.js');
-    const {buildTaskMethodTable, renderCsv, renderJson, renderMarkdown} = await import('../report/tables.js');
+    const {buildTaskMethodTable, renderCsv, renderJson, renderMarkdown: byTask, renderPaperLayout} = await import('../report/tables.js');
+    const renderMarkdown = flags.layout === 'paper' ? renderPaperLayout : byTask;
     const store = Store.open(flags.db);
     try {
       const {resolveExperiments, experimentsTitle} = await import('../report/experiments.js');

@@ -156,22 +156,60 @@ export function renderMarkdown(t: ReportTable, opts: MarkdownOptions = {}): stri
   lines.push(markdownRow(['Task', ...t.columns.map(methodHeader)]));
   lines.push(markdownRow([':---', ...t.columns.map(() => '---:')]));
   t.rows.forEach((task, i) => {
-    const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
-    const emphasis = rowEmphasis(shown, style);
-    const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
-    const text = (cell: ReportCell | null, value: string | null, c: number): string => {
-      if (value === null || cell === null) return MISSING;
-      const spread = cell.std === undefined ? '' : ` ± ${percent(cell.std / cell.scale)}`;
-      const published = opts.paper?.[i]?.[c];
-      const beside = published ? ` (paper ${published.value.toFixed(1)}, ${signedPoints(published.diff)})` : '';
-      return emphasis(value) + spread + beside;
-    };
-    lines.push(markdownRow([label, ...shown.map((value, c) => text(t.cells[i][c], value, c))]));
+    const emphasis = rowEmphasis(shownRow(t, i), style);
+    lines.push(markdownRow([rowLabel(t, i), ...t.columns.map((_, c) => cellText(t, i, c, emphasis, opts))]));
   });
   const average = opts.average ? averageRow(t) : null;
   if (average) lines.push(markdownRow([average.label, ...average.values.map(rowEmphasis(average.values, style))]));
   if (opts.shares && t.columns.length > 0) lines.push(markdownRow(['Trainable parameters', ...opts.shares]));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The paper's own layout (its Tables 2 and 3): a row per method with its trainable share, a column
+ * per task and an average column over the tasks every method has; the best of each column bold,
+ * the second underlined.
+ */
+export function renderPaperLayout(t: ReportTable, opts: MarkdownOptions = {}): string {
+  const style = EMPHASIS[opts.style ?? 'markdown'];
+  const lines: string[] = [];
+  if (t.title) lines.push(`## ${t.title}`, '');
+  const average = averageRow(t);
+  const averageHeader = average === null ? [] : [average.label === 'Average' ? 'Avg' : average.label.replace('Average', 'Avg')];
+  const shares = opts.shares ? ['Trainable'] : [];
+  lines.push(markdownRow(['Method', ...shares, ...t.rows.map((_, i) => rowLabel(t, i)), ...averageHeader]));
+  lines.push(markdownRow([':---', ...shares.map(() => '---:'), ...t.rows.map(() => '---:'), ...averageHeader.map(() => '---:')]));
+  const emphasis = t.rows.map((_, i) => rowEmphasis(shownRow(t, i), style));
+  const averageEmphasis = average === null ? undefined : rowEmphasis(average.values, style);
+  t.columns.forEach((method, c) => {
+    lines.push(markdownRow([
+      methodHeader(method),
+      ...(opts.shares ? [opts.shares[c]] : []),
+      ...t.rows.map((_, i) => cellText(t, i, c, emphasis[i], opts)),
+      ...(average === null ? [] : [averageEmphasis!(average.values[c])]),
+    ]));
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** `rte (accuracy)`: a task and the metric its cells report. */
+function rowLabel(t: ReportTable, i: number): string {
+  return `${escapeMarkdown(t.rows[i])} (${escapeMarkdown(rowMetric(t.cells[i]))})`;
+}
+
+/** A task's cells as shown (percent, one decimal), null where missing; emphasis ranks these. */
+function shownRow(t: ReportTable, i: number): (string | null)[] {
+  return t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
+}
+
+/** One cell: the emphasised value, its ± std for repeats, and the published number beside it. */
+function cellText(t: ReportTable, i: number, c: number, emphasis: (text: string) => string, opts: MarkdownOptions): string {
+  const cell = t.cells[i][c];
+  if (cell === null || cell.value === null) return MISSING;
+  const spread = cell.std === undefined ? '' : ` ± ${percent(cell.std / cell.scale)}`;
+  const published = opts.paper?.[i]?.[c];
+  const beside = published ? ` (paper ${published.value.toFixed(1)}, ${signedPoints(published.diff)})` : '';
+  return emphasis(percent(cell.value / cell.scale)) + spread + beside;
 }
 
 /**

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 import {comparePaper, loadPaperResults, paperModelOf, PAPER_RESULTS_FILE} from '../../src/report/paper.js';
-import {averageRow, buildTaskMethodTable, renderMarkdown, trainableShares} from '../../src/report/tables.js';
+import {averageRow, buildTaskMethodTable, renderMarkdown, renderPaperLayout, trainableShares} from '../../src/report/tables.js';
 import {Store, type RunStart} from '../../src/store/index.js';
 import {ptv2, ROOT} from '../helpers/cli.js';
 
@@ -26,6 +26,20 @@ describe('the task × method table as the paper prints it', () => {
     assert.match(md, /\| cb \(accuracy\) \| \*\*90\.0\*\* \| <u>50\.0<\/u> \| \*\*90\.0\*\* \|/, 'ties share the bold; the next value is second');
     assert.match(md, /\| Average \(2 tasks with every method\) \| \*\*85\.0\*\* \| 55\.0 \| <u>80\.0<\/u> \|/);
     assert.match(md, /\| Trainable parameters \| 100% \| 0\.012% \| 0\.45% \|\n$/);
+  });
+
+  test('the paper\'s layout: a row per method with its share, a column per task and an average column, ranked per column', () => {
+    assert.equal(
+      renderPaperLayout(table, {shares: ['100%', '0.012%', '0.45%']}),
+      [
+        '| Method | Trainable | rte (accuracy) | cb (accuracy) | wic (accuracy) | Avg (2 tasks with every method) |',
+        '| :--- | ---: | ---: | ---: | ---: | ---: |',
+        '| FT | 100% | **80.0** | **90.0** | 55.0 | **85.0** |',
+        '| PT | 0.012% | 60.0 | <u>50.0</u> | – | 55.0 |',
+        '| PT-2 | 0.45% | <u>70.0</u> | **90.0** | – | <u>80.0</u> |',
+        '',
+      ].join('\n'),
+    );
   });
 
   test('ANSI: bold and underline escape codes, no Markdown emphasis or <u> tags', () => {
@@ -117,6 +131,8 @@ describe('ptv2 report and ptv2 experiments (built CLI)', () => {
     assert.ok(!r.stdout.includes('\u001b['), 'no ANSI codes when stdout is a pipe');
     const colored = ptv2(['report', '--db', db, '--experiment', 'superglue', '--color'], ROOT);
     assert.ok(colored.stdout.includes('| \u001b[4m70.0\u001b[24m | \u001b[1m75.0\u001b[22m |'), colored.stdout);
+    const paperLayout = ptv2(['report', '--db', db, '--experiment', 'superglue,ptv1-only', '--layout', 'paper'], ROOT);
+    assert.match(paperLayout.stdout, /\| Method \| Trainable \| rte \(accuracy\) \| boolq \(accuracy\) \| Avg \|\n\| :--- \| ---: \| ---: \| ---: \| ---: \|\n\| FT \| 100% \| <u>70\.0<\/u> \| <u>60\.0<\/u> \| <u>65\.0<\/u> \|\n\| P-tuning \| 1\.00% \| 65\.0 \| 55\.0 \| 60\.0 \|\n\| PT-2 \| 0\.29% \| \*\*75\.0\*\* \| \*\*80\.0\*\* \| \*\*77\.5\*\* \|/);
     const unknown = ptv2(['report', '--db', db, '--experiment', 'superglue,nope'], ROOT);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no experiment "nope"[^]*known experiments: ptv1-only, superglue/);
