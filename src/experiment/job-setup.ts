@@ -62,7 +62,8 @@ function checkPromptSource(job: Job, model: EncoderConfig, configFile: string, s
  */
 export function checkPooler(jobs: readonly Job[], heads: ReadonlyMap<string, HeadKind>, checkpoint: {dir: string; hasPooler: boolean}, loaded: {file: string; text: string}): void {
   if (checkpoint.hasPooler) return;
-  const job = jobs.find((j) => j.config.model.use_pooler && (j.tasks ?? [j.task]).some((task) => POOLED_HEADS.has(heads.get(task) ?? 'classification')));
+  // The verbalizer reads the mask through the MLM head, never the pooler (RobertaForMaskedLM files have none).
+  const job = jobs.find((j) => j.config.model.use_pooler && j.config.head !== 'verbalizer' && (j.tasks ?? [j.task]).some((task) => POOLED_HEADS.has(heads.get(task) ?? 'classification')));
   if (!job) return;
   // The line that sets it, when the config does (true is also the default).
   const index = loaded.text.split('\n').findIndex((line) => /^\s*use_pooler:\s*true\b/.test(line));

@@ -4,9 +4,10 @@
  * the label's word at the mask (PET-style, Schick & Schütze 2021). Only the label words' rows of
  * the decoder are computed, so no vocabulary-sized matmul runs.
  *
- * - The MLM head is the one stored with the checkpoint: BERT's (and DeBERTa-v2's)
- *   `cls.predictions.{transform.dense, transform.LayerNorm, bias}` (activation: hidden_act) or
- *   RoBERTa's `lm_head.{dense, layer_norm, bias}` (activation: GELU), the decoder tied to the word
+ * - The MLM head is the one stored with the checkpoint: BERT's (and legacy DeBERTa-v2's)
+ *   `cls.predictions.{transform.dense, transform.LayerNorm, bias}` (activation: hidden_act),
+ *   RoBERTa's `lm_head.{dense, layer_norm, bias}` (activation: GELU) or DeBERTa-v2's
+ *   `lm_predictions.lm_head.{dense, LayerNorm, bias}` (hidden_act), the decoder tied to the word
  *   embeddings unless the file stores its own `decoder.weight`. Frozen by default (the encoder's
  *   own pretrained head is what makes the comparison with a new linear head interesting);
  *   `verbalizer.train_lm_head: true` trains dense, LayerNorm and bias (h² + 3h + V parameters).
@@ -142,6 +143,8 @@ export interface StoredMlmHead {
 const MLM_LAYOUTS = [
   {dense: 'cls.predictions.transform.dense', norm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias', decoder: 'cls.predictions.decoder.weight', fixedActivation: undefined},
   {dense: 'lm_head.dense', norm: 'lm_head.layer_norm', bias: 'lm_head.bias', decoder: 'lm_head.decoder.weight', fixedActivation: 'gelu'},
+  // DebertaV2ForMaskedLM without `legacy` (the layout of Microsoft's original DeBERTa-v2/v3 heads).
+  {dense: 'lm_predictions.lm_head.dense', norm: 'lm_predictions.lm_head.LayerNorm', bias: 'lm_predictions.lm_head.bias', decoder: 'lm_predictions.lm_head.decoder.weight', fixedActivation: undefined},
 ] as const;
 
 /** The checkpoint's MLM head; a checkpoint without one is an error naming the tensors it lacks. */
