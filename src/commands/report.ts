@@ -12,7 +12,7 @@ function depthOrder(runs: Parameters<typeof depthOrderOf>[0]) {
 export default class Report extends Ptv2Command {
   static override description = `Print the task × method table of an experiment: each cell is the best dev score of the task's key metric.
 
-Reads the database only. Markdown marks the best of each row in bold and the second underlined (on a terminal, or with --color, in ANSI bold and underline), and adds an average row over the tasks every method has and each method's share of trainable parameters. \`--experiment A,B\` merges several experiments into one table (a task × method cell run in several keeps the best). \`--compare paper\` puts the published number beside each cell whose checkpoint matches a model of the paper's tables (architecture recorded with the run), with the difference.
+Reads the database only. Markdown marks the best of each row in bold and the second underlined (on a terminal, or with --color, in ANSI bold and underline), and adds an average row over the tasks every method has and each method's share of trainable parameters. \`--experiment A,B\` merges several experiments into one table (a cell several of them have shows their mean ± std, as repeats). \`--compare paper\` puts the published number beside each cell whose checkpoint matches a model of the paper's tables (architecture recorded with the run), with the difference.
 
 For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by one table per method over the sweep values, in the order they were run; CSV and JSON then give those values raw. \`--plot FILE.svg\` draws them as a line chart instead: one line per task × method.`;
 
@@ -47,7 +47,7 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
       throw new UserError('no database here yet', {file: flags.db}, ['run an experiment first: ptv2 run configs/quickstart.yaml', 'or pass --db PATH']);
     }
     const {Store} = await import('../store/index.js');
-    const {buildTaskMethodTable, renderCsv, renderJson, renderMarkdown: byTask, renderPaperLayout} = await import('../report/tables.js');
+    const {buildTaskMethodTable, mergeTables, renderCsv, renderJson, renderMarkdown: byTask, renderPaperLayout} = await import('../report/tables.js');
     const renderMarkdown = flags.layout === 'paper' ? renderPaperLayout : byTask;
     const store = Store.open(flags.db);
     try {
@@ -78,7 +78,7 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
         this.log(render(rows).replace(/\n$/, ''));
         return;
       }
-      const all = experiments.flatMap((e) => store.bestScores(e.id, flags.split));
+      const all = experiments.flatMap((e) => store.bestScores(e.id, flags.split).map((row) => ({...row, experimentId: e.id})));
       const runs = experiments.flatMap((e) => store.runs(e.id));
       const scores = all.filter((s) => s.status === 'completed' && s.value !== null);
       const name = experimentsTitle(experiments);
@@ -101,7 +101,9 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
         ]);
       }
       if (swept.length === 0) {
-        const table = buildTaskMethodTable(scores, {title: `${name} (best ${flags.split} score)`});
+        const table = mergeTables(experiments.map((e) => buildTaskMethodTable(scores.filter((sc) => sc.experimentId === e.id))), '');
+        const repeated = table.cells.flat().some((cell) => cell?.n !== undefined);
+        table.title = `${name} (best ${flags.split} score${repeated ? '; mean ± std of the experiments where several have a cell' : ''})`;
         const options = extras(table);
         const render = {markdown: () => renderMarkdown(table, options), csv: () => renderCsv(table), json: () => renderJson(table, options)}[format];
         this.log(render().replace(/\n$/, ''));
@@ -126,7 +128,7 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
         // Repeats over seeds are summarised by mean ± std; any other sweep by its best setting.
         const seeds = report.sweepKey === 'seed';
         const title = seeds ? `${name} (mean ± std of the ${flags.split} score over seeds)` : `${name} (best ${flags.split} score over ${report.sweepKey})`;
-        const table = buildTaskMethodTable(scores, {title, aggregate: seeds ? 'mean' : 'best'});
+        const table = mergeTables(experiments.map((e) => buildTaskMethodTable(scores.filter((sc) => sc.experimentId === e.id), {aggregate: seeds ? 'mean' : 'best'})), title);
         const options = extras(table);
         this.log(`${renderMarkdown(table, options)}\n${sweep.renderSweepMarkdown(report, {style: options.style})}`.replace(/\n$/, ''));
       } else {

@@ -99,6 +99,27 @@ export function buildTaskMethodTable(
   return {title: opts.title ?? '', rows, columns, cells};
 }
 
+/**
+ * Several experiments' tables as one (`ptv2 report --experiment A,B`): rows and columns in order
+ * of first appearance (methods in the paper's order); a cell one experiment has is its cell, a
+ * cell several have is the mean ± sample std of theirs (n = experiments), as repeats are.
+ */
+export function mergeTables(tables: readonly ReportTable[], title: string): ReportTable {
+  const rows = unique(tables.flatMap((t) => t.rows));
+  const columns = orderMethods(unique(tables.flatMap((t) => t.columns)), DEFAULT_METHOD_ORDER);
+  const cells = rows.map((task) => columns.map((method) => {
+    const found = tables.flatMap((t) => {
+      const cell = t.cells[t.rows.indexOf(task)]?.[t.columns.indexOf(method)];
+      return cell && cell.value !== null ? [cell] : [];
+    });
+    if (found.length === 0) return null;
+    if (found.length === 1) return found[0];
+    const {task: t, method: m, metric, scale} = found[0];
+    return {task: t, method: m, metric, scale, ...meanAndStd(found.map((c) => c.value!)), n: found.length};
+  }));
+  return {title, rows, columns, cells};
+}
+
 /** Mean and sample standard deviation (n − 1; 0 for a single value). */
 export function meanAndStd(values: readonly number[]): {value: number; std: number} {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 import {comparePaper, loadPaperResults, paperModelOf, PAPER_RESULTS_FILE} from '../../src/report/paper.js';
-import {averageRow, buildTaskMethodTable, renderMarkdown, renderPaperLayout, trainableShares} from '../../src/report/tables.js';
+import {averageRow, buildTaskMethodTable, mergeTables, renderMarkdown, renderPaperLayout, trainableShares} from '../../src/report/tables.js';
 import {Store, type RunStart} from '../../src/store/index.js';
 import {ptv2, ROOT} from '../helpers/cli.js';
 
@@ -40,6 +40,19 @@ describe('the task × method table as the paper prints it', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  test('merging experiments: a cell one experiment has is its own; a cell several have is their mean ± std (n experiments)', () => {
+    const a = buildTaskMethodTable([score('rte', 'pt2', 0.6), score('rte', 'ft', 0.8)]);
+    const b = buildTaskMethodTable([score('rte', 'pt2', 0.8), score('cb', 'ptv1', 0.5)]);
+    const merged = mergeTables([a, b], 'a + b');
+    assert.deepEqual(merged.rows, ['rte', 'cb']);
+    assert.deepEqual(merged.columns, ['ft', 'ptv1', 'pt2']);
+    assert.deepEqual(merged.cells[0][0], {task: 'rte', method: 'ft', metric: 'accuracy', scale: 1, value: 0.8});
+    const pt2 = merged.cells[0][2]!;
+    assert.ok(Math.abs(pt2.value! - 0.7) < 1e-12 && Math.abs(pt2.std! - Math.sqrt(0.02)) < 1e-12 && pt2.n === 2, JSON.stringify(pt2));
+    assert.equal(merged.cells[1][0], null);
+    assert.match(renderMarkdown(merged), /\| rte \(accuracy\) \| \*\*80\.0\*\* \| – \| <u>70\.0<\/u> ± 14\.1 \|/);
   });
 
   test('ANSI: bold and underline escape codes, no Markdown emphasis or <u> tags', () => {
@@ -116,6 +129,10 @@ describe('ptv2 report and ptv2 experiments (built CLI)', () => {
   addRun(store, extra, 'rte', 'ptv1', 0.65);
   addRun(store, extra, 'boolq', 'ptv1', 0.55);
   store.finishExperiment(extra, 'completed');
+  // The first experiment again with another seed: the same cells, one of them different.
+  const again = store.createExperiment({name: 'superglue-seed2', configText: 'name: superglue-seed2\n'});
+  addRun(store, again, 'rte', 'pt2', 0.85, {architecture: {model_type: 'bert', layers: 24, hidden: 1024}});
+  store.finishExperiment(again, 'completed');
   store.close();
   const paper = loadPaperResults();
   const published = (task: string) => paper.results.find((r) => r.model === 'bert-large' && r.method === 'pt2' && r.task === task)!.value;
@@ -133,9 +150,12 @@ describe('ptv2 report and ptv2 experiments (built CLI)', () => {
     assert.ok(colored.stdout.includes('| \u001b[4m70.0\u001b[24m | \u001b[1m75.0\u001b[22m |'), colored.stdout);
     const paperLayout = ptv2(['report', '--db', db, '--experiment', 'superglue,ptv1-only', '--layout', 'paper'], ROOT);
     assert.match(paperLayout.stdout, /\| Method \| Trainable \| rte \(accuracy\) \| boolq \(accuracy\) \| Avg \|\n\| :--- \| ---: \| ---: \| ---: \| ---: \|\n\| FT \| 100% \| <u>70\.0<\/u> \| <u>60\.0<\/u> \| <u>65\.0<\/u> \|\n\| P-tuning \| 1\.00% \| 65\.0 \| 55\.0 \| 60\.0 \|\n\| PT-2 \| 0\.29% \| \*\*75\.0\*\* \| \*\*80\.0\*\* \| \*\*77\.5\*\* \|/);
+    const repeats = ptv2(['report', '--db', db, '--experiment', 'superglue,superglue-seed2'], ROOT);
+    assert.match(repeats.stdout, /## superglue #1 \+ superglue-seed2 #3 \(best dev score; mean ± std of the experiments where several have a cell\)/);
+    assert.match(repeats.stdout, /\| rte \(accuracy\) \| <u>70\.0<\/u> \| \*\*80\.0\*\* ± 7\.1 \|/);
     const unknown = ptv2(['report', '--db', db, '--experiment', 'superglue,nope'], ROOT);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no experiment "nope"[^]*known experiments: ptv1-only, superglue/);
+    assert.match(unknown.stderr, /no experiment "nope"[^]*known experiments: superglue-seed2, ptv1-only, superglue/);
   });
 
   test('--compare paper: the published number and the difference beside each BERT-large PT-2 cell; nothing beside a small model\'s', () => {
@@ -159,10 +179,11 @@ describe('ptv2 report and ptv2 experiments (built CLI)', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines[0], '| Name | Id | Date | Status | Runs | Database |');
-    assert.match(lines[2], new RegExp(`^\\| ptv1-only \\| 2 \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\| completed \\| 2/2 completed \\| ${db.replaceAll('/', '\\/')} \\|$`));
-    assert.match(lines[3], /^\| superglue \| 1 \| .* \| completed \| 4\/4 completed \|/);
+    assert.match(lines[2], /^\| superglue-seed2 \| 3 \| .* \| completed \| 1\/1 completed \|/);
+    assert.match(lines[3], new RegExp(`^\\| ptv1-only \\| 2 \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\| completed \\| 2/2 completed \\| ${db.replaceAll('/', '\\/')} \\|$`));
+    assert.match(lines[4], /^\| superglue \| 1 \| .* \| completed \| 4\/4 completed \|/);
     const json = JSON.parse(ptv2(['experiments', '--db', db, '--json'], ROOT).stdout) as {name: string; id: number; status: string; runs: {total: number; completed: number}; database: string}[];
-    assert.deepEqual(json.map((e) => [e.name, e.id, e.status, e.runs.total, e.runs.completed, e.database]), [['ptv1-only', 2, 'completed', 2, 2, db], ['superglue', 1, 'completed', 4, 4, db]]);
+    assert.deepEqual(json.map((e) => [e.name, e.id, e.status, e.runs.total, e.runs.completed, e.database]), [['superglue-seed2', 3, 'completed', 1, 1, db], ['ptv1-only', 2, 'completed', 2, 2, db], ['superglue', 1, 'completed', 4, 4, db]]);
     const missing = ptv2(['experiments', '--db', path.join(dir, 'none.db')], ROOT);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /none\.db: no database here yet/);
