@@ -210,6 +210,9 @@ export const promptSchema = mapping({
   if (prompt.init === 'words' && prompt.init_words === null) {
     ctx.addIssue({code: 'custom', message: 'expected "random" or "vocab", or init_words to start the prompt from', path: ['init'], input: prompt.init});
   }
+  if (prompt.init !== 'random' && prompt.init_from !== null) {
+    ctx.addIssue({code: 'custom', message: 'expected "random" when init_from gives the prompt\'s start (one start, not two)', path: ['init'], input: prompt.init});
+  }
 });
 
 /**

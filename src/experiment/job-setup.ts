@@ -35,7 +35,8 @@ export function loadPromptTables(jobs: readonly Job[], model: EncoderConfig, con
 function checkPromptSource(job: Job, model: EncoderConfig, configFile: string, sources: Map<string, PeftPrompt>): void {
   const prompt = job.config.prompt;
   // Fine-tuning has no prompt; MPT-2's fine-tuning starts from its shared stage, which reads the adapter.
-  if (prompt.init_from === null || job.method === 'ft' || job.stage === 'finetune') return;
+  // ptv1's prompt comes out of its encoder: there is no table to start from (PROMPT_KEYS_READ leaves init_from out).
+  if (prompt.init_from === null || job.method === 'ft' || job.method === 'ptv1' || job.stage === 'finetune') return;
   const fail = (reason: string, suggestions: string[] = []): never => {
     throw new UserError(`${job.id}: cannot start from the adapter in ${prompt.init_from}: ${reason}`, {file: configFile, field: 'prompt.init_from'}, [
       ...suggestions,
@@ -80,7 +81,7 @@ export function checkPooler(jobs: readonly Job[], heads: ReadonlyMap<string, Hea
 /** The prompt a job trains: its method and the config's prompt section. */
 export function promptOptions(job: Job, seed: number, tables: PromptTables): PromptOptions {
   const prompt = job.config.prompt;
-  const initialTable = prompt.init_from === null ? undefined : tables.get(prompt.init_from);
+  const initialTable = prompt.init_from === null || job.method === 'ptv1' ? undefined : tables.get(prompt.init_from);
   return {
     ...(initialTable ? {initialTable} : {}),
     method: job.method,

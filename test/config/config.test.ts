@@ -221,6 +221,11 @@ prompt:
       expected: [{file: 'configs/x.yaml', line: 9, path: 'prompt.init', message: 'expected "random" or "vocab", or init_words to start the prompt from, got "words"'}],
     },
     {
+      name: 'init words and init_from together are refused: one start, not two',
+      input: `${MINIMAL}prompt:\n  init: vocab\n  init_from: runs/adapter\n`,
+      expected: [{file: 'configs/x.yaml', line: 9, path: 'prompt.init', message: 'expected "random" when init_from gives the prompt\'s start (one start, not two), got "vocab"'}],
+    },
+    {
       name: 'a verbalizer key of a task is checked; a misspelt one is named',
       input: `${MINIMAL}    verbalizer: {words: {entailment: 3}, templates: x}
 `,

@@ -208,3 +208,40 @@ describe('verbalizer templates, words and checkpoints', () => {
     assert.equal(roberta.names.dense, 'lm_head.dense');
   });
 });
+
+describe('prompt init from word embeddings (pt, ptv1)', () => {
+  test('the prompt starts from the given tokens\' word embeddings, repeated to fill P; ptv1\'s encoder reads them', async () => {
+    await tf.setBackend('cpu');
+    const weights = tinyWeights();
+    const table = weights.get('embeddings.word_embeddings.weight').arraySync() as number[][];
+    const ids = new Int32Array([3, 7]);
+    const pt = new TaskModel(weights, {prompt: prompt('pt'), numLabels: 2, dropout: 0, usePooler: true, seed: 1, promptInitIds: ids});
+    const values = pt.prompt.variables[0].arraySync() as number[][];
+    assert.deepEqual(values.map((row) => row.map((v) => Math.fround(v))), [table[3], table[7], table[3]].map((row) => row.map((v) => Math.fround(v))));
+    const ptv1 = new TaskModel(weights, {prompt: prompt('ptv1'), numLabels: 2, dropout: 0, usePooler: true, seed: 1, promptInitIds: ids});
+    assert.deepEqual(ptv1.prompt.variables[0].arraySync(), values, 'the encoder\'s input embeddings');
+    pt.dispose();
+    ptv1.dispose();
+    weights.dispose();
+  });
+
+  test('init ids: words by their sub-tokens, vocab by a seeded draw of ordinary tokens', async () => {
+    const {promptInitIds} = await import('../../src/experiment/verbalizer-setup.js');
+    const {parseConfig} = await import('../../src/config/load.js');
+    const {planJobs} = await import('../../src/config/plan.js');
+    const tokenizer = {
+      clsId: 1, sepId: 2, maskId: 4, unkId: 3, padId: 0, vocabSize: 12,
+      encode: (text: string) => ({inputIds: [1, ...text.split(/\s+/).map((w) => ({good: 10, bad: 11})[w] ?? 3), 2]}),
+    };
+    const job = (prompt: string) => planJobs(parseConfig(`name: x\nmodel: {path: m}\nmethods: [pt, pt2]\nprompt: {length: 5, ${prompt}}\ntasks: [{name: rte, data: d}]\n`, 'x.yaml').config);
+    const [words, deep] = job('init: words, init_words: [good, bad]');
+    assert.deepEqual(Array.from(promptInitIds(words, tokenizer, 1, 'x.yaml')!), [10, 11]);
+    assert.equal(promptInitIds(deep, tokenizer, 1, 'x.yaml'), undefined, 'pt2 has no input prompt to start');
+    const [vocab] = job('init: vocab');
+    const drawn = Array.from(promptInitIds(vocab, tokenizer, 1, 'x.yaml')!);
+    assert.equal(drawn.length, 5);
+    assert.ok(drawn.every((id) => id >= 5 && id < 12), `ordinary tokens only: ${drawn}`);
+    assert.deepEqual(Array.from(promptInitIds(vocab, tokenizer, 1, 'x.yaml')!), drawn, 'seeded');
+    assert.equal(promptInitIds(job('init: random')[0], tokenizer, 1, 'x.yaml'), undefined);
+  });
+});
