@@ -64,6 +64,9 @@ export function defaultGrid(key: SweepKey, config: Ptv2Config): DefaultGrid {
       return {values: [false, true], notes: []};
     case 'train.lr':
       return {values: [...REFERENCE_LEARNING_RATES], notes: []};
+    case 'head':
+      // Table 4: a new linear head against the verbalizer with the checkpoint's MLM head.
+      return {values: ['linear', 'verbalizer'], notes: []};
     default:
       throw new UserError(`the paper has no grid for ${key}; give one`, {field: '--values'}, [`e.g. ptv2 sweep ${key} --values 1,2,3`]);
   }

@@ -32,6 +32,7 @@ export const SWEEP_KEY_NAMES: ReadonlyMap<string, SweepKey> = new Map<string, Sw
   ['batch-size', 'train.batch_size'],
   ['epochs', 'train.epochs'],
   ['seed', 'seed'],
+  ['head', 'head'],
 ]);
 
 export interface SweepGrid {

@@ -6,7 +6,7 @@ import {BACKEND_CHOICES} from '../compute/backend.js';
 export default class Sweep extends Ptv2Command {
   static override description = `Run an experiment config over a grid of one key: every value × task × method, recorded in SQLite.
 
-The same as \`ptv2 run CONFIG\` with the config's \`sweep:\` replaced by KEY and --values. KEY is prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs or seed (or the config key: prompt.length, train.lr, …). Values are YAML scalars (4, 0.01, true, null), checked by the rules of the key in a config. A sweep changes only its key: a method whose method_overrides entry sets the key keeps its own value, and a job the key cannot change (FT under a prompt key) runs once, as a reference; the output names them. Seeds do not depend on the value. The experiment records the config text with this sweep in it, and --resume continues it (so does \`ptv2 run CONFIG --resume\`). \`ptv2 report\` then shows one table per method over the values, and \`ptv2 report --plot FILE.svg\` draws them.
+The same as \`ptv2 run CONFIG\` with the config's \`sweep:\` replaced by KEY and --values. KEY is prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed or head (linear vs verbalizer) (or the config key: prompt.length, train.lr, …). Values are YAML scalars (4, 0.01, true, null), checked by the rules of the key in a config. A sweep changes only its key: a method whose method_overrides entry sets the key keeps its own value, and a job the key cannot change (FT under a prompt key) runs once, as a reference; the output names them. Seeds do not depend on the value. The experiment records the config text with this sweep in it, and --resume continues it (so does \`ptv2 run CONFIG --resume\`). \`ptv2 report\` then shows one table per method over the values, and \`ptv2 report --plot FILE.svg\` draws them.
 
 Without CONFIG: ptv2.yaml in the current directory, else configs/quickstart.yaml. Without --values, the paper's grid: prompt-length 4,8,16,32,64,128 (those the model's positions allow), prompt-depth 1…L once with the first k layers and once with the last k (two experiments, NAME-ascending and NAME-descending), reparameterize false,true, lr 5e-3,7e-3,1e-2 (the reference implementation's search script).`;
 
@@ -19,7 +19,7 @@ Without CONFIG: ptv2.yaml in the current directory, else configs/quickstart.yaml
   ];
 
   static override args = {
-    key: Args.string({description: 'the key to sweep: prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed, or its dotted config key', required: true}),
+    key: Args.string({description: 'the key to sweep: prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed, head, or its dotted config key', required: true}),
     config: Args.string({description: 'experiment config (YAML); default: ptv2.yaml here, else configs/quickstart.yaml'}),
   };
 

@@ -419,6 +419,8 @@ export function applyTaskOverrides(config: Ptv2Config, method: string, taskName:
   return {
     ...withMethod,
     seed: task.seed ?? withMethod.seed,
+    head: task.head ?? withMethod.head,
+    verbalizer: {...withMethod.verbalizer, ...withoutUndefined(task.verbalizer)},
     train: {...withMethod.train, ...withoutUndefined(task.train), ...withoutUndefined(taskMethod?.train)},
     prompt,
   };

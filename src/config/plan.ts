@@ -61,7 +61,8 @@ export interface Job {
  */
 export const PROMPT_KEYS_READ: ReadonlyMap<string, readonly string[]> = new Map([
   ['ft', []],
-  ['pt', ['length', 'dropout', 'init_std', 'init_from']],
+  ['pt', ['length', 'dropout', 'init_std', 'init_from', 'init', 'init_words']],
+  ['ptv1', ['length', 'dropout', 'init_std', 'encoder', 'init', 'init_words']],
   ['prefix', ['length', 'reparam_hidden', 'dropout', 'shift_positions', 'init_std', 'init_from']],
   ['pt2', ['length', 'reparameterize', 'reparam_hidden', 'dropout', 'depth', 'depth_order', 'shift_positions', 'init_std', 'init_from']],
   ['mpt2', ['length', 'reparameterize', 'reparam_hidden', 'dropout', 'depth', 'depth_order', 'shift_positions', 'init_std', 'init_from']],

@@ -13,7 +13,7 @@
 import {z} from 'zod';
 
 /** The training methods ptv2 implements; the order is the order reports list them in. */
-export const METHODS = ['ft', 'pt', 'prefix', 'pt2', 'mpt2'] as const;
+export const METHODS = ['ft', 'pt', 'ptv1', 'prefix', 'pt2', 'mpt2'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -21,6 +21,11 @@ export type Backend = (typeof BACKENDS)[number];
 
 export const MODEL_TYPES = ['bert', 'roberta', 'deberta-v2'] as const;
 export const DEPTH_ORDERS = ['ascending', 'descending'] as const;
+/** What turns the encoder's output into label scores: a new linear layer, or the checkpoint's MLM head over label words. */
+export const HEADS = ['linear', 'verbalizer'] as const;
+export type HeadChoice = (typeof HEADS)[number];
+export const PROMPT_ENCODER_KINDS = ['lstm', 'mlp'] as const;
+export const PROMPT_INITS = ['random', 'vocab', 'words'] as const;
 
 /** Keys a sweep may vary: the ones the paper's ablations vary, plus the seed for repeats. */
 export const SWEEP_KEYS = [
@@ -32,6 +37,7 @@ export const SWEEP_KEYS = [
   'train.batch_size',
   'train.epochs',
   'seed',
+  'head',
 ] as const;
 export type SweepKey = (typeof SWEEP_KEYS)[number];
 
@@ -96,6 +102,7 @@ const trainLr = numberAbove(0);
 const trainBatchSize = intAtLeast(1);
 const trainEpochs = intAtLeast(1);
 const seed = intAtLeast(0);
+const head = z.enum(HEADS, expecting('"linear" or "verbalizer"'));
 
 export const SWEEP_LEAVES: ReadonlyMap<SweepKey, z.ZodType> = new Map<SweepKey, z.ZodType>([
   ['prompt.length', promptLength],
@@ -106,6 +113,7 @@ export const SWEEP_LEAVES: ReadonlyMap<SweepKey, z.ZodType> = new Map<SweepKey, 
   ['train.batch_size', trainBatchSize],
   ['train.epochs', trainEpochs],
   ['seed', seed],
+  ['head', head],
 ]);
 
 const maskRateError = expecting('a number in (0, 1)');
@@ -191,7 +199,37 @@ export const promptSchema = mapping({
   // A PEFT adapter directory (e.g. from `ptv2 export`) whose prompt table this prompt starts from
   // (prompt transfer); null starts from random values drawn with init_std.
   init_from: text('a PEFT adapter directory, or null for a random start').nullable().default(null),
+  // ptv1: P-tuning's bi-LSTM + MLP prompt encoder; mlp drops the LSTM.
+  encoder: z.enum(PROMPT_ENCODER_KINDS, expecting('"lstm" or "mlp"')).default('lstm'),
+  // pt/ptv1: random draws (init_std); vocab: embeddings of sampled vocabulary tokens (Lester et al.);
+  // words: embeddings of init_words' tokens, repeated to fill the prompt.
+  init: z.enum(PROMPT_INITS, expecting('"random", "vocab" or "words"')).default('random'),
+  // init: words — words whose sub-tokens' embeddings start the prompt.
+  init_words: z.array(text('a word'), expecting('a list of words, or null')).min(1, expecting('a non-empty list of words')).nullable().default(null),
+}).superRefine((prompt, ctx) => {
+  if (prompt.init === 'words' && prompt.init_words === null) {
+    ctx.addIssue({code: 'custom', message: 'expected "random" or "vocab", or init_words to start the prompt from', path: ['init'], input: prompt.init});
+  }
+  if (prompt.init !== 'random' && prompt.init_from !== null) {
+    ctx.addIssue({code: 'custom', message: 'expected "random" when init_from gives the prompt\'s start (one start, not two)', path: ['init'], input: prompt.init});
+  }
 });
+
+/**
+ * The verbalizer head (the paper's Table 4): the input is written into a template with one [MASK],
+ * and each label is scored by the checkpoint's own masked-LM head at the mask as the logit of the
+ * label's word. Per task: words and template; defaults for the named SuperGLUE classification tasks
+ * are in src/model/verbalizer.ts.
+ */
+export const verbalizerSchema = mapping({
+  // One word per label, each a single token of the checkpoint's vocabulary.
+  words: z.record(z.string(), text('a label word'), expecting('a mapping of labels to words')).optional(),
+  // {a} / {b} (or the task's field names, e.g. {premise}, {hypothesis}) and exactly one [MASK].
+  template: text('a template with one [MASK]').optional(),
+  // The pretrained MLM head is kept frozen as the paper does; true trains it with the prompt.
+  train_lm_head: flag().optional(),
+});
+export type VerbalizerConfig = z.output<typeof verbalizerSchema>;
 
 export const trainSchema = mapping({
   // Enough for a small frozen-encoder run to move; the paper's 100 epochs are out of reach on CPU.
@@ -342,6 +380,9 @@ export const taskSchema = mapping({
   tagging: taggingSchema.optional(),
   // Extractive QA tasks: windows and span decoding.
   qa: qaSchema.optional(),
+  // This task's head (null: the top-level head) and its verbalizer words and template.
+  head: head.nullable().optional(),
+  verbalizer: verbalizerSchema.optional(),
   // This task's own recipe (the reference implementation tunes each task): merged over the
   // top-level train / prompt / method_overrides and the seed; the more specific key wins.
   ...taskOverrideShape(),
@@ -439,6 +480,10 @@ export const ptv2ConfigSchema = mapping({
   train: trainSchema.prefault({}),
   method_overrides: methodOverridesSchema.optional(),
   mpt2: mpt2Schema.prefault({}),
+  // A linear layer on [CLS], as the paper's main tables; verbalizer: the Table 4 ablation.
+  head: head.default('linear'),
+  // Settings every task's verbalizer shares (usually just train_lm_head); a task's own win.
+  verbalizer: verbalizerSchema.optional(),
   tasks: z
     .array(taskSchema, expecting('a non-empty list of tasks'))
     .min(1, expecting('a non-empty list of tasks'))

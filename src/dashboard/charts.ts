@@ -82,7 +82,7 @@ export function lrSpec(c: Curves): TopLevelSpec {
 /** Mean score per value and line; error bars where n > 1; reference rules for unswept jobs. */
 export function sweepSpec(s: SweepView): TopLevelSpec {
   const ys = [...s.points.flatMap((p) => [p.lo, p.hi]), ...s.references.map((r) => r.y)];
-  const x = {field: 'x', type: 'ordinal' as const, sort: s.values, title: s.key, axis: {labelAngle: 0}};
+  const x = {field: 'x', type: 'ordinal' as const, sort: s.values, title: s.keyLabel, axis: {labelAngle: 0}};
   const y = {field: 'y', type: 'quantitative' as const, title: `${s.split} ${s.metric} (%)`, scale: {domain: percentDomain(ys)}};
   const lines = [...new Set([...s.points.map((p) => p.line), ...s.references.map((r) => r.line)])];
   const color = {field: 'line', type: 'nominal' as const, title: 'task / method', sort: lines, scale: {domain: lines}};
@@ -97,7 +97,7 @@ export function sweepSpec(s: SweepView): TopLevelSpec {
   layers.push({
     data: {values: s.points},
     mark: {type: 'line', point: true},
-    encoding: {x, y, color, tooltip: [{field: 'line'}, {field: 'x', title: s.key}, {field: 'y', title: 'mean %', format: '.1f'}, {field: 'n', title: 'runs'}]},
+    encoding: {x, y, color, tooltip: [{field: 'line'}, {field: 'x', title: s.keyLabel}, {field: 'y', title: 'mean %', format: '.1f'}, {field: 'n', title: 'runs'}]},
   } as unknown as TopLevelSpec);
   if (s.references.length > 0) {
     layers.push({
@@ -117,5 +117,5 @@ export async function curveCharts(c: Curves): Promise<Chart[]> {
 }
 
 export async function sweepChart(s: SweepView): Promise<Chart> {
-  return {id: 'sweep', title: `Scores by ${s.key}`, vega: await compileSpec(sweepSpec(s))};
+  return {id: 'sweep', title: `Scores by ${s.keyLabel}`, vega: await compileSpec(sweepSpec(s))};
 }

@@ -6,7 +6,8 @@
  */
 import type {ArtifactRow, BestScoreRow, ExperimentRow, MetricRow, RunRow, RunStatus, Store} from '../store/index.js';
 import {buildRunSummaries, type RunSummary} from '../report/runs.js';
-import {buildSweepReport, valueLabel, type SweepReport} from '../report/sweep.js';
+import {buildSweepReport, reportKeyLabel, valueLabel, type SweepReport} from '../report/sweep.js';
+import {depthOrderOf, sweepValueLabel, type DepthOrder} from '../report/labels.js';
 import {buildTaskMethodTable, meanAndStd, methodHeader, percent, type ReportTable} from '../report/tables.js';
 
 export interface RunCounts {
@@ -80,6 +81,8 @@ export interface SweepReference {
 
 export interface SweepView {
   key: string;
+  /** The key as axis text ("prompt length"; see src/report/labels.ts). */
+  keyLabel: string;
   values: string[];
   tables: ShownTable[];
   points: SweepChartPoint[];
@@ -207,12 +210,14 @@ export function shownTaskMethodTable(table: ReportTable, runs: readonly RunRow[]
 
 function shownSweepTables(report: SweepReport): ShownTable[] {
   return report.tables.map((t) => ({
-    title: `${methodHeader(t.method)} by ${report.sweepKey} (best ${report.split} score)`,
-    header: ['Task', ...report.values.map(valueLabel)],
+    title: `${methodHeader(t.method)} by ${reportKeyLabel(report)} (${t.cells.flat().some((c) => c?.n !== undefined) ? 'mean ± std of the' : 'best'} ${report.split} score)`,
+    header: ['Task', ...report.values.map((v) => sweepValueLabel(report.sweepKey, v))],
     rows: t.rows.map((task, i) => {
       const shown = t.cells[i].map((c) => (c?.value == null ? null : percent(c.value / c.scale)));
       const best = ranks(shown).map((r) => (r === 1 ? 1 : 0) as 0 | 1);
-      return {label: task, cells: shown.map((s) => s ?? MISSING), rank: best};
+      // Repeats at a value (seeds) show their mean ± std, as `ptv2 report` does.
+      const spread = (c: number) => (t.cells[i][c]?.std === undefined ? '' : ` ± ${percent(t.cells[i][c]!.std! / t.cells[i][c]!.scale)}`);
+      return {label: task, cells: shown.map((s, c) => (s === null ? MISSING : s + spread(c))), rank: best};
     }),
   }));
 }
@@ -236,7 +241,7 @@ export function sweepChartData(scores: readonly BestScoreRow[]): {points: SweepC
       continue;
     }
     const key = JSON.stringify([line(s), s.sweepValue]);
-    const group = groups.get(key) ?? {x: valueLabel(s.sweepValue), line: line(s), ys: []};
+    const group = groups.get(key) ?? {x: sweepValueLabel(s.sweepKey, s.sweepValue), line: line(s), ys: []};
     group.ys.push(inPercent(s));
     groups.set(key, group);
   }
@@ -248,14 +253,15 @@ export function sweepChartData(scores: readonly BestScoreRow[]): {points: SweepC
   return {points, references};
 }
 
-function sweepView(all: readonly BestScoreRow[], name: string, split: string): SweepView | null {
+function sweepView(all: readonly BestScoreRow[], name: string, split: string, depthOrder?: DepthOrder): SweepView | null {
   const swept = all.filter((s): s is Swept => s.sweepKey !== null && s.sweepValue !== null);
   if (swept.length === 0) return null;
-  const report = buildSweepReport(swept.map((s) => ({...s, value: s.status === 'completed' ? s.value : null})), {title: name, split});
+  const report = buildSweepReport(swept.map((s) => ({...s, value: s.status === 'completed' ? s.value : null})), {title: name, split, ...(depthOrder ? {depthOrder} : {})});
   const metrics = [...new Set(all.map((s) => s.keyMetric))];
   return {
     key: report.sweepKey,
-    values: report.values.map(valueLabel),
+    keyLabel: reportKeyLabel(report),
+    values: report.values.map((v) => sweepValueLabel(report.sweepKey, v)),
     tables: shownSweepTables(report),
     ...sweepChartData(all),
     metric: metrics.length === 1 ? metrics[0] : 'score',
@@ -305,7 +311,7 @@ export function experimentView(store: Store, experiment: ExperimentRow, split = 
   const name = `${experiment.name} #${experiment.id}`;
   const all = store.bestScores(experiment.id, split);
   const scores = all.filter((s) => s.status === 'completed' && s.value !== null);
-  const sweep = sweepView(all, name, split);
+  const sweep = sweepView(all, name, split, depthOrderOf(runs));
   const seeds = sweep?.key === 'seed';
   const title = seeds ? `${name} (mean ± std of the ${split} score over seeds)` : sweep ? `${name} (best ${split} score over ${sweep.key})` : `${name} (best ${split} score)`;
   const table = buildTaskMethodTable(scores, {title, aggregate: seeds ? 'mean' : 'best'});

@@ -23,7 +23,8 @@ import {testSplitNames} from '../data/splits.js';
 import {loadCheckpoint} from '../model/checkpoint.js';
 import {loadTokenizer} from '../tokenizer/index.js';
 import {loadPromptTables} from './job-setup.js';
-import {checkPositions, inputLength, loadTaskData, readSplit} from './task-data.js';
+import {prepareVerbalizers, promptInitIds} from './verbalizer-setup.js';
+import {checkPositions, inputLength, loadTaskData, readSplit, type TaskData} from './task-data.js';
 
 export interface PlannedJob {
   id: string;
@@ -33,8 +34,10 @@ export interface PlannedJob {
   sweepKey: string | null;
   sweepValue: unknown;
   /** The settings that differ most between jobs, as they will train. */
-  prompt: {length: number; depth: number | null; reparameterize: boolean};
+  prompt: {length: number; depth: number | null; reparameterize: boolean; encoder: string};
   train: {lr: number; epochs: number; batch_size: number; dropout: number};
+  /** linear, or verbalizer (the checkpoint's MLM head over label words). */
+  head: string;
   seed: number;
   maxLength: number;
 }
@@ -71,10 +74,12 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
 
   const taskConfig = (t: TaskConfig) => ({...config, train: {...config.train, ...withoutUndefined(t.train)}});
   const tokenizer = checkpoint ? loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase}) : undefined;
+  const loadedData = new Map<string, TaskData>();
   const tasks = config.tasks.map((t) => {
     const definition = definitions.get(t.name)!;
     if (tokenizer) {
       const data = loadTaskData(taskConfig(t), t, definition, tokenizer, lengths.get(t.name)!.value);
+      loadedData.set(t.name, data);
       const splits: Record<string, number> = {train: data.train.examples.length, dev: data.dev.examples.length};
       for (const test of data.tests) splits[test.name] = test.examples.length;
       return {name: t.name, splits};
@@ -85,6 +90,12 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
     for (const test of testSplitNames(t.test_file)) splits[test.name] = readSplit(definition, t, test.file, 'test').length;
     return {name: t.name, splits};
   });
+
+  // Label words, templates and the MLM head, and init words, as a run checks them.
+  if (tokenizer && checkpoint) {
+    prepareVerbalizers(jobs, loadedData, tokenizer, checkpoint, file);
+    for (const job of jobs) promptInitIds(job, tokenizer, 0, file);
+  }
 
   return {
     experiment: config.name,
@@ -100,7 +111,8 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
         stage: job.stage,
         sweepKey: job.sweepKey ?? null,
         sweepValue: job.sweepValue === undefined ? null : job.sweepValue,
-        prompt: {length: prompt.length, depth: prompt.depth, reparameterize: prompt.reparameterize},
+        prompt: {length: prompt.length, depth: prompt.depth, reparameterize: prompt.reparameterize, encoder: prompt.encoder},
+        head: job.config.head,
         train: {lr: train.lr, epochs: train.epochs, batch_size: train.batch_size, dropout: train.dropout},
         seed: job.seed,
         maxLength: length,
@@ -123,9 +135,11 @@ export function renderDryRun(result: DryRunResult, file: string): string[] {
   const rows = result.jobs.map((job) => {
     const method = job.stage === 'shared' ? 'mpt2 (shared stage)' : job.stage === 'finetune' ? 'mpt2 (fine-tuning)' : job.method;
     const sweep = job.sweepKey === null ? '-' : `${job.sweepKey}=${JSON.stringify(job.sweepValue)}`;
-    const p = job.method === 'ft' ? 'no prompt' : `P ${job.prompt.length}${job.prompt.depth === null ? '' : `, depth ${job.prompt.depth}`}${job.prompt.reparameterize ? ', MLP' : ''}`;
+    const encoder = job.method === 'ptv1' ? `, ${job.prompt.encoder} encoder` : '';
+    const p = job.method === 'ft' ? 'no prompt' : `P ${job.prompt.length}${job.prompt.depth === null ? '' : `, depth ${job.prompt.depth}`}${job.prompt.reparameterize ? ', MLP' : ''}${encoder}`;
+    const head = job.head === 'verbalizer' ? '; verbalizer head' : '';
     const t = job.train;
-    return [job.task, method, sweep, `${p}; lr ${t.lr}, ${t.epochs} epochs, batch ${t.batch_size}, dropout ${t.dropout}, max_length ${job.maxLength}, seed ${job.seed}`];
+    return [job.task, method, sweep, `${p}${head}; lr ${t.lr}, ${t.epochs} epochs, batch ${t.batch_size}, dropout ${t.dropout}, max_length ${job.maxLength}, seed ${job.seed}`];
   });
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) lines.push(`  ${r.slice(0, 3).map((f, c) => f.padEnd(widths[c])).join('  ')}  ${r[3]}`);

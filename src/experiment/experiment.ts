@@ -38,6 +38,7 @@ import type {TrainEvent, TrainerOptions, TrainResult} from '../train/trainer.js'
 export type {SplitData, TaskData} from './task-data.js';
 import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
 import {checkPooler, jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
+import {prepareVerbalizers, promptInitIds, type VerbalizedTasks} from './verbalizer-setup.js';
 
 /** Logged training steps reach the store at most this often (and at each epoch's end). */
 const STEP_FLUSH_MS = 1000;
@@ -116,7 +117,19 @@ export class Experiment {
     readonly checkpointCreated: boolean,
     readonly jobs: Job[],
     private readonly promptTables: PromptTables,
+    private readonly verbalizers: VerbalizedTasks,
   ) {}
+
+  /** A task's data as a job reads it: written into the verbalizer's template when the job's head is the verbalizer. */
+  private dataFor(job: Job, task: string): TaskData {
+    return (job.config.head === 'verbalizer' ? this.verbalizers.get(task)?.data : undefined) ?? this.tasks.get(task)!;
+  }
+
+  /** The model spec of a job on one task, with its verbalizer and prompt start when it has them. */
+  private specFor(job: Job, task: string, seed: number) {
+    const verbalizer = job.config.head === 'verbalizer' ? this.verbalizers.get(task)?.spec : undefined;
+    return modelSpec(job, this.dataFor(job, task), seed, this.promptTables, {verbalizer, promptInitIds: promptInitIds(job, this.tokenizer, deriveSeed(seed, 'prompt-init'), this.loaded.file)});
+  }
 
   /** Validate and load everything, then open the store and write the experiment row. */
   static async prepare(loaded: LoadedConfig, opts: PrepareOptions = {}): Promise<Experiment> {
@@ -144,11 +157,13 @@ export class Experiment {
     // A task's own train.max_train_examples / max_eval_examples win over the top level's.
     const taskConfig = (t: TaskConfig) => ({...config, train: {...config.train, ...withoutUndefined(t.train)}});
     const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(taskConfig(t), t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
+    const verbalizers = prepareVerbalizers(jobs, tasks, tokenizer, checkpoint, loaded.file);
+    for (const job of jobs) promptInitIds(job, tokenizer, 0, loaded.file);
     const {EncoderWeights} = await import('../model/encoder.js');
     const weights = new EncoderWeights(checkpoint);
     const store = Store.open(opts.database ?? config.database);
     store.markOrphanedRunsInterrupted();
-    const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created, jobs, promptTables);
+    const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created, jobs, promptTables, verbalizers);
     if (opts.resume) experiment.resumeLatest();
     else experiment.experimentId = store.createExperiment({name: config.name, configPath: loaded.file, configText: loaded.text});
     return experiment;
@@ -205,14 +220,14 @@ export class Experiment {
     const done = this.completedRuns.get(job.id);
     if (done) return {job, runId: done.id, status: 'completed', bestEpoch: done.bestEpoch ?? undefined, bestValue: done.bestValue ?? undefined, keyMetric: done.keyMetric, resumed: true};
     if (job.stage === 'shared') return this.runSharedJob(job, onEvent);
-    const data = this.tasks.get(job.task)!;
+    const data = this.dataFor(job, job.task);
     const cfg = job.config;
     const {TaskModel} = await import('../model/model.js');
     const seed = job.runSeed;
-    const model: TaskModel = new TaskModel(this.weights, modelSpec(job, data, seed, this.promptTables));
+    const model: TaskModel = new TaskModel(this.weights, this.specFor(job, job.task, seed));
     const runId = this.store.startRun({
       ...this.runStart(job),
-      params: {...jobParams(job), model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler}, task: taskParams(data), truncated: truncationCounts(data)},
+      params: {...jobParams(job), model: {max_length: data.maxLength, use_pooler: cfg.model.use_pooler, architecture: this.architecture()}, task: taskParams(data), truncated: truncationCounts(data)},
       trainableParams: model.params.trainable,
       totalParams: model.params.total,
       keyMetric: data.definition.keyMetric,
@@ -249,10 +264,10 @@ export class Experiment {
     const {TaskModel} = await import('../model/model.js');
     const {createPrompt} = await import('../model/prompt.js');
     const seed = job.runSeed;
-    const tasks = job.tasks!.map((name) => this.tasks.get(name)!);
+    const tasks = job.tasks!.map((name) => this.dataFor(job, name));
     const prompt = createPrompt(this.weights.config, {...promptOptions(job, seed, this.promptTables), seed: deriveSeed(seed, 'prompt')});
     const models = new Map(
-      tasks.map((data) => [data.config.name, new TaskModel(this.weights, {...modelSpec(job, data, deriveSeed(seed, data.config.name), this.promptTables), sharedPrompt: prompt})]),
+      tasks.map((data) => [data.config.name, new TaskModel(this.weights, {...this.specFor(job, data.config.name, deriveSeed(seed, data.config.name)), sharedPrompt: prompt})]),
     );
     const variables = [...new Set([...models.values()].flatMap((m) => m.variables))];
     const trainable = variables.reduce((n, v) => n + v.size, 0);
@@ -260,7 +275,7 @@ export class Experiment {
       ...this.runStart(job),
       params: {
         ...jobParams(job),
-        model: {use_pooler: cfg.model.use_pooler},
+        model: {use_pooler: cfg.model.use_pooler, architecture: this.architecture()},
         tasks: Object.fromEntries(tasks.map((data) => [data.config.name, {max_length: data.maxLength, ...taskParams(data)}])),
         truncated: Object.fromEntries(tasks.map((data) => [data.config.name, truncationCounts(data)])),
       },
@@ -349,6 +364,12 @@ export class Experiment {
     };
     for (const v of model.prompt.variables) assign(v, variableName(v));
     for (const v of model.head.variables) assign(v, `${job.task}.${variableName(v)}`);
+  }
+
+  /** The checkpoint's architecture as config.json names it; reports match it against the paper's models. */
+  private architecture() {
+    const c = this.weights.config;
+    return {model_type: c.modelType, layers: c.numLayers, hidden: c.hiddenSize};
   }
 
   /** The store fields every run row shares. */
@@ -446,11 +467,13 @@ export class Experiment {
       }
     }
 
-    this.writeTrainableState(job, runId, model.variables.map((v) => [variableName(v), v]));
+    const materialised = model.savedTensors();
+    this.writeTrainableState(job, runId, [...model.variables.map((v): [string, TF.Tensor] => [variableName(v), v]), ...materialised]);
+    this.tf.dispose(materialised.map(([, t]) => t));
   }
 
   /** The trained parameters as safetensors, recorded as the run's `trainable_state` artifact. */
-  private writeTrainableState(job: Job, runId: number, named: readonly [string, TF.Variable][]): string {
+  private writeTrainableState(job: Job, runId: number, named: readonly [string, TF.Tensor][]): string {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
     const stateFile = path.join(dir, 'trainable.safetensors');

@@ -35,7 +35,8 @@ export function loadPromptTables(jobs: readonly Job[], model: EncoderConfig, con
 function checkPromptSource(job: Job, model: EncoderConfig, configFile: string, sources: Map<string, PeftPrompt>): void {
   const prompt = job.config.prompt;
   // Fine-tuning has no prompt; MPT-2's fine-tuning starts from its shared stage, which reads the adapter.
-  if (prompt.init_from === null || job.method === 'ft' || job.stage === 'finetune') return;
+  // ptv1's prompt comes out of its encoder: there is no table to start from (PROMPT_KEYS_READ leaves init_from out).
+  if (prompt.init_from === null || job.method === 'ft' || job.method === 'ptv1' || job.stage === 'finetune') return;
   const fail = (reason: string, suggestions: string[] = []): never => {
     throw new UserError(`${job.id}: cannot start from the adapter in ${prompt.init_from}: ${reason}`, {file: configFile, field: 'prompt.init_from'}, [
       ...suggestions,
@@ -62,7 +63,8 @@ function checkPromptSource(job: Job, model: EncoderConfig, configFile: string, s
  */
 export function checkPooler(jobs: readonly Job[], heads: ReadonlyMap<string, HeadKind>, checkpoint: {dir: string; hasPooler: boolean}, loaded: {file: string; text: string}): void {
   if (checkpoint.hasPooler) return;
-  const job = jobs.find((j) => j.config.model.use_pooler && (j.tasks ?? [j.task]).some((task) => POOLED_HEADS.has(heads.get(task) ?? 'classification')));
+  // The verbalizer reads the mask through the MLM head, never the pooler (RobertaForMaskedLM files have none).
+  const job = jobs.find((j) => j.config.model.use_pooler && j.config.head !== 'verbalizer' && (j.tasks ?? [j.task]).some((task) => POOLED_HEADS.has(heads.get(task) ?? 'classification')));
   if (!job) return;
   // The line that sets it, when the config does (true is also the default).
   const index = loaded.text.split('\n').findIndex((line) => /^\s*use_pooler:\s*true\b/.test(line));
@@ -79,7 +81,7 @@ export function checkPooler(jobs: readonly Job[], heads: ReadonlyMap<string, Hea
 /** The prompt a job trains: its method and the config's prompt section. */
 export function promptOptions(job: Job, seed: number, tables: PromptTables): PromptOptions {
   const prompt = job.config.prompt;
-  const initialTable = prompt.init_from === null ? undefined : tables.get(prompt.init_from);
+  const initialTable = prompt.init_from === null || job.method === 'ptv1' ? undefined : tables.get(prompt.init_from);
   return {
     ...(initialTable ? {initialTable} : {}),
     method: job.method,
@@ -91,12 +93,19 @@ export function promptOptions(job: Job, seed: number, tables: PromptTables): Pro
     depthOrder: prompt.depth_order,
     shiftPositions: prompt.shift_positions,
     initStd: prompt.init_std,
+    encoder: prompt.encoder,
     seed,
   };
 }
 
-export function modelSpec(job: Job, data: TaskData, seed: number, tables: PromptTables): ModelSpec {
+function withoutUndefinedValues<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `extras`: the verbalizer head's spec (verbalizer-setup.ts) and the ids a pt/ptv1 prompt starts from. */
+export function modelSpec(job: Job, data: TaskData, seed: number, tables: PromptTables, extras: Pick<ModelSpec, 'verbalizer' | 'promptInitIds'> = {}): ModelSpec {
   return {
+    ...withoutUndefinedValues(extras),
     prompt: promptOptions(job, seed, tables),
     head: data.definition.head,
     numLabels: data.labels.length,
@@ -125,6 +134,7 @@ export function jobParams(job: Job): Record<string, unknown> {
     prompt: job.config.prompt,
     train: job.config.train,
     run_seed: job.runSeed,
+    head: job.config.head,
     ...(job.reference ? {sweep_reference: true} : {}),
     ...(job.from ? {from: job.from} : {}),
   };

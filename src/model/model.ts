@@ -10,6 +10,18 @@ import {MultipleChoiceHead, SpanExtractionHead, TokenClassificationHead, type Sp
 import {createPrompt, METHOD_TABLE, type Prompt, type PromptOptions} from './prompt.js';
 import {deriveSeed} from '../random.js';
 import {POOLED_HEADS} from './checkpoint.js';
+import {selectRows} from './mlm.js';
+import {maskRows, VerbalizerHead, type StoredMlmHead} from './verbalizer.js';
+
+/** The verbalizer head's inputs: the checkpoint's MLM head, the label words' ids, the mask token. */
+export interface VerbalizerSpec {
+  stored: StoredMlmHead;
+  wordIds: Int32Array;
+  maskId: number;
+  trainLmHead: boolean;
+}
+
+const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
 
 export interface ModelSpec {
   prompt: PromptOptions;
@@ -26,6 +38,10 @@ export interface ModelSpec {
    * (each with its own head). The model uses it instead of creating one and does not dispose it.
    */
   sharedPrompt?: Prompt;
+  /** Classification tasks: score labels by the MLM head's logits of label words at the mask (the input holds one). */
+  verbalizer?: VerbalizerSpec;
+  /** pt/ptv1 `init: vocab | words`: the prompt starts from these tokens' word embeddings (repeated to fill P). */
+  promptInitIds?: Int32Array;
 }
 
 /** Extractive QA batches: gold start/end per row and the positions an answer may use. */
@@ -35,7 +51,7 @@ export interface SpanTargets {
   candidates?: Float32Array;
 }
 
-type Head = ClassificationHead | MultipleChoiceHead | TokenClassificationHead | SpanExtractionHead;
+type Head = ClassificationHead | MultipleChoiceHead | TokenClassificationHead | SpanExtractionHead | VerbalizerHead;
 export type HeadKind = NonNullable<ModelSpec['head']>;
 
 /**
@@ -65,7 +81,7 @@ export class TaskModel {
   readonly params: ParamCounts;
   private readonly usePooler: boolean;
 
-  constructor(weights: EncoderWeights, readonly spec: ModelSpec) {
+  constructor(private readonly weights: EncoderWeights, readonly spec: ModelSpec) {
     const method = METHOD_TABLE.get(spec.prompt.method);
     if (!method) throw new Error(`unknown method "${spec.prompt.method}"`);
     const cfg = weights.config;
@@ -74,20 +90,46 @@ export class TaskModel {
       seed: deriveSeed(spec.seed, 'encoder-dropout'),
       hiddenDropout: spec.dropout,
     });
-    this.prompt = spec.sharedPrompt ?? createPrompt(cfg, {...spec.prompt, seed: deriveSeed(spec.seed, 'prompt')});
+    const initialTable = spec.promptInitIds ? this.embeddingRows(spec.promptInitIds, spec.prompt.length) : spec.prompt.initialTable;
+    this.prompt = spec.sharedPrompt ?? createPrompt(cfg, {...spec.prompt, ...(initialTable ? {initialTable} : {}), seed: deriveSeed(spec.seed, 'prompt')});
     const buildHead = HEAD_TABLE.get(spec.head ?? 'classification');
     if (!buildHead) throw new Error(`unknown head "${spec.head}"`);
+    if (spec.verbalizer && (spec.head ?? 'classification') !== 'classification') throw new Error(`the verbalizer scores classification tasks, not the ${spec.head} head`);
     // DeBERTa has no pooler in the encoder: with use_pooler, [CLS] heads get a ContextPooler of their own.
     const deberta = cfg.deberta;
     const pooler = () => (spec.usePooler && deberta ? new ContextPooler(cfg.hiddenSize, deberta, deriveSeed(spec.seed, 'context-pooler'), weights.contextPooler) : undefined);
-    this.head = buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'), pooler);
+    this.head = spec.verbalizer
+      ? new VerbalizerHead(spec.verbalizer.stored, cfg, spec.verbalizer.wordIds, spec.verbalizer.trainLmHead)
+      : buildHead(cfg.hiddenSize, spec.numLabels, spec.dropout, deriveSeed(spec.seed, 'head'), pooler);
     // Only heads on [CLS] read the encoder's pooler; a missing one is an error, never a silent fall back to [CLS].
-    this.usePooler = !deberta && spec.usePooler && POOLED_HEADS.has(spec.head ?? 'classification');
+    this.usePooler = !deberta && !spec.verbalizer && spec.usePooler && POOLED_HEADS.has(spec.head ?? 'classification');
     if (this.usePooler && !weights.hasPooler) throw new Error('usePooler is set, but the checkpoint has no pooler weights');
     this.variables = [...this.encoder.variables, ...this.prompt.variables, ...this.head.variables];
     const trainable = this.variables.reduce((n, v) => n + v.size, 0);
-    const extra = this.prompt.variables.concat(this.head.variables).reduce((n, v) => n + v.size, 0);
+    // The MLM head belongs to the model whether it trains or not.
+    const headSize = this.head instanceof VerbalizerHead ? this.head.size : this.head.variables.reduce((n, v) => n + v.size, 0);
+    const extra = this.prompt.variables.reduce((n, v) => n + v.size, 0) + headSize;
     this.params = {trainable, total: weights.totalParams() + extra};
+  }
+
+  /** The word embedding table the encoder reads: its own variable when fine-tuning, else the frozen one. */
+  private wordEmbeddings(): tf.Tensor2D {
+    const own = this.encoder.variables.find((v) => this.encoder.sources.get(v)?.name === WORD_EMBEDDINGS);
+    return (own ?? this.weights.get(WORD_EMBEDDINGS)) as tf.Tensor2D;
+  }
+
+  /** Rows `ids` of the word embeddings, repeated to `length` rows, as a [length, h] table. */
+  private embeddingRows(ids: Int32Array, length: number): Float32Array {
+    const h = this.weights.config.hiddenSize;
+    const table = this.weights.get(WORD_EMBEDDINGS).dataSync();
+    const out = new Float32Array(length * h);
+    for (let p = 0; p < length; p++) out.set(table.subarray(ids[p % ids.length] * h, (ids[p % ids.length] + 1) * h), p * h);
+    return out;
+  }
+
+  /** The prompt table materialised (ptv1: its encoder's output), for saving with the trained variables. */
+  savedTensors(): [string, tf.Tensor][] {
+    return this.prompt.method === 'ptv1' && this.prompt.table ? [['prompt.table', this.prompt.table()]] : [];
   }
 
   /** Encoder output of the real token positions only (prompt positions sliced off): [batch·seqLen, h]. */
@@ -115,6 +157,10 @@ export class TaskModel {
     }
     const hooks = this.prompt.hooks(batch.batch, training);
     const sequence = this.encoder.forward(batch, hooks, training);
+    if (this.head instanceof VerbalizerHead) {
+      const rows = maskRows(batch.inputIds, batch.batch, batch.seqLen, this.spec.verbalizer!.maskId, this.prompt.outputOffset);
+      return this.head.logits(selectRows(sequence, rows), this.wordEmbeddings());
+    }
     const h = this.encoder.config.hiddenSize;
     const length = sequence.shape[0] / batch.batch;
     // [CLS] of each example via slice (its gradient is a pad; gather's would need a kernel WASM lacks).

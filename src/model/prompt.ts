@@ -6,6 +6,7 @@
  * |----------|---------------------------|--------------------------------------------------------------|
  * | ft       | none (encoder trainable)  | —                                                            |
  * | pt       | input embeddings only     | P × h (Lester et al. prompt tuning)                          |
+ * | ptv1     | input embeddings only     | Embedding(P,h) → bi-LSTM → MLP, or → MLP (P-tuning; prompt-encoder.ts) |
  * | prefix   | keys/values, every layer  | Embedding(P,h) → Linear(h,r) → tanh → Linear(r, 2·L·h)       |
  * | pt2      | keys/values, k layers     | P × 2·k·h table, or the reparameterisation above (optional)  |
  *
@@ -16,11 +17,13 @@ import * as tf from '@tensorflow/tfjs';
 import type {EncoderConfig} from './checkpoint.js';
 import type {PrefixKV, PromptHooks} from './encoder.js';
 import {Dropout, linear, type Linear} from './layers.js';
+import {PromptEncoder, type PromptEncoderKind} from './prompt-encoder.js';
 import {mulberry32, normalArray, type Rng} from '../random.js';
 
 export const METHOD_TABLE = new Map<string, {label: string; trainsEncoder: boolean; deep: boolean; description: string}>([
   ['ft', {label: 'FT', trainsEncoder: true, deep: false, description: 'fine-tuning: every weight trainable'}],
   ['pt', {label: 'PT', trainsEncoder: false, deep: false, description: 'prompt tuning: P vectors at the input layer only'}],
+  ['ptv1', {label: 'P-tuning', trainsEncoder: false, deep: false, description: 'P-tuning: an input-layer prompt produced by a bi-LSTM (or MLP) prompt encoder'}],
   ['prefix', {label: 'Prefix', trainsEncoder: false, deep: true, description: 'prefix tuning: deep prompt with MLP reparameterisation'}],
   ['pt2', {label: 'PT-2', trainsEncoder: false, deep: true, description: 'P-tuning v2: deep prompt at every (or k) layers'}],
   // The same deep prompt as pt2; the orchestrator trains it on every task first, then per task.
@@ -41,6 +44,8 @@ export interface PromptOptions {
   seed: number;
   /** Start from this row-major table ([P, h] input prompt, [P, 2·k·h] deep prompt) instead of random values. */
   initialTable?: Float32Array;
+  /** ptv1: the network that produces the input prompt (default lstm). */
+  encoder?: PromptEncoderKind;
 }
 
 /** The initial values of a prompt table: the given ones (checked against the shape), else N(0, initStd). */
@@ -60,7 +65,10 @@ export interface Prompt {
   hooks(batch: number, training: boolean): PromptHooks;
   /** Position of the first real token in the encoder output (P for input prompts, else 0). */
   readonly outputOffset: number;
-  /** Deep prompts: the [P, 2·L·h] table (zeros for layers without a prompt), for export. */
+  /**
+   * The table the encoder reads, materialised for export and saving: [P, 2·L·h] for deep prompts
+   * (zeros for layers without a prompt), [P, h] for input prompts (ptv1: its prompt encoder's output).
+   */
   table?(): tf.Tensor2D;
   dispose(): void;
 }
@@ -98,27 +106,43 @@ class NoPrompt implements Prompt {
   dispose(): void {}
 }
 
+/** `pt`: a free [P, h] table; `ptv1`: the [P, h] output of a prompt encoder over its own embeddings. */
 class InputPrompt implements Prompt {
-  readonly method = 'pt';
   readonly variables: tf.Variable[];
   readonly outputOffset: number;
-  private readonly embeddings: tf.Variable;
+  private readonly embeddings?: tf.Variable;
+  private readonly encoder?: PromptEncoder;
   private readonly dropout: Dropout;
 
   constructor(
+    readonly method: 'pt' | 'ptv1',
     readonly length: number,
     hidden: number,
     private readonly opts: PromptOptions,
   ) {
-    const rng = mulberry32(opts.seed);
-    this.embeddings = variable('prompt.embeddings', [length, hidden], initialValues([length, hidden], opts, rng));
-    this.variables = [this.embeddings];
+    if (method === 'ptv1') {
+      // The embeddings the encoder reads start from the given table (init words, a transfer) when there is one.
+      this.encoder = new PromptEncoder(opts.encoder ?? 'lstm', length, hidden, opts.seed, opts.initStd, opts.initialTable);
+      this.variables = this.encoder.variables;
+    } else {
+      const rng = mulberry32(opts.seed);
+      this.embeddings = variable('prompt.embeddings', [length, hidden], initialValues([length, hidden], opts, rng));
+      this.variables = [this.embeddings];
+    }
     this.outputOffset = length;
     this.dropout = new Dropout(opts.seed ^ 0x5bd1e995);
   }
 
+  private promptTable(): tf.Tensor2D {
+    return this.encoder ? this.encoder.table() : (this.embeddings as tf.Tensor2D);
+  }
+
   hooks(_batch: number, training: boolean): PromptHooks {
-    return {inputPrompt: this.dropout.apply(this.embeddings as tf.Tensor2D, this.opts.dropout, training)};
+    return {inputPrompt: this.dropout.apply(this.promptTable(), this.opts.dropout, training)};
+  }
+
+  table(): tf.Tensor2D {
+    return tf.tidy(() => tf.clone(this.promptTable()));
   }
 
   dispose(): void {
@@ -217,7 +241,8 @@ export function createPrompt(config: EncoderConfig, opts: PromptOptions): Prompt
     case 'ft':
       return new NoPrompt();
     case 'pt':
-      return new InputPrompt(opts.length, config.hiddenSize, opts);
+    case 'ptv1':
+      return new InputPrompt(opts.method, opts.length, config.hiddenSize, opts);
     case 'prefix':
       return new DeepPrompt('prefix', opts.length, config, {...opts, reparameterize: true, depth: undefined});
     case 'pt2':

@@ -19,7 +19,8 @@
 
 import type {TopLevelSpec} from 'vega-lite';
 
-import {CSV_LINE_END, DEFAULT_METHOD_ORDER, csvField, escapeMarkdown, markdownRow, methodHeader, percent, type ReportCell} from './tables.js';
+import {sweepKeyLabel, sweepValueLabel, type DepthOrder} from './labels.js';
+import {CSV_LINE_END, DEFAULT_METHOD_ORDER, EMPHASIS, csvField, escapeMarkdown, markdownRow, meanAndStd, methodHeader, percent, type ReportCell} from './tables.js';
 
 export interface SweepScore {
   task: string;
@@ -56,6 +57,8 @@ export interface SweepReport {
   values: string[];
   /** One per method, in the paper's column order. */
   tables: SweepTable[];
+  /** prompt.depth sweeps: which end of the encoder the k prompted layers start from. */
+  depthOrder?: DepthOrder;
 }
 
 const MISSING = '–';
@@ -65,24 +68,29 @@ const MISSING = '–';
  * them), which makes the value columns the order the sweep ran. Failed runs may be passed with a
  * null value: their value keeps its column even where no run at it completed.
  */
-export function buildSweepReport(scores: SweepScore[], opts: {title?: string; split?: string} = {}): SweepReport {
+export function buildSweepReport(scores: SweepScore[], opts: {title?: string; split?: string; depthOrder?: DepthOrder} = {}): SweepReport {
   scores = scores.filter((s) => s.stage !== 'shared');
   const values = unique(scores.flatMap((s) => (s.sweepValue === null ? [] : [s.sweepValue])));
   const methods = orderMethods(unique(scores.map((s) => s.method)));
-  const best = new Map<string, ReportCell>();
+  // Several runs at one (method, task, value) are repeats (seeds, merged experiments): their mean ± std.
+  const groups = new Map<string, SweepScore[]>();
   const referenceRows = new Set<string>();
   for (const s of scores) {
     if (s.sweepValue === null) referenceRows.add(JSON.stringify([s.method, s.task]));
     if (s.value === null) continue;
     const key = JSON.stringify([s.method, s.task, s.sweepValue]);
-    const current = best.get(key);
-    if (current === undefined || current.value === null || s.value > current.value) {
-      best.set(key, {task: s.task, method: s.method, value: s.value, metric: s.keyMetric, scale: s.metricScale ?? 1});
-    }
+    groups.set(key, [...(groups.get(key) ?? []), s]);
   }
+  const cellOf = (group: SweepScore[] | undefined): ReportCell | null => {
+    if (!group) return null;
+    const [first] = group;
+    const base = {task: first.task, method: first.method, metric: first.keyMetric, scale: first.metricScale ?? 1};
+    if (group.length === 1) return {...base, value: first.value};
+    return {...base, ...meanAndStd(group.map((s) => s.value!)), n: group.length};
+  };
   const tables = methods.map((method): SweepTable => {
     const isReference = (task: string) => referenceRows.has(JSON.stringify([method, task]));
-    const cellsOf = (task: string) => values.map((value) => best.get(JSON.stringify([method, task, isReference(task) ? null : value])) ?? null);
+    const cellsOf = (task: string) => values.map((value) => cellOf(groups.get(JSON.stringify([method, task, isReference(task) ? null : value]))));
     const rows = unique(scores.filter((s) => s.method === method).map((s) => s.task)).filter((task) => cellsOf(task).some((c) => c !== null));
     return {method, rows, cells: rows.map(cellsOf), references: rows.map(isReference)};
   });
@@ -92,7 +100,13 @@ export function buildSweepReport(scores: SweepScore[], opts: {title?: string; sp
     sweepKey: unique(scores.map((s) => s.sweepKey)).join('/'),
     values,
     tables: tables.filter((t) => t.rows.length > 0),
+    ...(opts.depthOrder ? {depthOrder: opts.depthOrder} : {}),
   };
+}
+
+/** The sweep key as axis and heading text ("prompt length", "layers with a prompt (ascending)"). */
+export function reportKeyLabel(r: SweepReport): string {
+  return sweepKeyLabel(r.sweepKey, r.depthOrder ? {depthOrder: r.depthOrder} : {});
 }
 
 /** `4`, `null`, `0.01`: a stored value as the user wrote it. */
@@ -100,20 +114,30 @@ export function valueLabel(json: string): string {
   return String(JSON.parse(json));
 }
 
-/** One table per method; values in percent with one decimal, the best of each row in bold. */
-export function renderSweepMarkdown(r: SweepReport): string {
+/**
+ * One table per method; values in percent with one decimal (mean ± std where several runs share
+ * a value), the best of each row in bold.
+ */
+export function renderSweepMarkdown(r: SweepReport, opts: {style?: 'markdown' | 'ansi'} = {}): string {
+  const bold = EMPHASIS[opts.style ?? 'markdown'].first;
+  const keyLabel = reportKeyLabel(r);
+  const repeats = r.tables.some((t) => t.cells.flat().some((c) => c?.n !== undefined));
   const blocks = r.tables.map((t) => {
     const allReference = t.references.every(Boolean);
-    const scope = allReference ? `not swept by ${r.sweepKey}: one run per task, shown under every value` : `by ${r.sweepKey}`;
-    const heading = `## ${r.title ? `${r.title}: ` : ''}${methodHeader(t.method)} ${scope} (best ${r.split} score)`;
+    const scope = allReference ? `not swept by ${keyLabel}: one run per task, shown under every value` : `by ${keyLabel}`;
+    const heading = `## ${r.title ? `${r.title}: ` : ''}${methodHeader(t.method)} ${scope} (${repeats ? 'mean ± std of the' : 'best'} ${r.split} score)`;
     const lines = [heading, ''];
-    lines.push(markdownRow(['Task', ...r.values.map((v) => escapeMarkdown(valueLabel(v)))]));
+    lines.push(markdownRow(['Task', ...r.values.map((v) => escapeMarkdown(sweepValueLabel(r.sweepKey, v)))]));
     lines.push(markdownRow([':---', ...r.values.map(() => '---:')]));
     t.rows.forEach((task, i) => {
       const shown = t.cells[i].map((cell) => (cell?.value == null ? null : percent(cell.value / cell.scale)));
       const top = t.references[i] ? null : bestShown(shown);
       const label = `${escapeMarkdown(task)} (${escapeMarkdown(rowMetric(t.cells[i]))})${t.references[i] ? ', reference' : ''}`;
-      lines.push(markdownRow([label, ...shown.map((text) => (text === null ? MISSING : text === top ? `**${text}**` : text))]));
+      const spread = (column: number) => {
+        const cell = t.cells[i][column];
+        return cell?.std === undefined ? '' : ` ± ${percent(cell.std / cell.scale)}`;
+      };
+      lines.push(markdownRow([label, ...shown.map((text, column) => (text === null ? MISSING : (text === top ? bold(text) : text) + spread(column)))]));
     });
     return lines.join('\n') + '\n';
   });
@@ -165,6 +189,10 @@ export interface SweepPoint {
   line: string;
   /** `swept`, or `reference` for a run the swept key cannot change (drawn dashed). */
   run: 'swept' | 'reference';
+  /** Repeats: mean − std and mean + std in percent (the error bar), and the number of runs. */
+  yLow?: number;
+  yHigh?: number;
+  n?: number;
 }
 
 /** `rte / PT-2`: the legend label of a task × method line; `rte / FT (reference)` for a reference run. */
@@ -179,7 +207,13 @@ export function sweepPoints(r: SweepReport): SweepPoint[] {
       t.cells[i].flatMap((cell, column) =>
         cell?.value == null
           ? []
-          : [{x: valueLabel(r.values[column]), y: (cell.value / cell.scale) * 100, line: lineLabel(task, t.method, t.references[i]), run: t.references[i] ? ('reference' as const) : ('swept' as const)}],
+          : [{
+            x: sweepValueLabel(r.sweepKey, r.values[column]),
+            y: (cell.value / cell.scale) * 100,
+            line: lineLabel(task, t.method, t.references[i]),
+            run: t.references[i] ? ('reference' as const) : ('swept' as const),
+            ...(cell.std === undefined ? {} : {yLow: ((cell.value - cell.std) / cell.scale) * 100, yHigh: ((cell.value + cell.std) / cell.scale) * 100, n: cell.n}),
+          }],
       ),
     ),
   );
@@ -205,19 +239,33 @@ export function sweepPlotSpec(r: SweepReport): TopLevelSpec {
   const points = sweepPoints(r);
   const metrics = unique(r.tables.flatMap((t) => t.cells.flat().flatMap((c) => (c === null ? [] : [c.metric]))));
   const measure = metrics.length === 1 ? metrics[0] : 'score';
+  const keyLabel = reportKeyLabel(r);
+  const repeats = points.some((p) => p.yLow !== undefined);
+  const ys = points.flatMap((p) => (p.yLow === undefined ? [p.y] : [p.yLow, p.yHigh!]));
+  const x = {field: 'x', type: 'ordinal' as const, sort: r.values.map((v) => sweepValueLabel(r.sweepKey, v)), title: keyLabel, axis: {labelAngle: 0}};
+  const color = {field: 'line', type: 'nominal' as const, sort: unique(points.map((p) => p.line)), title: 'task / method'};
+  const line = {
+    mark: {type: 'line' as const, point: true},
+    encoding: {
+      x,
+      y: {field: 'y', type: 'quantitative' as const, title: `${repeats ? 'mean' : 'best'} ${r.split} ${measure} (%)`, scale: {domain: percentDomain(ys)}},
+      color,
+      strokeDash: {field: 'run', type: 'nominal' as const, sort: ['swept', 'reference'], title: 'run'},
+    },
+  };
+  // Error bars (mean ± sample std) where several runs share a value.
+  const bars = {
+    transform: [{filter: 'isValid(datum.yLow)'}],
+    mark: {type: 'errorbar' as const, ticks: true},
+    encoding: {x, y: {field: 'yLow', type: 'quantitative' as const, title: ''}, y2: {field: 'yHigh'}, color},
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${r.title ? `${r.title}: ` : ''}${r.sweepKey}`,
+    title: `${r.title ? `${r.title}: ` : ''}${keyLabel}`,
     width: 480,
     height: 300,
     data: {values: points},
-    mark: {type: 'line', point: true},
-    encoding: {
-      x: {field: 'x', type: 'ordinal', sort: r.values.map(valueLabel), title: r.sweepKey, axis: {labelAngle: 0}},
-      y: {field: 'y', type: 'quantitative', title: `best ${r.split} ${measure} (%)`, scale: {domain: percentDomain(points.map((p) => p.y))}},
-      color: {field: 'line', type: 'nominal', sort: unique(points.map((p) => p.line)), title: 'task / method'},
-      strokeDash: {field: 'run', type: 'nominal', sort: ['swept', 'reference'], title: 'run'},
-    },
+    layer: repeats ? [line, bars] : [line],
   };
 }
 

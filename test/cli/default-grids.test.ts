@@ -26,10 +26,11 @@ describe('default sweep grids', () => {
     assert.deepEqual(defaultGrid('prompt.length', config(128, '[ft]')).values, [4, 8, 16, 32, 64, 128], 'ft has no prompt positions');
   });
 
-  test('depth 1…L in both orders, reparameterize off/on, the reference lr grid; no grid for the rest', () => {
+  test('depth 1…L in both orders, reparameterize off/on, the reference lr grid, linear vs verbalizer head; no grid for the rest', () => {
     assert.deepEqual(defaultGrid('prompt.depth', config(256)), {values: [1, 2, 3], notes: [], orders: ['ascending', 'descending']});
     assert.deepEqual(defaultGrid('prompt.reparameterize', config(256)).values, [false, true]);
     assert.deepEqual(defaultGrid('train.lr', config(256)).values, [5e-3, 7e-3, 1e-2]);
+    assert.deepEqual(defaultGrid('head', config(256)).values, ['linear', 'verbalizer'], 'Table 4: linear head against the verbalizer');
     assert.throws(() => defaultGrid('seed', config(256)), /--values: the paper has no grid for seed; give one/);
   });
 

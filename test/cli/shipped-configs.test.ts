@@ -30,7 +30,7 @@ function elsewhere(dir: string): string[] {
 describe('shipped configs', () => {
   const configs = shippedConfigs();
   test('the paper\'s configs are there', () => {
-    for (const name of ['superglue', 'ner', 'qa', 'srl', 'multitask', 'ablations/reparameterization', 'ablations/prompt-depth', 'ablations/prompt-length']) {
+    for (const name of ['superglue', 'ner', 'qa', 'srl', 'multitask', 'ablations/reparameterization', 'ablations/prompt-depth', 'ablations/prompt-length', 'ablations/head']) {
       assert.ok(configs.includes(path.join('configs', `${name}.yaml`)), name);
     }
   });

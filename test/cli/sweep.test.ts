@@ -33,6 +33,7 @@ describe('resolveSweepKey', () => {
     ['batch-size', 'train.batch_size'],
     ['epochs', 'train.epochs'],
     ['seed', 'seed'],
+    ['head', 'head'],
   ];
   test('every friendly name maps to its config key, and every config key to itself', () => {
     for (const [name, key] of NAMES) assert.equal(resolveSweepKey(name), key, name);
@@ -41,7 +42,7 @@ describe('resolveSweepKey', () => {
   });
 
   test('an unknown key names the expectation, what was given and the closest name', () => {
-    const expected = 'KEY: expected one of prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed (or the config key, e.g. prompt.length), got';
+    const expected = 'KEY: expected one of prompt-length, prompt-depth, reparameterize, prompt-dropout, lr, batch-size, epochs, seed, head (or the config key, e.g. prompt.length), got';
     assert.equal(messageOf(() => resolveSweepKey('prompt-lenght')), `${expected} "prompt-lenght" (did you mean "prompt-length"?)`);
     assert.equal(messageOf(() => resolveSweepKey('train.batchsize')), `${expected} "train.batchsize" (did you mean "train.batch_size"?)`);
     assert.equal(messageOf(() => resolveSweepKey('warmup')), `${expected} "warmup"`);
@@ -191,7 +192,7 @@ describe('ptv2 sweep (built CLI, tiny data)', () => {
     // The report: FT's one run is a reference row in its own table.
     const report = ptv2(['report', '--db', db, '--experiment', 'ref'], dir);
     assert.equal(report.code, 0, report.stderr);
-    assert.match(report.stdout, /## ref #1: FT not swept by prompt\.length: one run per task, shown under every value \(best dev score\)\n\n\| Task \| 6 \| 2 \|\n\| :--- \| ---: \| ---: \|\n\| rte \(accuracy\), reference \| ([\d.]+) \| \1 \|/);
+    assert.match(report.stdout, /## ref #1: FT not swept by prompt length: one run per task, shown under every value \(best dev score\)\n\n\| Task \| 6 \| 2 \|\n\| :--- \| ---: \| ---: \|\n\| rte \(accuracy\), reference \| ([\d.]+) \| \1 \|/);
     const runsReport = ptv2(['report', '--db', db, '--experiment', 'ref', '--runs', '--format', 'csv'], dir);
     assert.match(runsReport.stdout, /,rte,ft,single,prompt\.length: reference,completed,/);
 
@@ -251,7 +252,7 @@ describe('ptv2 sweep (built CLI, tiny data)', () => {
 
     const report = ptv2(['report', '--db', db], dir);
     assert.equal(report.code, 0, report.stderr);
-    const table = /## plen #1: PT-2 by prompt\.length \(best dev score\)\n\n\| Task \| 6 \| 2 \|\n\| :--- \| ---: \| ---: \|\n\| rte \(accuracy\) \| (.+) \| (.+) \|/.exec(report.stdout);
+    const table = /## plen #1: PT-2 by prompt length \(best dev score\)\n\n\| Task \| 6 \| 2 \|\n\| :--- \| ---: \| ---: \|\n\| rte \(accuracy\) \| (.+) \| (.+) \|/.exec(report.stdout);
     assert.ok(table, report.stdout);
     const json = JSON.parse(ptv2(['report', '--db', db, '--format', 'json'], dir).stdout) as {sweepValue: number; value: number}[];
     assert.deepEqual(json.map((r) => r.sweepValue), [6, 2]);
@@ -266,7 +267,7 @@ describe('ptv2 sweep (built CLI, tiny data)', () => {
     const svg = fs.readFileSync(svgFile, 'utf8');
     assert.equal((svg.match(/aria-roledescription="line mark"/g) ?? []).length, 1);
     assert.match(svg, />rte \/ PT-2<\/text>/);
-    assert.match(svg, />plen #1: prompt\.length<\/text>/);
+    assert.match(svg, />plen #1: prompt length<\/text>/);
 
     // An experiment without a sweep has nothing to plot.
     fs.writeFileSync(config, text.replace(/sweep:.*\n/, '').replace('name: plen', 'name: flat'));

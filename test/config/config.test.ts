@@ -57,6 +57,7 @@ describe('parseConfig defaults', () => {
       model: {path: 'runs/models/tiny-bert', max_length: null, lowercase: null, use_pooler: true},
       methods: ['ft', 'pt2'],
       mpt2: {shared_epochs: null, shared_lr: null},
+      head: 'linear',
       prompt: {
         length: 16,
         reparameterize: false,
@@ -67,6 +68,9 @@ describe('parseConfig defaults', () => {
         shift_positions: true,
         init_std: 0.02,
         init_from: null,
+        encoder: 'lstm',
+        init: 'random',
+        init_words: null,
       },
       train: {
         epochs: 3,
@@ -113,8 +117,24 @@ describe('parseConfig defaults', () => {
     assert.equal(config.train.epochs, 3);
   });
 
-  test('the supported methods are ft, pt, prefix, pt2 and mpt2', () => {
-    assert.deepEqual([...METHODS], ['ft', 'pt', 'prefix', 'pt2', 'mpt2']);
+  test('the supported methods are ft, pt, ptv1, prefix, pt2 and mpt2', () => {
+    assert.deepEqual([...METHODS], ['ft', 'pt', 'ptv1', 'prefix', 'pt2', 'mpt2']);
+  });
+
+  test('ptv1, its prompt encoder, pt init words, and the verbalizer head at the top level and per task', () => {
+    const text = `${MINIMAL.replace('[ft, pt2]', '[pt, ptv1]')}    head: verbalizer
+    verbalizer: {words: {entailment: yes, not_entailment: no}, template: "{premise} ? [MASK] , {hypothesis}"}
+prompt: {encoder: mlp, init: words, init_words: [good, bad]}
+verbalizer: {train_lm_head: true}
+sweep: {key: head, values: [linear, verbalizer]}
+`;
+    const {config} = parseConfig(text, 'x.yaml');
+    assert.deepEqual(config.methods, ['pt', 'ptv1']);
+    assert.deepEqual([config.prompt.encoder, config.prompt.init, config.prompt.init_words], ['mlp', 'words', ['good', 'bad']]);
+    assert.equal(config.head, 'linear');
+    assert.deepEqual(config.verbalizer, {train_lm_head: true});
+    assert.equal(config.tasks[0].head, 'verbalizer');
+    assert.deepEqual(config.tasks[0].verbalizer, {words: {entailment: 'yes', not_entailment: 'no'}, template: '{premise} ? [MASK] , {hypothesis}'});
   });
 });
 
@@ -151,7 +171,7 @@ describe('parseConfig errors', () => {
       name: 'two problems are reported together, in line order',
       input: MINIMAL.replace('methods: [ft, pt2]', 'methods: [ft, pt9]') + 'seed: -1\n',
       expected: [
-        {file: 'configs/x.yaml', line: 4, path: 'methods[1]', message: 'expected one of "ft", "pt", "prefix", "pt2", "mpt2", got "pt9" (did you mean "pt2"?)'},
+        {file: 'configs/x.yaml', line: 4, path: 'methods[1]', message: 'expected one of "ft", "pt", "ptv1", "prefix", "pt2", "mpt2", got "pt9" (did you mean "pt2"?)'},
         {file: 'configs/x.yaml', line: 8, path: 'seed', message: 'expected an integer >= 0, got -1'},
       ],
     },
@@ -179,6 +199,46 @@ describe('parseConfig errors', () => {
       name: 'sweep values are checked against the key they set',
       input: `${MINIMAL}sweep:\n  key: prompt.length\n  values:\n    - 4\n    - 0\n`,
       expected: [{file: 'configs/x.yaml', line: 12, path: 'sweep.values[1]', message: 'expected an integer from 1 to 512, got 0'}],
+    },
+    {
+      name: 'an unknown head, prompt encoder or init names the choices',
+      input: `${MINIMAL}head: mlm
+prompt:
+  encoder: gru
+  init: zeros
+`,
+      expected: [
+        {file: 'configs/x.yaml', line: 8, path: 'head', message: 'expected one of "linear", "verbalizer", got "mlm"'},
+        {file: 'configs/x.yaml', line: 10, path: 'prompt.encoder', message: 'expected one of "lstm", "mlp", got "gru"'},
+        {file: 'configs/x.yaml', line: 11, path: 'prompt.init', message: 'expected one of "random", "vocab", "words", got "zeros"'},
+      ],
+    },
+    {
+      name: 'init: words without init_words says what is missing',
+      input: `${MINIMAL}prompt:
+  init: words
+`,
+      expected: [{file: 'configs/x.yaml', line: 9, path: 'prompt.init', message: 'expected "random" or "vocab", or init_words to start the prompt from, got "words"'}],
+    },
+    {
+      name: 'init words and init_from together are refused: one start, not two',
+      input: `${MINIMAL}prompt:\n  init: vocab\n  init_from: runs/adapter\n`,
+      expected: [{file: 'configs/x.yaml', line: 9, path: 'prompt.init', message: 'expected "random" when init_from gives the prompt\'s start (one start, not two), got "vocab"'}],
+    },
+    {
+      name: 'a verbalizer key of a task is checked; a misspelt one is named',
+      input: `${MINIMAL}    verbalizer: {words: {entailment: 3}, templates: x}
+`,
+      expected: [
+        {file: 'configs/x.yaml', line: 8, path: 'tasks[0].verbalizer.words.entailment', message: 'expected a label word, got 3'},
+        {file: 'configs/x.yaml', line: 8, path: 'tasks[0].verbalizer.templates', message: 'unknown key "templates" (did you mean "template"?)'},
+      ],
+    },
+    {
+      name: 'a head sweep value is checked like the key',
+      input: `${MINIMAL}sweep: {key: head, values: [linear, mlm]}
+`,
+      expected: [{file: 'configs/x.yaml', line: 8, path: 'sweep.values[1]', message: 'expected "linear" or "verbalizer", got "mlm"'}],
     },
     {
       name: 'a repeated task name points at the repeat',

@@ -224,3 +224,19 @@ describe('planJobs with mpt2', () => {
     assert.deepEqual(sweepNotes(config, planJobs(config)).map((n) => [n.method, n.stage]), [['mpt2', 'shared']]);
   });
 });
+
+describe('the head key', () => {
+  test('a task\'s own head wins over the top level; a head sweep wins over both and reaches every method, FT included', () => {
+    const own = plan(`${BASE.replace('    data: d/RTE\n', '    data: d/RTE\n    head: verbalizer\n    verbalizer: {words: {entailment: so}}\n')}verbalizer: {train_lm_head: true}\n`);
+    assert.deepEqual(own.map((job) => [job.id, job.config.head]), [['rte/ft', 'verbalizer'], ['rte/pt2', 'verbalizer'], ['boolq/ft', 'linear'], ['boolq/pt2', 'linear']]);
+    assert.deepEqual(own[0].config.verbalizer, {train_lm_head: true, words: {entailment: 'so'}}, 'a task\'s verbalizer settings merge over the top level\'s');
+    const swept = plan(`${BASE.replace('    data: d/RTE\n', '    data: d/RTE\n    head: verbalizer\n')}sweep: {key: head, values: [linear, verbalizer]}\n`);
+    assert.deepEqual(
+      swept.map((job) => [job.id, job.config.head, job.reference ?? false]),
+      [
+        ['rte/ft/head=linear', 'linear', false], ['rte/pt2/head=linear', 'linear', false], ['boolq/ft/head=linear', 'linear', false], ['boolq/pt2/head=linear', 'linear', false],
+        ['rte/ft/head=verbalizer', 'verbalizer', false], ['rte/pt2/head=verbalizer', 'verbalizer', false], ['boolq/ft/head=verbalizer', 'verbalizer', false], ['boolq/pt2/head=verbalizer', 'verbalizer', false],
+      ],
+    );
+  });
+});

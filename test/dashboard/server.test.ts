@@ -161,7 +161,9 @@ describe('ptv2 ui JSON API', () => {
     assert.ok(Math.abs(four.y - 70) < 1e-9 && Math.abs(four.hi - four.y - Math.SQRT2 * 10) < 1e-9, JSON.stringify(four));
     assert.ok(Math.abs(eight.y - 90) < 1e-9 && eight.lo === eight.hi);
     assert.deepEqual(body.sweep.references.map((r: any) => [r.line, Math.round(r.y * 1000) / 1000]), [['rte / FT', 55]]);
-    assert.deepEqual(body.sweep.tables[0].rows.map((r: any) => r.cells), [['80.0', '90.0']]);
+    // The table agrees with the chart: repeats at a value show their mean ± std.
+    assert.deepEqual(body.sweep.tables[0].rows.map((r: any) => r.cells), [['70.0 ± 14.1', '90.0']]);
+    assert.equal(body.sweep.keyLabel, 'prompt length');
     assert.equal(body.charts[0].id, 'sweep');
     const marks = JSON.stringify(body.charts[0].vega.marks);
     assert.match(marks, /"rule"/);

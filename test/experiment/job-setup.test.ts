@@ -45,6 +45,9 @@ describe('checkPooler', () => {
     checkPooler(planJobs(off.config), heads, {dir: 'm', hasPooler: false}, off);
     const tagging = parseConfig(TEXT.replace('  - {name: rte, data: d/RTE}\n', ''), 'p.yaml');
     checkPooler(planJobs(tagging.config), heads, {dir: 'm', hasPooler: false}, tagging);
+    // The verbalizer reads the mask through the MLM head (RobertaForMaskedLM files have no pooler).
+    const verbalizer = parseConfig(`${TEXT}head: verbalizer\n`, 'p.yaml');
+    checkPooler(planJobs(verbalizer.config), heads, {dir: 'm', hasPooler: false}, verbalizer);
   });
 
   test('TaskModel refuses usePooler on a pooler-less checkpoint instead of reading [CLS] directly', () => {

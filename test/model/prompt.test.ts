@@ -47,6 +47,7 @@ describe('the prompt keys each method reads (PROMPT_KEYS_READ, which decides wha
     {key: 'depth_order', change: {depthOrder: 'descending', depth: 1}},
     {key: 'shift_positions', change: {shiftPositions: false}},
     {key: 'init_std', change: {initStd: 0.5}},
+    {key: 'encoder', change: {encoder: 'mlp'}},
   ];
 
   /** Everything a prompt yields: its variables and, in training mode, its hooks for a batch of 2. */
@@ -70,7 +71,7 @@ describe('the prompt keys each method reads (PROMPT_KEYS_READ, which decides wha
     }
   }
 
-  for (const method of ['ft', 'pt', 'prefix', 'pt2']) {
+  for (const method of ['ft', 'pt', 'ptv1', 'prefix', 'pt2']) {
     test(`${method}: a key it does not read changes nothing it computes; a key it reads changes something`, () => {
       const read = PROMPT_KEYS_READ.get(method)!;
       // The base is a deep prompt in both layers, so depth and its order can show.

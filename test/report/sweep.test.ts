@@ -59,10 +59,13 @@ describe('buildSweepReport', () => {
     assert.equal(r.tables[0].cells[0][0]?.value, 0.6);
   });
 
-  test('two scores at one point keep the better; a task with no score for a method has no row', () => {
+  test('several scores at one point (repeats) give their mean ± sample std and count; a task with no score for a method has no row', () => {
     const r = buildSweepReport([score('cb', 'pt2', '16', 0.5), score('cb', 'pt2', '16', 0.75), score('cb', 'ft', '16', null)]);
     assert.deepEqual(r.tables.map((t) => t.method), ['pt2']);
-    assert.equal(r.tables[0].cells[0][0]?.value, 0.75);
+    const cell = r.tables[0].cells[0][0]!;
+    assert.equal(cell.value, 0.625);
+    assert.ok(Math.abs(cell.std! - Math.sqrt(0.03125)) < 1e-12);
+    assert.equal(cell.n, 2);
   });
 });
 
@@ -73,13 +76,13 @@ describe('renderers', () => {
     assert.equal(
       renderSweepMarkdown(report),
       [
-        '## plen #3: FT by prompt.length (best dev score)',
+        '## plen #3: FT by prompt length (best dev score)',
         '',
         '| Task | 8 | 16 | 4 |',
         '| :--- | ---: | ---: | ---: |',
         '| rte (accuracy) | **60.0** | **60.0** | – |',
         '',
-        '## plen #3: PT-2 by prompt.length (best dev score)',
+        '## plen #3: PT-2 by prompt length (best dev score)',
         '',
         '| Task | 8 | 16 | 4 |',
         '| :--- | ---: | ---: | ---: |',
@@ -135,14 +138,14 @@ describe('reference runs (a job the swept key cannot change, run once)', () => {
     assert.equal(
       renderSweepMarkdown(report),
       [
-        '## plen #4: FT not swept by prompt.length: one run per task, shown under every value (best dev score)',
+        '## plen #4: FT not swept by prompt length: one run per task, shown under every value (best dev score)',
         '',
         '| Task | 8 | 4 |',
         '| :--- | ---: | ---: |',
         '| rte (accuracy), reference | 60.0 | 60.0 |',
         '| cb (accuracy), reference | 50.0 | 50.0 |',
         '',
-        '## plen #4: PT-2 by prompt.length (best dev score)',
+        '## plen #4: PT-2 by prompt length (best dev score)',
         '',
         '| Task | 8 | 4 |',
         '| :--- | ---: | ---: |',
@@ -169,8 +172,8 @@ describe('reference runs (a job the swept key cannot change, run once)', () => {
       ['cb / FT (reference)', '8', 50],
       ['cb / FT (reference)', '4', 50],
     ]);
-    const spec = sweepPlotSpec(report) as {encoding: {strokeDash: {field: string}}};
-    assert.equal(spec.encoding.strokeDash.field, 'run');
+    const spec = sweepPlotSpec(report) as {layer: {encoding: {strokeDash: {field: string}}}[]};
+    assert.equal(spec.layer[0].encoding.strokeDash.field, 'run');
     const svg = await renderSweepSvg(sweepPlotSpec(report));
     assert.ok(svg.includes('legend titled \'task / method\' for fill color and stroke color with 3 values: rte / FT (reference), cb / FT (reference), rte / PT-2'), 'legend labels');
     assert.equal((svg.match(/aria-roledescription="line mark"/g) ?? []).length, 3);
@@ -213,21 +216,22 @@ describe('chart', () => {
   test('spec: categorical x in run order, y in percent with axis titles, legend in table order, title', () => {
     const spec = sweepPlotSpec(report) as unknown as {
       title: string;
-      mark: {type: string};
-      encoding: Record<string, {field: string; type: string; sort?: string[]; title: string; scale?: {domain: number[]}}>;
+      layer: {mark: {type: string}; encoding: Record<string, {field: string; type: string; sort?: string[]; title: string; scale?: {domain: number[]}}>}[];
     };
-    assert.equal(spec.title, 'plen #3: prompt.length');
-    assert.equal(spec.mark.type, 'line');
-    assert.deepEqual(spec.encoding.x, {field: 'x', type: 'ordinal', sort: ['8', '16', '4'], title: 'prompt.length', axis: {labelAngle: 0}});
-    assert.equal(spec.encoding.y.title, 'best dev score (%)');
-    assert.deepEqual(spec.encoding.y.scale?.domain, [40, 75]);
-    assert.deepEqual(spec.encoding.color.sort, ['rte / FT', 'rte / PT-2', 'squad / PT-2']);
+    assert.equal(spec.title, 'plen #3: prompt length');
+    assert.equal(spec.layer.length, 1, 'no error bars without repeats');
+    const [line] = spec.layer;
+    assert.equal(line.mark.type, 'line');
+    assert.deepEqual(line.encoding.x, {field: 'x', type: 'ordinal', sort: ['8', '16', '4'], title: 'prompt length', axis: {labelAngle: 0}});
+    assert.equal(line.encoding.y.title, 'best dev score (%)');
+    assert.deepEqual(line.encoding.y.scale?.domain, [40, 75]);
+    assert.deepEqual(line.encoding.color.sort, ['rte / FT', 'rte / PT-2', 'squad / PT-2']);
   });
 
   test('y title names the metric when every task shares it', () => {
     const r = buildSweepReport([score('rte', 'pt2', '4', 0.5), score('cb', 'pt2', '4', 0.6)], {split: 'test'});
-    const spec = sweepPlotSpec(r) as unknown as {encoding: {y: {title: string}}};
-    assert.equal(spec.encoding.y.title, 'best test accuracy (%)');
+    const spec = sweepPlotSpec(r) as unknown as {layer: {encoding: {y: {title: string}}}[]};
+    assert.equal(spec.layer[0].encoding.y.title, 'best test accuracy (%)');
   });
 
   test('SVG: one line path per task × method, the legend labels, axis titles and title', async () => {
@@ -236,11 +240,46 @@ describe('chart', () => {
     const lines = svg.match(/<path[^>]*aria-roledescription="line mark"[^>]*>/g) ?? [];
     assert.equal(lines.length, 3);
     const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-    for (const label of ['rte / FT', 'rte / PT-2', 'squad / PT-2', 'task / method', 'prompt.length', 'best dev score (%)', 'plen #3: prompt.length']) {
+    for (const label of ['rte / FT', 'rte / PT-2', 'squad / PT-2', 'task / method', 'prompt length', 'best dev score (%)', 'plen #3: prompt length']) {
       assert.ok(texts.includes(label), `no text "${label}" in ${JSON.stringify(texts)}`);
     }
     // The x axis labels appear in run order, left to right.
     const xLabels = [...svg.matchAll(/<text[^>]*transform="translate\(([\d.]+),[\d.]+\)"[^>]*>(16|4|8)<\/text>/g)].map((m) => [Number(m[1]), m[2]] as const);
     assert.deepEqual(xLabels.sort((a, b) => a[0] - b[0]).map(([, label]) => label), ['8', '16', '4']);
+  });
+});
+
+describe('labels and repeats', () => {
+  const depth = (value: string, v: number, task = 'rte') => ({task, method: 'pt2', keyMetric: 'accuracy', sweepKey: 'prompt.depth', sweepValue: value, value: v});
+
+  test('depth: the axis says which layers, null reads "all layers", never a raw key or null', async () => {
+    for (const order of ['ascending', 'descending'] as const) {
+      const r = buildSweepReport([depth('1', 0.5), depth('null', 0.7)], {title: 'd #1', depthOrder: order});
+      const md = renderSweepMarkdown(r);
+      assert.match(md, new RegExp(`PT-2 by layers with a prompt \\(${order}\\)`));
+      assert.match(md, /\| Task \| 1 \| all layers \|/);
+      assert.doesNotMatch(md, /null|prompt\.depth/);
+      const svg = await renderSweepSvg(sweepPlotSpec(r));
+      const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+      assert.ok(texts.includes(`layers with a prompt (${order})`), JSON.stringify(texts));
+      assert.ok(texts.includes('all layers'));
+      assert.ok(!texts.some((t) => t === 'null' || t.includes('prompt.depth')), JSON.stringify(texts));
+    }
+  });
+
+  test('repeats: markdown shows mean ± std, the chart draws error bars from mean − std to mean + std', async () => {
+    const r = buildSweepReport([depth('1', 0.5), depth('1', 0.7), depth('null', 0.8), depth('null', 0.8)], {title: 'd #2'});
+    assert.match(renderSweepMarkdown(r), /mean ± std of the dev score[^]*\| rte \(accuracy\) \| 60\.0 ± 14\.1 \| \*\*80\.0\*\* ± 0\.0 \|/);
+    const points = sweepPoints(r);
+    assert.equal(points[0].y, 60);
+    assert.ok(Math.abs(points[0].yLow! - (60 - 100 * Math.SQRT2 / 10)) < 1e-9 && Math.abs(points[0].yHigh! - (60 + 100 * Math.SQRT2 / 10)) < 1e-9);
+    assert.equal(points[0].n, 2);
+    const spec = sweepPlotSpec(r) as unknown as {layer: {mark: {type: string}; encoding: Record<string, {field: string; title?: string}>}[]};
+    assert.deepEqual(spec.layer.map((l) => l.mark.type), ['line', 'errorbar']);
+    assert.equal(spec.layer[0].encoding.y.title, 'mean dev accuracy (%)');
+    assert.equal(spec.layer[1].encoding.y.field, 'yLow');
+    assert.equal(spec.layer[1].encoding.y2.field, 'yHigh');
+    const svg = await renderSweepSvg(spec as never);
+    assert.ok((svg.match(/aria-roledescription="errorbar"/g) ?? []).length >= 2, "error bar marks drawn");
   });
 });
