@@ -71,7 +71,7 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
   const {worldVocabulary} = await import('../data/synthetic/index.js');
-  // RoBERTa's byte-level BPE, DeBERTa's Unigram; pretraining (BERT only, see the config schema) keeps WordPiece.
+  // RoBERTa's byte-level BPE, DeBERTa's Unigram, BERT's WordPiece; pretraining is for BERT and RoBERTa (see the config schema).
   const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary())
     : init.type === 'deberta-v2' ? buildUnigramVocab(worldVocabulary())
     : buildWordPieceVocab(worldVocabulary());
@@ -85,7 +85,8 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
     vocabSize: Array.isArray(vocab) ? vocab.length : vocab.tokens.length,
     seed: config.seed,
   };
-  if (init.pretrain && Array.isArray(vocab)) {
+  // The schema allows pretrain for bert and roberta only, whose vocabularies are these two kinds.
+  if (init.pretrain && !('tokenizerJson' in vocab)) {
     const {writePretrainedCheckpoint} = await import('../pretrain.js');
     await writePretrainedCheckpoint(dir, options, vocab, init.pretrain);
     return {created: true};
