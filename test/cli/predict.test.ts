@@ -99,3 +99,22 @@ test('predict on the dev file equals each run\'s stored dev predictions and scor
   const missing = ptv2(['predict', '99', '--input', plain, '--db', db], dir);
   assert.match(missing.stderr, /no run 99 \(the database has runs 1–8\)/);
 });
+
+test('predict with pt, prefix and mpt2 runs equals their dev scores; mpt2\'s shared stage is refused with the way to go', () => {
+  const tasks = ['rte', 'copa'].map((task) => `{name: ${task}, data: ${path.join(ROOT, path.dirname(DEV[task]))}}`);
+  const {dir} = runOneEpoch('predict-prompts', 'pt, prefix, mpt2', tasks);
+  const db = path.join(dir, 'ptv2.db');
+  const sql = new Database(db, {readonly: true});
+  const runs = sql.prepare(`SELECT r.id, r.task, r.method, s.path AS scores FROM runs r JOIN artifacts s ON s.run_id = r.id AND s.kind = 'dev_scores' ORDER BY r.id`).all() as Run[];
+  const shared = sql.prepare(`SELECT id FROM runs WHERE stage = 'shared'`).get() as {id: number};
+  sql.close();
+  assert.deepEqual(runs.map((r) => r.method).sort(), ['mpt2', 'mpt2', 'prefix', 'prefix', 'pt', 'pt']);
+  for (const run of runs) {
+    const r = ptv2(['predict', String(run.id), '--input', path.join(ROOT, DEV[run.task]), '--db', db], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown), readJsonl(run.scores), `${run.task}/${run.method}`);
+  }
+  const refused = ptv2(['predict', String(shared.id), '--input', path.join(ROOT, DEV.rte), '--db', db], dir);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /is mpt2's shared stage, with one head per task\n\s+try: predict with one of the experiment's mpt2 fine-tuning runs/);
+});

@@ -139,6 +139,21 @@ describe('pytorch_model.bin', () => {
     });
   }
 
+  test('a parameter (_rebuild_parameter around _rebuild_tensor_v2, as torch.save writes nn.Parameter) is read as its tensor', () => {
+    const w = new PickleWriter();
+    w.op(0x80, 0x02).global('collections', 'OrderedDict').op(0x29, 0x52).memoise().string('weight');
+    w.global('torch._utils', '_rebuild_parameter');
+    w.global('torch._utils', '_rebuild_tensor_v2').op(0x28);
+    w.op(0x28).string('storage').global('torch', 'FloatStorage').string('0').string('cpu').int(12).op(0x74, 0x51);
+    w.int(4).tuple([2, 2]).tuple([1, 2]).op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52, 0x74, 0x52);
+    w.op(0x88).global('collections', 'OrderedDict').op(0x29, 0x52, 0x87, 0x52);
+    w.op(0x73, 0x2e);
+    const {tensors} = parseTorchBin(torchZip(w.bytes(), [S0]), 'p.bin');
+    const m = range(12, 0.5);
+    // Offset 4, stride [1, 2]: (i, j) = storage[4 + i + 2j].
+    assert.deepEqual(values(tensors.get('weight')!), [m[4], m[6], m[5], m[7]]);
+  });
+
   test('a view past the end of its storage, and the legacy format, are refused with the reason', () => {
     const bad = [{...TENSORS[2], offset: 10}];
     assert.throws(() => parseTorchBin(torchSave(bad), 'm.bin'), /m\.bin row: view \(offset 10, size \[4\], stride \[1\]\) reaches element 13 of a storage of 12/);
