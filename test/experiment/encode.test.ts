@@ -101,9 +101,9 @@ describe('models encode', () => {
   }
 
   test('PROMPT_TUNING with word embeddings as the prompt equals encoding those tokens first', async () => {
-    for (const type of ['bert', 'roberta'] as const) {
+    for (const type of ['bert', 'roberta', 'deberta-v2'] as const) {
       const {dir, weights} = checkpointDir(type);
-      const word = weights.get(`${type}.embeddings.word_embeddings.weight`)!;
+      const word = weights.get(`${type === 'deberta-v2' ? 'deberta' : type}.embeddings.word_embeddings.weight`)!;
       const promptIds = [7, 9, 10];
       const table = new Float32Array(promptIds.flatMap((id) => [...word.data.subarray(id * 8, id * 8 + 8)]));
       const adapter = adapterDir('PROMPT_TUNING', table, [3, 8], 2);
@@ -113,7 +113,7 @@ describe('models encode', () => {
       assert.equal(prompted.prompt_rows, 3);
       assert.deepEqual(prompted.input_ids, ids);
       close(prompted.last_hidden_state, plain.last_hidden_state, 2e-5, `${type} prompt`);
-      close([prompted.pooler_output!], [plain.pooler_output!], 2e-5, `${type} prompt pooler`);
+      if (type !== 'deberta-v2') close([prompted.pooler_output!], [plain.pooler_output!], 2e-5, `${type} prompt pooler`);
     }
   });
 
