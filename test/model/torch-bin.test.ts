@@ -44,7 +44,8 @@ const TENSORS = [
 ];
 
 function values(tensor: RawTensor): number[] {
-  const {buffer, byteOffset, byteLength} = tensor.bytes.slice();
+  // A copy: a Buffer's slice() would share memory at any alignment.
+  const {buffer, byteOffset, byteLength} = new Uint8Array(tensor.bytes);
   switch (tensor.dtype) {
     case 'F32': return [...new Float32Array(buffer, byteOffset, byteLength / 4)];
     case 'I64': return [...new BigInt64Array(buffer, byteOffset, byteLength / 8)].map(Number);
@@ -172,15 +173,15 @@ describe('pytorch_model.bin', () => {
   });
 });
 
-/** python3 with torch, or undefined. Debian: apt-get install python3-torch. */
+/** A Python with torch (the first python3 on PATH may be another one than Debian's), or undefined. */
 function torchPython(): string | undefined {
-  const r = spawnSync('python3', ['-c', 'import torch'], {encoding: 'utf8'});
-  return r.status === 0 ? 'python3' : undefined;
+  return ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import torch'], {encoding: 'utf8'}).status === 0);
 }
+const PYTHON = torchPython();
 
 // Not installed by .ci/run (python3-torch is large), so this test skips in CI as well; the pure-JS
 // files above are the CI test of the format.
-describe('pytorch_model.bin written by torch.save', {skip: torchPython() ? false : 'needs PyTorch: apt-get install -y python3-torch (Debian package "python3-torch")'}, () => {
+describe('pytorch_model.bin written by torch.save', {skip: PYTHON ? false : 'needs PyTorch: apt-get install -y python3-torch (Debian package "python3-torch")'}, () => {
   test('convert equals torch\'s own values for every dtype, shared storage, offset and transposed view', () => {
     const dir = tempDir();
     const script = `
@@ -198,7 +199,7 @@ sd['strided'] = torch.randn(4, 6)[:, ::2]
 torch.save(sd, '${dir}/pytorch_model.bin')
 print(json.dumps({k: {'dtype': str(v.dtype), 'shape': list(v.shape), 'values': v.float().flatten().tolist()} for k, v in sd.items()}))
 `;
-    const r = spawnSync('python3', ['-c', script], {encoding: 'utf8'});
+    const r = spawnSync(PYTHON!, ['-c', script], {encoding: 'utf8'});
     assert.equal(r.status, 0, r.stderr);
     const expected = JSON.parse(r.stdout) as Record<string, {dtype: string; shape: number[]; values: number[]}>;
     convertCheckpoint(dir);
