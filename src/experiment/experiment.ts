@@ -24,7 +24,7 @@ import type {EncoderWeights} from '../model/encoder.js';
 import type {TaskModel} from '../model/model.js';
 import {readSafetensors, writeSafetensors} from '../model/safetensors.js';
 import {checkWasmFits} from '../compute/memory.js';
-import {buildByteLevelBpeVocab} from '../model/bpe-vocab.js';
+import {buildCasedBpeVocab} from '../model/bpe-vocab.js';
 import {buildWordPieceVocab} from '../model/vocab.js';
 import {deriveSeed, mulberry32} from '../random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
@@ -70,9 +70,9 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   const dir = config.model.path;
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
-  const {worldVocabulary} = await import('../data/synthetic/index.js');
+  const {worldPieces, worldVocabulary} = await import('../data/synthetic/index.js');
   // RoBERTa's byte-level BPE, DeBERTa's Unigram, BERT's WordPiece; pretraining is for BERT and RoBERTa (see the config schema).
-  const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary())
+  const vocab = init.type === 'roberta' ? buildCasedBpeVocab(worldPieces())
     : init.type === 'deberta-v2' ? buildUnigramVocab(worldVocabulary())
     : buildWordPieceVocab(worldVocabulary());
   const options = {

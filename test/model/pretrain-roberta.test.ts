@@ -12,16 +12,16 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {parseConfig} from '../../src/config/load.js';
 import {pretrainingCorpus} from '../../src/data/synthetic/corpus.js';
-import {worldVocabulary} from '../../src/data/synthetic/index.js';
+import {worldPieces} from '../../src/data/synthetic/index.js';
 import {ensureCheckpoint} from '../../src/experiment/experiment.js';
-import {buildByteLevelBpeVocab} from '../../src/model/bpe-vocab.js';
+import {buildCasedBpeVocab} from '../../src/model/bpe-vocab.js';
 import {encoderTensorSpecs, loadCheckpoint, randomCheckpoint, writeCheckpoint, type RandomCheckpointOptions} from '../../src/model/checkpoint.js';
 import {pretrainedCheckpoint, vocabTokenizer, type PretrainSettings} from '../../src/pretrain.js';
 import {loadTokenizer} from '../../src/tokenizer/index.js';
 import {useBackend} from '../helpers/tiny.js';
 
 const HEAD_NAMES = ['lm_head.bias', 'lm_head.dense.bias', 'lm_head.dense.weight', 'lm_head.layer_norm.bias', 'lm_head.layer_norm.weight'];
-const VOCAB = buildByteLevelBpeVocab(worldVocabulary());
+const VOCAB = buildCasedBpeVocab(worldPieces());
 const TINY: RandomCheckpointOptions = {modelType: 'roberta', layers: 1, hidden: 32, heads: 2, intermediate: 64, maxPositions: 32, vocabSize: VOCAB.tokens.length, seed: 3};
 const SETTINGS: PretrainSettings = {epochs: 6, batchSize: 32, lr: 0.01, maxLength: 24, maskRate: 0.15, heldOut: 150, warmupRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1, dropout: 0};
 

@@ -41,9 +41,8 @@ The text is the sample data sets' training splits plus fresh sentences about the
     const {initBackend, resolveBackendChoice} = await import('../../compute/backend.js');
     const {info, tf} = await initBackend(resolveBackendChoice(flags.backend));
     tf.enableProdMode();
-    const {worldVocabulary} = await import('../../data/synthetic/index.js');
     const {writePretrainedCheckpoint} = await import('../../pretrain.js');
-    const vocab = await createdVocabulary(flags.type as 'bert' | 'roberta', worldVocabulary(), flags.vocab);
+    const vocab = await createdVocabulary(flags.type as 'bert' | 'roberta', flags.vocab);
     const vocabSize = Array.isArray(vocab) ? vocab.length : vocab.tokens.length;
     if (flags.force) fs.rmSync(flags.out, {recursive: true, force: true});
     const report = await writePretrainedCheckpoint(
@@ -68,17 +67,18 @@ The text is the sample data sets' training splits plus fresh sentences about the
   }
 }
 
-/** BERT's WordPiece or RoBERTa's byte-level BPE over the sample data's words, as `models init` makes them. */
-async function createdVocabulary(type: 'bert' | 'roberta', words: string[], size: number | undefined) {
+/** BERT's WordPiece over the sample data's words or RoBERTa's cased byte-level BPE over its text, as `models init` makes them. */
+async function createdVocabulary(type: 'bert' | 'roberta', size: number | undefined) {
+  const {worldPieces, worldVocabulary} = await import('../../data/synthetic/index.js');
   if (type === 'bert') {
     const {buildWordPieceVocab} = await import('../../model/vocab.js');
-    return buildWordPieceVocab(words, size);
+    return buildWordPieceVocab(worldVocabulary(), size);
   }
-  const {buildByteLevelBpeVocab, MIN_BPE_VOCAB_SIZE} = await import('../../model/bpe-vocab.js');
+  const {buildCasedBpeVocab, MIN_BPE_VOCAB_SIZE} = await import('../../model/bpe-vocab.js');
   if (size !== undefined && size < MIN_BPE_VOCAB_SIZE) {
     throw new UserError(`expected at least ${MIN_BPE_VOCAB_SIZE} tokens for RoBERTa (5 special tokens and 256 byte symbols), got ${size}`, {field: '--vocab'}, [`use --vocab ${MIN_BPE_VOCAB_SIZE} or more, or leave it out`]);
   }
-  return buildByteLevelBpeVocab(words, size);
+  return buildCasedBpeVocab(worldPieces(), size);
 }
 
 /** The flags as `model.init.pretrain`, through the config schema so both get the same defaults and checks. */
