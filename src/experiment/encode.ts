@@ -21,7 +21,7 @@ import type {Tf} from '../compute/backend.js';
 import {describeJson, parseJsonl} from '../data/jsonl.js';
 import {readText} from '../data/text-file.js';
 import {UserError} from '../errors.js';
-import {loadCheckpoint} from '../model/checkpoint.js';
+import {loadCheckpoint, type EncoderConfig} from '../model/checkpoint.js';
 import {createEncoder} from '../model/encoders.js';
 import {EncoderWeights, type PrefixKV, type PromptHooks} from '../model/encoder.js';
 import {readPeftPrompt, type PeftPrompt} from '../peft.js';
@@ -114,7 +114,7 @@ function adapterHooks(tf: Tf, adapter: PeftPrompt, table: TF.Tensor2D, heads: nu
   return {layerPrefix, positionStart: P};
 }
 
-function checkAdapter(adapter: PeftPrompt, config: ReturnType<typeof loadCheckpoint>['config'], dir: string): void {
+function checkAdapter(adapter: PeftPrompt, config: EncoderConfig, dir: string): void {
   const file = `${dir}/adapter_config.json`;
   const {config: peft} = adapter;
   const mismatch = (field: string, got: unknown, want: unknown) => {
@@ -155,7 +155,7 @@ function parseInput(file: string): Raw[] {
   });
 }
 
-function checkIds(raw: Raw, config: ReturnType<typeof loadCheckpoint>['config'], budget: number, file: string): InputLine {
+function checkIds(raw: Raw, config: EncoderConfig, budget: number, file: string): InputLine {
   const {line} = raw;
   const {inputIds, tokenTypeIds, attentionMask} = raw.ids!;
   const fail = (field: string, message: string): never => {
