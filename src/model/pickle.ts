@@ -163,7 +163,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): PickleVal
       case 0x4d: stack.push(u16()); break; // BININT2
       case 0x4a: stack.push(i32()); break; // BININT
       case 0x8a: stack.push(longValue(take(u8()))); break; // LONG1
-      case 0x8b: stack.push(longValue(take(u32()))); break; // LONG4
+      case 0x8b: { // LONG4: no tensor needs more than 8 bytes; longer ones would only cost time
+        const length = u32();
+        if (length > 64) fail(`a ${length}-byte integer; ptv2 reads integers of up to 64 bytes`);
+        stack.push(longValue(take(length)));
+        break;
+      }
       case 0x47: { // BINFLOAT (big-endian)
         need(8);
         stack.push(view.getFloat64(pos, false));
