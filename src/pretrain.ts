@@ -1,10 +1,12 @@
 /**
- * ptv2's built-in pretrained model: a small BERT trained by masked language modelling on the
- * synthetic world's text (src/data/synthetic/corpus.ts), on CPU, with the same trainer and AdamW
- * as every run. The result is written as transformers writes a `BertForMaskedLM`: `bert.*`
+ * ptv2's built-in pretrained model: a small BERT (or RoBERTa) trained by masked language modelling
+ * on the synthetic world's text (src/data/synthetic/corpus.ts), on CPU, with the same trainer and
+ * AdamW as every run. The result is written as transformers writes a `BertForMaskedLM`: `bert.*`
  * encoder tensors, `cls.predictions.*` head tensors (the decoder is tied to the word embeddings,
  * so it is not stored) and `architectures: ["BertForMaskedLM"]`, so `loadCheckpoint` reads the
- * encoder and sets the head aside, and `BertForMaskedLM.from_pretrained` loads every tensor.
+ * encoder and sets the head aside, and `BertForMaskedLM.from_pretrained` loads every tensor. A
+ * RoBERTa is a `RobertaForMaskedLM` (`roberta.*`, `lm_head.*`) with its byte-level BPE
+ * vocabulary; the masking and objective are the same (RoBERTa's dynamic masking is what both do).
  *
  * Plus a pooler (`bert.pooler.dense.*`), which MLM neither uses nor trains: it is stored as
  * initialised (BERT's N(0, 0.02) weights, zero bias, the random checkpoint's own draw). Without
@@ -23,12 +25,13 @@ import type {z} from 'zod';
 import type {modelPretrainSchema} from './config/schema.js';
 import {pretrainingCorpus, type CorpusItem} from './data/synthetic/corpus.js';
 import {evaluationBatches, trainingBatches, type Feature} from './data/features.js';
-import {normaliseConfig, randomCheckpoint, writeCheckpoint, type RandomCheckpointOptions} from './model/checkpoint.js';
+import type {ByteLevelBpeVocab} from './model/bpe-vocab.js';
+import {modelPrefix, normaliseConfig, randomCheckpoint, writeCheckpoint, type RandomCheckpointOptions} from './model/checkpoint.js';
 import {EncoderWeights} from './model/encoder.js';
-import {maskBatch, MaskedLanguageModel, type MaskedBatch, type MaskingSpec, type MlmScore} from './model/mlm.js';
+import {maskBatch, maskedLmArchitecture, MaskedLanguageModel, type MaskedBatch, type MaskingSpec, type MlmScore} from './model/mlm.js';
 import type {NamedTensor} from './model/safetensors.js';
 import {deriveSeed, mulberry32, shuffled} from './random.js';
-import {buildWordPieceTokenizerJson, tokenizerFromJson, type PtTokenizer} from './tokenizer/index.js';
+import {buildByteLevelBpeTokenizerJson, buildWordPieceTokenizerJson, tokenizerFromJson, type PtTokenizer} from './tokenizer/index.js';
 import {restoreState, train, type TrainEvent} from './train/trainer.js';
 
 export interface PretrainSettings {
@@ -206,8 +209,8 @@ export async function pretrainMlm(
 }
 
 /**
- * A random BERT (as `randomCheckpoint`) pretrained on `corpus`: config.json contents and tensors
- * of a BertForMaskedLM, ready for writeCheckpoint.
+ * A random BERT or RoBERTa (as `randomCheckpoint`) pretrained on `corpus`: config.json contents and
+ * tensors of a BertForMaskedLM / RobertaForMaskedLM, ready for writeCheckpoint.
  */
 export async function pretrainedCheckpoint(
   options: RandomCheckpointOptions,
@@ -217,10 +220,12 @@ export async function pretrainedCheckpoint(
   settings: PretrainSettings,
   onEvent?: (event: TrainEvent) => void,
 ): Promise<{config: Record<string, unknown>; weights: Map<string, NamedTensor>; report: PretrainReport}> {
-  if ((options.modelType ?? 'bert') !== 'bert') throw new Error('MLM pretraining writes BertForMaskedLM: the model type must be bert');
+  const modelType = options.modelType ?? 'bert';
+  const architecture = maskedLmArchitecture(modelType);
+  if (!architecture) throw new Error(`MLM pretraining writes BertForMaskedLM or RobertaForMaskedLM: the model type must be bert or roberta, not ${modelType}`);
   const random = randomCheckpoint(options);
   // MLM does not reach the pooler, so it stays out of training (weight decay would shrink it) and is stored as drawn.
-  const isPooler = (name: string) => name.startsWith('bert.pooler.');
+  const isPooler = (name: string) => name.startsWith(`${modelPrefix(modelType)}.pooler.`);
   const encoderOnly = new Map([...random.weights].filter(([name]) => !isPooler(name)));
   const pooler = [...random.weights].filter(([name]) => isPooler(name));
   // The settings' dropout replaces the config's attention dropout too, while pretraining only.
@@ -229,28 +234,37 @@ export async function pretrainedCheckpoint(
   try {
     const seed = options.seed ?? 0;
     const {tensors, report} = await pretrainMlm(weights, tokenizer, vocab, corpus, settings, seed, onEvent);
-    return {config: {...random.config, architectures: ['BertForMaskedLM']}, weights: new Map([...tensors, ...pooler]), report};
+    return {config: {...random.config, architectures: [architecture]}, weights: new Map([...tensors, ...pooler]), report};
   } finally {
     weights.dispose();
   }
 }
 
+/** The tokenizer a created checkpoint's vocabulary gives when loaded: WordPiece (lower-cased) or byte-level BPE. */
+export function vocabTokenizer(vocab: string[] | ByteLevelBpeVocab): PtTokenizer {
+  if (Array.isArray(vocab)) return tokenizerFromJson(buildWordPieceTokenizerJson(vocab, {lowercase: true, stripAccents: null}));
+  const ids = Object.fromEntries(vocab.tokens.map((token, id) => [token, id]));
+  return tokenizerFromJson(buildByteLevelBpeTokenizerJson(ids, vocab.merges.map((pair) => pair.join(' '))));
+}
+
 /**
- * Pretrains a random BERT of `options`' sizes on the synthetic world's corpus and writes it to
- * `dir` as a BertForMaskedLM with `vocab` (the world's WordPiece vocabulary). The directory
- * appears only once complete: it is written beside `dir` and renamed, so an interrupted
- * pretraining never leaves a checkpoint that looks finished.
+ * Pretrains a random BERT (RoBERTa with `options.modelType: roberta`) of `options`' sizes on the
+ * synthetic world's corpus and writes it to `dir` as a BertForMaskedLM with `vocab` (the world's
+ * WordPiece vocabulary; RoBERTa: its byte-level BPE). The directory appears only once complete:
+ * it is written beside `dir` and renamed, so an interrupted pretraining never leaves a checkpoint
+ * that looks finished.
  */
 export async function writePretrainedCheckpoint(
   dir: string,
   options: RandomCheckpointOptions,
-  vocab: string[],
+  vocab: string[] | ByteLevelBpeVocab,
   config: PretrainConfig,
   onEvent?: (event: TrainEvent) => void,
 ): Promise<PretrainReport> {
-  const tokenizer = tokenizerFromJson(buildWordPieceTokenizerJson(vocab, {lowercase: true, stripAccents: null}));
+  const tokenizer = vocabTokenizer(vocab);
   const corpus = pretrainingCorpus({extraScale: config.corpus_scale});
-  const result = await pretrainedCheckpoint(options, tokenizer, vocab, corpus, pretrainSettings(config), onEvent);
+  const tokens = Array.isArray(vocab) ? vocab : vocab.tokens;
+  const result = await pretrainedCheckpoint(options, tokenizer, tokens, corpus, pretrainSettings(config), onEvent);
   const partial = path.join(path.dirname(dir), `.${path.basename(dir)}.partial-${process.pid}`);
   fs.rmSync(partial, {recursive: true, force: true});
   writeCheckpoint(partial, result.config, result.weights, vocab);

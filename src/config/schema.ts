@@ -158,8 +158,8 @@ export const modelInitSchema = mapping({
   pretrain: modelPretrainSchema.optional(),
 }).superRefine((init, ctx) => {
   if (!init.pretrain) return;
-  // Pretraining writes BERT's MLM head and a WordPiece vocabulary; RoBERTa would need its own.
-  if (init.type !== 'bert') ctx.addIssue({code: 'custom', message: 'expected "bert" when pretrain is set', path: ['type'], input: init.type});
+  // Pretraining writes BERT's or RoBERTa's MLM head; DeBERTa's (an enhanced mask decoder) is not built.
+  if (init.type === 'deberta-v2') ctx.addIssue({code: 'custom', message: 'expected "bert" or "roberta" when pretrain is set', path: ['type'], input: init.type});
   if (init.pretrain.max_length > init.max_positions) {
     const message = `expected an integer <= max_positions (${init.max_positions})`;
     ctx.addIssue({code: 'custom', message, path: ['pretrain', 'max_length'], input: init.pretrain.max_length});

@@ -137,6 +137,8 @@ export interface SpanPredictions {
   answers: Record<string, string>;
   /** Question id → sigmoid(null score − best span score); only with allowNull. */
   naProbs: Record<string, number>;
+  /** Question id → the best span (start + end logit, character offsets in the context), null when none was found. */
+  spans: Record<string, {score: number; start: number; end: number} | null>;
 }
 
 /**
@@ -151,7 +153,7 @@ export function decodeSpans(
   endLogits: readonly Float32Array[],
   options: SpanDecodeOptions,
 ): SpanPredictions {
-  const best = examples.map(() => ({score: -Infinity, text: '', nullScore: Infinity}));
+  const best = examples.map(() => ({score: -Infinity, text: '', nullScore: Infinity, start: 0, end: 0}));
   set.features.forEach((feature, f) => {
     const toWord = feature.tokenToWord!;
     const contextStart = toWord.findIndex((w) => w >= 0);
@@ -166,13 +168,17 @@ export function decodeSpans(
       const words = set.words[feature.example];
       const context = examples[feature.example].context;
       current.score = top.score;
-      current.text = context.slice(words[toWord[top.start]].start, words[toWord[top.end]].end);
+      current.start = words[toWord[top.start]].start;
+      current.end = words[toWord[top.end]].end;
+      current.text = context.slice(current.start, current.end);
     }
   });
   const answers: Record<string, string> = {};
   const naProbs: Record<string, number> = {};
+  const spans: SpanPredictions['spans'] = {};
   examples.forEach((ex, i) => {
-    const {score, text, nullScore} = best[i];
+    const {score, text, nullScore, start, end} = best[i];
+    spans[ex.id] = score === -Infinity ? null : {score, start, end};
     if (!options.allowNull) {
       answers[ex.id] = text;
       return;
@@ -181,5 +187,5 @@ export function decodeSpans(
     answers[ex.id] = score === -Infinity || margin > (options.nullThreshold ?? 0) ? '' : text;
     naProbs[ex.id] = score === -Infinity ? 1 : 1 / (1 + Math.exp(-margin));
   });
-  return {answers, naProbs};
+  return {answers, naProbs, spans};
 }

@@ -37,6 +37,10 @@ export interface Evaluation {
   answers?: Readonly<Record<string, string>>;
   /** SQuAD 2.0: no-answer probability per question id. */
   naProbs?: Readonly<Record<string, number>>;
+  /** Extractive QA: the best span per question id (score, character offsets), null when none. */
+  spans?: Readonly<Record<string, {score: number; start: number; end: number} | null>>;
+  /** Tagging tasks: the probability of each predicted tag (null for a word truncated away). */
+  tagProbabilities?: readonly (readonly (number | null)[])[];
   pred: readonly string[];
   gold: readonly string[];
   /** Softmax over the task's labels, per example. */

@@ -17,20 +17,19 @@ import {planJobs, type Job} from '../config/plan.js';
 import type {Ptv2Config, TaskConfig} from '../config/schema.js';
 import {UserError} from '../errors.js';
 import {evaluationBatches, trainingBatches, type Batch} from '../data/features.js';
-import {decodeSpans, type SpanFeatureSet} from '../data/qa-features.js';
 import {taskDefinition, type Evaluation} from '../data/registry.js';
-import type {SpanExample} from '../data/types.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from '../model/checkpoint.js';
 import {buildUnigramVocab} from '../model/unigram-vocab.js';
 import type {EncoderWeights} from '../model/encoder.js';
 import type {TaskModel} from '../model/model.js';
 import {readSafetensors, writeSafetensors} from '../model/safetensors.js';
 import {checkWasmFits} from '../compute/memory.js';
-import {buildByteLevelBpeVocab} from '../model/bpe-vocab.js';
+import {buildCasedBpeVocab} from '../model/bpe-vocab.js';
 import {buildWordPieceVocab} from '../model/vocab.js';
 import {deriveSeed, mulberry32} from '../random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
-import {predictLabels, predictTags, spanLogitsOf} from './predict.js';
+import {predictSplit} from './predict.js';
+import {writeScoredPredictions} from '../data/scores.js';
 import {Store, type MetricRow, type RunRow} from '../store/index.js';
 import {loadTokenizer, type PtTokenizer} from '../tokenizer/index.js';
 import type {TrainEvent, TrainerOptions, TrainResult} from '../train/trainer.js';
@@ -72,9 +71,9 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
   const dir = config.model.path;
   if (fs.existsSync(dir) || !config.model.init) return {created: false};
   const init = config.model.init;
-  const {worldVocabulary} = await import('../data/synthetic/index.js');
-  // RoBERTa's byte-level BPE, DeBERTa's Unigram; pretraining (BERT only, see the config schema) keeps WordPiece.
-  const vocab = init.type === 'roberta' ? buildByteLevelBpeVocab(worldVocabulary())
+  const {worldPieces, worldVocabulary} = await import('../data/synthetic/index.js');
+  // RoBERTa's byte-level BPE, DeBERTa's Unigram, BERT's WordPiece; pretraining is for BERT and RoBERTa (see the config schema).
+  const vocab = init.type === 'roberta' ? buildCasedBpeVocab(worldPieces())
     : init.type === 'deberta-v2' ? buildUnigramVocab(worldVocabulary())
     : buildWordPieceVocab(worldVocabulary());
   const options = {
@@ -87,7 +86,8 @@ export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: bo
     vocabSize: Array.isArray(vocab) ? vocab.length : vocab.tokens.length,
     seed: config.seed,
   };
-  if (init.pretrain && Array.isArray(vocab)) {
+  // The schema allows pretrain for bert and roberta only, whose vocabularies are these two kinds.
+  if (init.pretrain && !('tokenizerJson' in vocab)) {
     const {writePretrainedCheckpoint} = await import('../pretrain.js');
     await writePretrainedCheckpoint(dir, options, vocab, init.pretrain);
     return {created: true};
@@ -424,24 +424,7 @@ export class Experiment {
 
   /** Predictions of the model as it is now for one split, in the form the task's scorer reads. */
   private predict(data: TaskData, model: TaskModel, split: SplitData, batches: Batch[]): Evaluation {
-    const examples = split.examples as Evaluation['examples'];
-    const base = {examples, labels: data.labels, pred: [], gold: [], probabilities: []};
-    switch (data.definition.head) {
-      case 'span': {
-        const logits = spanLogitsOf(this.tf, model, batches, split.set.features);
-        const qa = data.definition.qa!;
-        const decoded = decodeSpans(split.examples as SpanExample[], split.set as SpanFeatureSet, logits.start, logits.end, qa);
-        return {...base, ...decoded};
-      }
-      case 'token':
-        return {...base, predTags: predictTags(this.tf, model, batches, split.set.features, data.labels)};
-      case 'classification':
-      case 'choice': {
-        const predicted = predictLabels(this.tf, model, batches, split.set.features.length, data.labels);
-        const gold = split.examples.map((e) => ((e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''));
-        return {...base, gold, ...predicted};
-      }
-    }
+    return predictSplit(this.tf, data.definition, data.labels, model, split, batches);
   }
 
   /**
@@ -455,7 +438,12 @@ export class Experiment {
     for (const [name, split] of evaluatedSplits(data)) {
       const batches = evaluationBatches(split.set.features, job.config.train.eval_batch_size, this.tokenizer.padId);
       const evaluation = this.predict(data, model, split, batches);
-      const outputs = [{kind: 'predictions', extension: data.definition.predictionExtension, write: data.definition.writePredictions}, ...(data.definition.extraOutputs ?? [])];
+      const outputs = [
+        {kind: 'predictions', extension: data.definition.predictionExtension, write: data.definition.writePredictions},
+        ...(data.definition.extraOutputs ?? []),
+        // Beside the official-format files, which stay as the official scorers read them.
+        {kind: 'scores', extension: '.jsonl', write: (file: string, e: Evaluation) => writeScoredPredictions(file, data.definition.head, e)},
+      ];
       for (const output of outputs) {
         const file = path.join(dir, `${name}_${output.kind}${output.extension}`);
         output.write(file, evaluation);

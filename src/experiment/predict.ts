@@ -5,8 +5,45 @@
  * inside one tf.tidy.
  */
 import type {Tf} from '../compute/backend.js';
-import type {Batch, Feature} from '../data/features.js';
+import type {Batch, Feature, FeatureSet} from '../data/features.js';
+import {decodeSpans, type SpanFeatureSet} from '../data/qa-features.js';
+import type {Evaluation, TaskDefinition} from '../data/registry.js';
+import type {Example, SpanExample} from '../data/types.js';
 import type {TaskModel} from '../model/model.js';
+
+/**
+ * The model's predictions for one split's examples and features, in the form the task's scorer
+ * and writers read: labels with probabilities, tags with their probabilities, or answers with
+ * their spans and scores (decoded with the task's QA settings, null threshold included).
+ */
+export function predictSplit(
+  tf: Tf,
+  definition: TaskDefinition,
+  labels: readonly string[],
+  model: TaskModel,
+  split: {examples: readonly Example[]; set: FeatureSet},
+  batches: Batch[],
+): Evaluation {
+  const examples = split.examples as Evaluation['examples'];
+  const base = {examples, labels, pred: [], gold: [], probabilities: []};
+  switch (definition.head) {
+    case 'span': {
+      const logits = spanLogitsOf(tf, model, batches, split.set.features);
+      const decoded = decodeSpans(split.examples as SpanExample[], split.set as SpanFeatureSet, logits.start, logits.end, definition.qa!);
+      return {...base, ...decoded};
+    }
+    case 'token': {
+      const {tags, probabilities} = predictTagScores(tf, model, batches, split.set.features, labels);
+      return {...base, predTags: tags, tagProbabilities: probabilities};
+    }
+    case 'classification':
+    case 'choice': {
+      const predicted = predictLabels(tf, model, batches, split.set.features.length, labels);
+      const gold = split.examples.map((e) => ((e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''));
+      return {...base, gold, ...predicted};
+    }
+  }
+}
 
 /** Argmax label and label probabilities of every feature, in feature order. */
 export function predictLabels(
@@ -32,14 +69,31 @@ export function predictLabels(
 
 /** Tagging: the argmax tag of each word's first sub-token; words truncated away get 'O'. */
 export function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[]): string[][] {
-  const out = new Array<string[]>(features.length);
+  return predictTagScores(tf, model, batches, features, labels).tags;
+}
+
+/** Tags as predictTags gives them, each with its softmax probability (null for a word truncated away). */
+export function predictTagScores(
+  tf: Tf,
+  model: TaskModel,
+  batches: Batch[],
+  features: readonly Feature[],
+  labels: readonly string[],
+): {tags: string[][]; probabilities: (number | null)[][]} {
+  const tags = new Array<string[]>(features.length);
+  const probabilities = new Array<(number | null)[]>(features.length);
   for (const batch of batches) {
-    const best = tf.tidy(() => tf.argMax(model.logits(batch, false), 1).dataSync());
+    const [best, top] = tf.tidy(() => {
+      const probs = tf.softmax(model.logits(batch, false));
+      return [tf.argMax(probs, 1).dataSync(), tf.max(probs, 1).dataSync()];
+    });
     batch.indices.forEach((fi, b) => {
-      out[fi] = features[fi].wordStarts!.map((start) => (start < 0 ? 'O' : labels[best[b * batch.seqLen + start]]));
+      const starts = features[fi].wordStarts!;
+      tags[fi] = starts.map((start) => (start < 0 ? 'O' : labels[best[b * batch.seqLen + start]]));
+      probabilities[fi] = starts.map((start) => (start < 0 ? null : top[b * batch.seqLen + start]));
     });
   }
-  return out;
+  return {tags, probabilities};
 }
 
 /** Span head: each feature's start and end logits over its own positions, in feature order. */

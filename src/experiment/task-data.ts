@@ -91,7 +91,7 @@ export function readSplit(definition: TaskDefinition, task: TaskConfig, file: st
 }
 
 /** Token features of one split, with the head's feature builder and the task's settings. */
-function buildFeatures(task: TaskConfig, definition: TaskDefinition, split: Split, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
+export function buildFeatures(task: TaskConfig, definition: TaskDefinition, split: Split, examples: Example[], tokenizer: PtTokenizer, labels: readonly string[], maxLength: number, file: string): FeatureSet {
   switch (definition.head) {
     case 'choice':
       return buildChoiceFeatures(examples as ChoiceExample[], tokenizer, maxLength);

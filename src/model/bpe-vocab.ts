@@ -54,16 +54,17 @@ function compareCodePoints(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** The most frequent adjacent pair; ties go to the smallest (left, right) by code point. */
-function mostFrequentPair(words: string[][]): {pair: [string, string]; count: number} | undefined {
+/** The most frequent adjacent pair (each word counted `weights[w]` times, default once); ties go to the smallest (left, right) by code point. */
+function mostFrequentPair(words: string[][], weights?: readonly number[]): {pair: [string, string]; count: number} | undefined {
   const counts = new Map<string, {pair: [string, string]; count: number}>();
-  for (const symbols of words) {
+  for (const [w, symbols] of words.entries()) {
+    const weight = weights?.[w] ?? 1;
     for (let i = 0; i + 1 < symbols.length; i++) {
       // A NUL cannot occur inside a symbol (it is mapped to Ā), so it separates the halves safely.
       const key = `${symbols[i]}\u0000${symbols[i + 1]}`;
       const entry = counts.get(key);
-      if (entry) entry.count++;
-      else counts.set(key, {pair: [symbols[i], symbols[i + 1]], count: 1});
+      if (entry) entry.count += weight;
+      else counts.set(key, {pair: [symbols[i], symbols[i + 1]], count: weight});
     }
   }
   let best: {pair: [string, string]; count: number} | undefined;
@@ -90,17 +91,27 @@ function applyMerge(symbols: string[], [left, right]: [string, string]): string[
 }
 
 /**
- * Learns merges on `words` (each weighted 1, as `Ġword`) until the vocabulary holds `size` tokens
+ * Learns merges on `words` (as `Ġword`, or as given with `prefixSpace: false`; each weighted 1, or
+ * by `counts`) until the vocabulary holds `size` tokens
  * or no pair occurs twice. Same words ⇒ same vocabulary. `size` below MIN_BPE_VOCAB_SIZE is the
  * caller's error to report; here it simply means no merges.
  */
-export function buildByteLevelBpeVocab(words: readonly string[], size = Infinity): ByteLevelBpeVocab {
+export function buildByteLevelBpeVocab(
+  words: readonly string[],
+  size = Infinity,
+  opts: {prefixSpace?: boolean; counts?: ReadonlyMap<string, number>} = {},
+): ByteLevelBpeVocab {
   const tokens: string[] = [...ROBERTA_LEADING_SPECIALS, ...bytesToUnicode()];
   const known = new Set(tokens);
   const merges: Array<[string, string]> = [];
-  let corpus = [...new Set(words)].sort().map((word) => byteSymbols(` ${word}`));
+  // prefixSpace false: the words are pre-tokenised pieces that carry their own leading space (or none).
+  const spaced = opts.prefixSpace ?? true;
+  const distinct = [...new Set(words)].sort();
+  // With counts, pairs are counted over the text (as BPE trainers do), so frequent words merge whole first.
+  const weights = opts.counts ? distinct.map((word) => opts.counts!.get(word) ?? 1) : undefined;
+  let corpus = distinct.map((word) => byteSymbols(spaced ? ` ${word}` : word));
   while (tokens.length + 1 < size) {
-    const best = mostFrequentPair(corpus);
+    const best = mostFrequentPair(corpus, weights);
     if (best === undefined || best.count < 2) break;
     merges.push(best.pair);
     // Two merges can spell the same token ("ab"+"c", "a"+"bc"); it keeps its first id.
@@ -113,6 +124,15 @@ export function buildByteLevelBpeVocab(words: readonly string[], size = Infinity
   }
   tokens.push(ROBERTA_MASK);
   return {tokens, merges};
+}
+
+/**
+ * A cased byte-level BPE as RoBERTa's is trained: merges counted over the text's pre-tokenised
+ * pieces (`counts`, each with its own leading space or none), so frequent words and names become
+ * single tokens. What ptv2's created RoBERTa checkpoints use (over `worldPieces()`).
+ */
+export function buildCasedBpeVocab(counts: ReadonlyMap<string, number>, size = Infinity): ByteLevelBpeVocab {
+  return buildByteLevelBpeVocab([...counts.keys()], size, {prefixSpace: false, counts});
 }
 
 /**

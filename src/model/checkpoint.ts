@@ -381,9 +381,9 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   if (!fs.existsSync(weightsFile)) {
     const hasPytorchBin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
-    throw new UserError('not found; ptv2 reads weights from model.safetensors', {file: weightsFile}, [
+    throw new UserError(hasPytorchBin ? `not found; ptv2 reads weights from model.safetensors, and this directory has only pytorch_model.bin: convert it with ptv2 models convert ${dir}` : 'not found; ptv2 reads weights from model.safetensors', {file: weightsFile}, [
       hasPytorchBin
-        ? 'convert pytorch_model.bin with transformers: AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)'
+        ? `ptv2 models convert ${dir}   (writes model.safetensors from pytorch_model.bin, executing nothing)`
         : INIT_SUGGESTION(dir),
     ]);
   }

@@ -1,7 +1,7 @@
 /**
- * Masked-language-model pretraining pieces for BERT: the masking of a batch, the MLM head and a
- * trainable encoder with that head on top, whose tensors come back out under the names
- * transformers' `BertForMaskedLM` uses.
+ * Masked-language-model pretraining pieces for BERT and RoBERTa: the masking of a batch, the MLM
+ * head and a trainable encoder with that head on top, whose tensors come back out under the names
+ * transformers' `BertForMaskedLM` / `RobertaForMaskedLM` use.
  *
  * - Masking follows Devlin et al. 2019 (§3.1, App. A.1) and google-research/bert
  *   `create_pretraining_data.py`: 15% of each sequence's real tokens are predicted, never
@@ -9,7 +9,9 @@
  *   80/10/10 choice per position; here each batch gets those shares exactly (rounded), the same
  *   expectation with counts a test can check by hand.
  * - The head is HF `BertLMPredictionHead`: dense → activation (`hidden_act`) → LayerNorm, then a
- *   decoder tied to the word embeddings plus an output bias (`cls.predictions.bias`).
+ *   decoder tied to the word embeddings plus an output bias (`cls.predictions.bias`). RoBERTa's
+ *   `RobertaLMHead` computes the same (dense → gelu → layer_norm → tied decoder + bias) under
+ *   `lm_head.dense`, `lm_head.layer_norm`, `lm_head.bias`.
  * - The loss is the cross-entropy over the predicted positions only (HF's labels of -100 elsewhere).
  *
  * Only the predicted positions' hidden states reach the head, so the vocabulary-sized matmul runs
@@ -106,13 +108,22 @@ export function selectRows(x: tf.Tensor2D, positions: Int32Array): tf.Tensor2D {
   return select(x) as tf.Tensor2D;
 }
 
-/** transformers' names of the head's tensors, after `cls.predictions.`. */
-const HEAD_NAMES = {
-  dense: 'transform.dense',
-  norm: 'transform.LayerNorm',
-  bias: 'bias',
-};
-export const MLM_HEAD_PREFIX = 'cls.predictions.';
+/** transformers' names of the head's tensors, by model type (the tied decoder is not stored). */
+const HEAD_NAMES = new Map([
+  ['bert', {prefix: 'cls.predictions.', dense: 'transform.dense', norm: 'transform.LayerNorm', bias: 'bias', architecture: 'BertForMaskedLM'}],
+  ['roberta', {prefix: 'lm_head.', dense: 'dense', norm: 'layer_norm', bias: 'bias', architecture: 'RobertaForMaskedLM'}],
+]);
+
+/** The transformers class an MLM of this model type is saved as; undefined where ptv2 cannot pretrain one. */
+export function maskedLmArchitecture(modelType: string): string | undefined {
+  return HEAD_NAMES.get(modelType)?.architecture;
+}
+
+function headNames(config: EncoderConfig) {
+  const names = HEAD_NAMES.get(config.modelType);
+  if (!names) throw new Error(`MLM pretraining is for ${[...HEAD_NAMES.keys()].join(' and ')}; got a ${config.modelType} encoder`);
+  return names;
+}
 
 let nextId = 0;
 
@@ -128,14 +139,15 @@ export class MlmHead {
     const h = config.hiddenSize;
     const range = typeof config.raw.initializer_range === 'number' ? config.raw.initializer_range : 0.02;
     const id = nextId++;
+    const names = headNames(config);
     // tidy frees each initial value; the variable keeps its own reference to the data.
-    const variable = (part: string, initial: () => tf.Tensor) => tf.tidy(() => tf.variable(initial(), true, `${MLM_HEAD_PREFIX}${part}#${id}`));
+    const variable = (part: string, initial: () => tf.Tensor) => tf.tidy(() => tf.variable(initial(), true, `${names.prefix}${part}#${id}`));
     this.dense = {
-      w: variable(`${HEAD_NAMES.dense}.weight`, () => tf.tensor2d(normalArray(mulberry32(seed), h * h, range), [h, h])) as tf.Variable<tf.Rank.R2>,
-      b: variable(`${HEAD_NAMES.dense}.bias`, () => tf.zeros([h])) as tf.Variable<tf.Rank.R1>,
+      w: variable(`${names.dense}.weight`, () => tf.tensor2d(normalArray(mulberry32(seed), h * h, range), [h, h])) as tf.Variable<tf.Rank.R2>,
+      b: variable(`${names.dense}.bias`, () => tf.zeros([h])) as tf.Variable<tf.Rank.R1>,
     };
-    this.norm = [variable(`${HEAD_NAMES.norm}.weight`, () => tf.ones([h])), variable(`${HEAD_NAMES.norm}.bias`, () => tf.zeros([h]))];
-    this.bias = variable(HEAD_NAMES.bias, () => tf.zeros([config.vocabSize]));
+    this.norm = [variable(`${names.norm}.weight`, () => tf.ones([h])), variable(`${names.norm}.bias`, () => tf.zeros([h]))];
+    this.bias = variable(names.bias, () => tf.zeros([config.vocabSize]));
     this.variables = [this.dense.w as tf.Variable, this.dense.b as tf.Variable, ...this.norm, this.bias];
   }
 
@@ -146,16 +158,17 @@ export class MlmHead {
     return linear({w: tf.transpose(wordEmbeddings), b: this.bias as tf.Tensor1D}, transformed);
   }
 
-  /** The head's tensors under BertForMaskedLM's names (Linear weights as [out, in]). */
+  /** The head's tensors under BertForMaskedLM's or RobertaForMaskedLM's names (Linear weights as [out, in]). */
   tensors(): Map<string, NamedTensor> {
-    const named = (name: string, t: tf.Tensor): [string, NamedTensor] => [`${MLM_HEAD_PREFIX}${name}`, {shape: t.shape, data: Float32Array.from(t.dataSync())}];
+    const names = headNames(this.config);
+    const named = (name: string, t: tf.Tensor): [string, NamedTensor] => [`${names.prefix}${name}`, {shape: t.shape, data: Float32Array.from(t.dataSync())}];
     const weight = tf.transpose(this.dense.w);
     const entries = new Map([
-      named(`${HEAD_NAMES.dense}.weight`, weight),
-      named(`${HEAD_NAMES.dense}.bias`, this.dense.b),
-      named(`${HEAD_NAMES.norm}.weight`, this.norm[0]),
-      named(`${HEAD_NAMES.norm}.bias`, this.norm[1]),
-      named(HEAD_NAMES.bias, this.bias),
+      named(`${names.dense}.weight`, weight),
+      named(`${names.dense}.bias`, this.dense.b),
+      named(`${names.norm}.weight`, this.norm[0]),
+      named(`${names.norm}.bias`, this.norm[1]),
+      named(names.bias, this.bias),
     ]);
     weight.dispose();
     return entries;
@@ -184,7 +197,7 @@ export class MaskedLanguageModel {
   private readonly wordEmbeddings: tf.Variable;
 
   constructor(weights: EncoderWeights, opts: {seed: number; dropout?: number}) {
-    if (weights.config.modelType !== 'bert') throw new Error(`MLM pretraining writes BertForMaskedLM; got a ${weights.config.modelType} encoder`);
+    headNames(weights.config);
     this.encoder = new Encoder(weights, {trainable: true, seed: opts.seed, hiddenDropout: opts.dropout});
     this.head = new MlmHead(weights.config, deriveSeed(opts.seed, 'mlm-head'));
     const word = this.encoder.variables.find((v) => this.encoder.sources.get(v)?.name === 'embeddings.word_embeddings.weight');
@@ -216,7 +229,7 @@ export class MaskedLanguageModel {
     });
   }
 
-  /** Every tensor as transformers' BertForMaskedLM saves it: `bert.*` encoder tensors, then `cls.predictions.*`. */
+  /** Every tensor as transformers' *ForMaskedLM saves it: `bert.*` / `roberta.*` encoder tensors, then the head's. */
   tensors(): Map<string, NamedTensor> {
     return new Map([...encoderTensors(this.encoder), ...this.head.tensors()]);
   }

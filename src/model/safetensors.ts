@@ -1,5 +1,8 @@
 /**
- * safetensors reader and writer for float tensors (F32, F16, BF16; always float32 in memory).
+ * safetensors reader and writer: float tensors (F32, F16, BF16; always float32 in memory) for the
+ * model code, and raw tensors in every dtype safetensors defines (bytes as stored, I64 buffers such
+ * as `position_ids` included) for checkpoint conversion and inspection; one header parser checks
+ * both.
  *
  * Layout (https://github.com/huggingface/safetensors, "Format"): an 8-byte little-endian u64 N,
  * N bytes of UTF-8 JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?:
@@ -204,29 +207,13 @@ export function readSafetensors(file: string, options: ParseOptions = {}): Safet
 }
 
 export function parseSafetensors(bytes: Uint8Array, file?: string, options: ParseOptions = {}): SafetensorsFile {
-  const fail = (message: string, field?: string): never => {
-    throw new UserError(message, {file, field});
-  };
-  if (bytes.byteLength < HEADER_LENGTH_BYTES) {
-    fail(`file is ${bytes.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not safetensors`);
-  }
-  const headerLength = dataView(bytes).getBigUint64(0, true);
-  const bufferStart = HEADER_LENGTH_BYTES + Number(headerLength);
-  if (headerLength > BigInt(bytes.byteLength - HEADER_LENGTH_BYTES)) {
-    fail(`header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes); it is truncated or not safetensors`);
-  }
-  const header = parseHeader(bytes.subarray(HEADER_LENGTH_BYTES, bufferStart), fail);
-  const buffer = bytes.subarray(bufferStart);
-
+  const {entries, metadata, bufferStart} = parseHeaderOf(bytes, bytes.byteLength, file);
   const tensors = new Map<string, NamedTensor>();
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === METADATA_KEY) {
-      metadata = checkMetadata(entry, fail);
-      continue;
-    }
-    const tensor = decodeEntry(name, entry, buffer, options.skip?.(name) ?? false, fail);
-    if (tensor) tensors.set(name, tensor);
+  for (const [name, {dtype, shape, offsets}] of entries) {
+    if (options.skip?.(name)) continue;
+    const codec = CODECS.get(dtype as SafetensorsDtype);
+    if (!codec) throw new UserError(`unsupported dtype ${JSON.stringify(dtype)}; supported dtypes: ${SUPPORTED_DTYPES}`, {file, field: name});
+    tensors.set(name, {shape, data: codec.decode(bytes.subarray(bufferStart + offsets[0], bufferStart + offsets[1]), elementCount(shape))});
   }
   return {tensors, metadata};
 }
@@ -262,40 +249,49 @@ function checkMetadata(entry: unknown, fail: Fail): Record<string, string> {
   return {...(entry as Record<string, string>)};
 }
 
-function decodeEntry(name: string, entry: unknown, buffer: Uint8Array, skip: boolean, fail: Fail): NamedTensor | undefined {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    return fail('header entry must be an object {dtype, shape, data_offsets}', name);
-  }
-  const {dtype, shape, data_offsets: offsets} = entry as Record<string, unknown>;
-  if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
-    return fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, name);
-  }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
-    return fail(`data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`, name);
-  }
-  const [begin, end] = offsets as [number, number];
-  if (begin > end) fail(`data_offsets begin ${begin} is after end ${end}`, name);
-  if (end > buffer.byteLength) {
-    fail(`data_offsets end ${end} is past the end of the file (data buffer holds ${buffer.byteLength} bytes); the file is truncated or the header is wrong`, name);
-  }
-  if (skip) return undefined;
-
-  const codec = CODECS.get(dtype as SafetensorsDtype);
-  if (!codec) return fail(`unsupported dtype ${JSON.stringify(dtype)}; supported dtypes: ${SUPPORTED_DTYPES}`, name);
-  const count = elementCount(shape as number[]);
-  const expectedBytes = count * codec.bytesPerElement;
-  if (end - begin !== expectedBytes) {
-    fail(`data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${formatShape(shape as number[])} of ${dtype} needs ${expectedBytes}`, name);
-  }
-  return {shape: [...(shape as number[])], data: codec.decode(buffer.subarray(begin, end), count)};
-}
-
 export function encodeSafetensors(
   tensors: Map<string, NamedTensor> | Record<string, NamedTensor>,
   metadata?: Record<string, string>,
   dtype: SafetensorsDtype = 'F32',
 ): Uint8Array {
   return encodeFor(undefined, tensors, metadata, dtype);
+}
+
+function sortedEntries<T>(tensors: Map<string, T> | Record<string, T>): [string, T][] {
+  return (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The file's bytes for tensors given as (name, dtype, shape, byte length), sorted by name: the
+ * padded header is written, and `fill` writes each tensor's bytes into its slice of the buffer.
+ */
+function layOut(
+  file: string | undefined,
+  entries: {name: string; dtype: string; shape: number[]; byteLength: number}[],
+  metadata: Record<string, string> | undefined,
+  fill: (index: number, out: Uint8Array) => void,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
+  let offset = 0;
+  for (const {name, dtype, shape, byteLength} of entries) {
+    if (name === METADATA_KEY) throw new UserError(`"${METADATA_KEY}" is reserved and cannot name a tensor`, {file});
+    header[name] = {dtype, shape, data_offsets: [offset, offset + byteLength]};
+    offset += byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.byteLength / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
+  const bufferStart = HEADER_LENGTH_BYTES + headerLength;
+  const out = new Uint8Array(bufferStart + offset);
+  dataView(out).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, HEADER_LENGTH_BYTES);
+  out.fill(0x20, HEADER_LENGTH_BYTES + json.byteLength, bufferStart);
+  let position = bufferStart;
+  entries.forEach(({byteLength}, index) => {
+    fill(index, out.subarray(position, position + byteLength));
+    position += byteLength;
+  });
+  return out;
 }
 
 function encodeFor(
@@ -306,37 +302,131 @@ function encodeFor(
 ): Uint8Array {
   const codec = CODECS.get(dtype);
   if (!codec) throw new UserError(`unsupported dtype ${JSON.stringify(dtype)}; supported dtypes: ${SUPPORTED_DTYPES}`, {file});
-  const entries = (tensors instanceof Map ? [...tensors] : Object.entries(tensors))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
-  let offset = 0;
+  const entries = sortedEntries(tensors);
   for (const [name, {shape, data}] of entries) {
-    if (name === METADATA_KEY) throw new UserError(`"${METADATA_KEY}" is reserved and cannot name a tensor`, {file});
     if (!shape.every(isNonNegativeInteger) || elementCount(shape) !== data.length) {
       throw new UserError(`shape ${formatShape(shape)} does not match ${data.length} values`, {file, field: name});
     }
-    const byteLength = data.length * codec.bytesPerElement;
-    header[name] = {dtype, shape, data_offsets: [offset, offset + byteLength]};
-    offset += byteLength;
   }
+  const layout = entries.map(([name, {shape, data}]) => ({name, dtype, shape, byteLength: data.length * codec.bytesPerElement}));
+  return layOut(file, layout, metadata, (index, out) => codec.encode(entries[index][1].data, out));
+}
 
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerLength = Math.ceil(json.byteLength / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
-  const bufferStart = HEADER_LENGTH_BYTES + headerLength;
-  const out = new Uint8Array(bufferStart + offset);
-  dataView(out).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, HEADER_LENGTH_BYTES);
-  out.fill(0x20, HEADER_LENGTH_BYTES + json.byteLength, bufferStart);
+/**
+ * Every dtype safetensors defines that ptv2 reads or writes as raw bytes (checkpoint conversion
+ * keeps dtypes as they are; integer buffers such as `position_ids` are I64).
+ */
+export const RAW_DTYPE_BYTES = {F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1} as const;
+export type RawDtype = keyof typeof RAW_DTYPE_BYTES;
 
-  let position = bufferStart;
-  for (const [, {data}] of entries) {
-    const byteLength = data.length * codec.bytesPerElement;
-    codec.encode(data, out.subarray(position, position + byteLength));
-    position += byteLength;
+/** A tensor as little-endian bytes of its dtype, row-major. */
+export interface RawTensor {
+  dtype: RawDtype;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+export function encodeRawSafetensors(tensors: Map<string, RawTensor>, metadata?: Record<string, string>, file?: string): Uint8Array {
+  const entries = sortedEntries(tensors);
+  for (const [name, {dtype, shape, bytes}] of entries) {
+    const width = RAW_DTYPE_BYTES[dtype];
+    if (width === undefined) throw new UserError(`unsupported dtype ${JSON.stringify(dtype)}`, {file, field: name});
+    if (!shape.every(isNonNegativeInteger) || elementCount(shape) * width !== bytes.byteLength) {
+      throw new UserError(`shape ${formatShape(shape)} of ${dtype} does not match ${bytes.byteLength} bytes`, {file, field: name});
+    }
   }
-  return out;
+  const layout = entries.map(([name, {dtype, shape, bytes}]) => ({name, dtype, shape, byteLength: bytes.byteLength}));
+  return layOut(file, layout, metadata, (index, out) => out.set(entries[index][1].bytes));
+}
+
+/** Every tensor with its dtype and bytes as stored (a view of `bytes`), offsets checked. */
+export function parseRawSafetensors(bytes: Uint8Array, file?: string): {tensors: Map<string, RawTensor>; metadata: Record<string, string>} {
+  const {entries, metadata, bufferStart} = parseHeaderOf(bytes, bytes.byteLength, file);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, entry] of entries) {
+    if (RAW_DTYPE_BYTES[entry.dtype as RawDtype] === undefined) throw new UserError(`unsupported dtype ${JSON.stringify(entry.dtype)}; supported: ${Object.keys(RAW_DTYPE_BYTES).join(', ')}`, {file, field: name});
+    tensors.set(name, {dtype: entry.dtype as RawDtype, shape: entry.shape, bytes: bytes.subarray(bufferStart + entry.offsets[0], bufferStart + entry.offsets[1])});
+  }
+  return {tensors, metadata};
+}
+
+export interface SafetensorsHeaderEntry {
+  dtype: string;
+  shape: number[];
+  offsets: [number, number];
+}
+
+/** Names, dtypes and shapes from the header alone (the tensor bytes are not read). */
+export function readSafetensorsHeader(file: string): {entries: Map<string, SafetensorsHeaderEntry>; metadata: Record<string, string>; fileSize: number} {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    throw new UserError(`cannot read safetensors file: ${reason}`, {file});
+  }
+  try {
+    const fileSize = fs.fstatSync(fd).size;
+    const lengthBytes = new Uint8Array(HEADER_LENGTH_BYTES);
+    fs.readSync(fd, lengthBytes, 0, HEADER_LENGTH_BYTES, 0);
+    const headerLength = Math.min(Number(dataView(lengthBytes).getBigUint64(0, true)), Math.max(0, fileSize - HEADER_LENGTH_BYTES));
+    const head = new Uint8Array(HEADER_LENGTH_BYTES + headerLength);
+    fs.readSync(fd, head, 0, head.byteLength, 0);
+    const {entries, metadata} = parseHeaderOf(head, fileSize, file);
+    return {entries, metadata, fileSize};
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The header of a file of `fileSize` bytes whose start is `bytes`; every entry's offsets checked. */
+function parseHeaderOf(bytes: Uint8Array, fileSize: number, file?: string): {entries: Map<string, SafetensorsHeaderEntry>; metadata: Record<string, string>; bufferStart: number} {
+  const fail = (message: string, field?: string): never => {
+    throw new UserError(message, {file, field});
+  };
+  if (fileSize < HEADER_LENGTH_BYTES || bytes.byteLength < HEADER_LENGTH_BYTES) {
+    fail(`file is ${fileSize} bytes, shorter than the 8-byte header length; it is truncated or not safetensors`);
+  }
+  const headerLength = dataView(bytes).getBigUint64(0, true);
+  if (headerLength > BigInt(fileSize - HEADER_LENGTH_BYTES) || headerLength > BigInt(bytes.byteLength - HEADER_LENGTH_BYTES)) {
+    fail(`header length ${headerLength} runs past the end of the file (${fileSize} bytes); it is truncated or not safetensors`);
+  }
+  const bufferStart = HEADER_LENGTH_BYTES + Number(headerLength);
+  const header = parseHeader(bytes.subarray(HEADER_LENGTH_BYTES, bufferStart), fail);
+  const bufferBytes = fileSize - bufferStart;
+  const entries = new Map<string, SafetensorsHeaderEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === METADATA_KEY) {
+      metadata = checkMetadata(entry, fail);
+      continue;
+    }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail('header entry must be an object {dtype, shape, data_offsets}', name);
+    const {dtype, shape, data_offsets: offsets} = entry as Record<string, unknown>;
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, name);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
+      fail(`data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`, name);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end) fail(`data_offsets begin ${begin} is after end ${end}`, name);
+    if (end > bufferBytes) {
+      fail(`data_offsets end ${end} is past the end of the file (data buffer holds ${bufferBytes} bytes); the file is truncated or the header is wrong`, name);
+    }
+    if (typeof dtype !== 'string') fail(`dtype must be a string, got ${JSON.stringify(dtype)}`, name);
+    // A dtype ptv2 does not know is left for the caller to refuse (or skip); known ones must fit their bytes.
+    const width = RAW_DTYPE_BYTES[dtype as RawDtype];
+    const count = elementCount(shape as number[]);
+    if (width !== undefined && end - begin !== count * width) {
+      fail(`data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${formatShape(shape as number[])} of ${dtype} needs ${count * width}`, name);
+    }
+    entries.set(name, {dtype: dtype as string, shape: [...(shape as number[])], offsets: [begin, end]});
+  }
+  return {entries, metadata, bufferStart};
+}
+
+/** Writes raw tensors as writeSafetensors writes float ones (temporary file, then rename). */
+export function writeRawSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>): void {
+  writeAtomically(file, encodeRawSafetensors(tensors, metadata, file));
 }
 
 /** Writes via a temporary file and rename, so a crash never leaves half a checkpoint behind. */
@@ -346,7 +436,10 @@ export function writeSafetensors(
   metadata?: Record<string, string>,
   dtype: SafetensorsDtype = 'F32',
 ): void {
-  const bytes = encodeFor(file, tensors, metadata, dtype);
+  writeAtomically(file, encodeFor(file, tensors, metadata, dtype));
+}
+
+function writeAtomically(file: string, bytes: Uint8Array): void {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(temporary, bytes);

@@ -47,7 +47,9 @@ test('run then report: one row per task and method; a second run appends without
   assert.equal((sql.prepare('SELECT count(*) AS n FROM experiments').get() as {n: number}).n, 2);
   const artifacts = sql.prepare('SELECT kind, path FROM artifacts').all() as {kind: string; path: string}[];
   sql.close();
-  assert.equal(artifacts.length, 16);
+  // Per run: dev predictions in the official format, the scored predictions beside them, the trained state.
+  assert.equal(artifacts.length, 24);
+  assert.equal(artifacts.filter((a) => a.kind === 'dev_scores').length, 8);
   for (const a of artifacts) assert.ok(fs.existsSync(a.path), a.path);
 });
 
@@ -165,7 +167,7 @@ test('CoNLL-2005 with its WSJ and Brown test sets: each predicted and scored as 
   assert.match(run.stdout, /conll05 test_brown: tags the training file does not have, never predicted, so their entities count as missed: B-ARGM-MNR ×\d+/);
   const sql = new Database(db, {readonly: true});
   const scores = sql.prepare(`SELECT split, value FROM metrics WHERE name = 'f1' AND split LIKE 'test%' ORDER BY split`).all() as {split: string; value: number}[];
-  const predictions = sql.prepare(`SELECT kind, path FROM artifacts WHERE kind LIKE 'test%' ORDER BY kind`).all() as {kind: string; path: string}[];
+  const predictions = sql.prepare(`SELECT kind, path FROM artifacts WHERE kind LIKE 'test%predictions' ORDER BY kind`).all() as {kind: string; path: string}[];
   sql.close();
   assert.deepEqual(scores.map((s) => s.split), ['test_brown', 'test_wsj']);
   assert.deepEqual(predictions.map((p) => p.kind), ['test_brown_predictions', 'test_wsj_predictions']);

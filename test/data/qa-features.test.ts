@@ -127,7 +127,9 @@ describe('decodeSpans', () => {
     const starts = [logits(lengths[0], {0: 1, 1: 2}), logits(lengths[1], {0: 1}), logits(lengths[2], {0: 1, 3: 5})];
     const ends = [logits(lengths[0], {0: 1, 1: 2}), logits(lengths[1], {0: 1}), logits(lengths[2], {0: 1, 6: 4})];
     const v1 = decodeSpans(examples, set, starts, ends, {allowNull: false, maxAnswerLength: 30, nBest: 20});
-    assert.deepEqual(v1, {answers: {q1: 'Wexley Holdings.'}, naProbs: {}});
+    // The span's score is start + end logit (5 + 4); its offsets cut the answer from the context.
+    assert.deepEqual(v1, {answers: {q1: 'Wexley Holdings.'}, naProbs: {}, spans: {q1: {score: 9, start: 40, end: 56}}});
+    assert.equal(examples[0].context.slice(40, 56), 'Wexley Holdings.');
     const v2 = decodeSpans(examples, set, starts, ends, {allowNull: true, maxAnswerLength: 30, nBest: 20});
     assert.equal(v2.answers.q1, 'Wexley Holdings.');
     // null = 2 (lowest start[0] + end[0]), best = 9.

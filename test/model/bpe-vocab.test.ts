@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import {worldVocabulary} from '../../src/data/synthetic/index.js';
+import {worldPieces, worldVocabulary} from '../../src/data/synthetic/index.js';
 import {
   buildByteLevelBpeVocab,
+  buildCasedBpeVocab,
   byteSymbols,
   bytesToUnicode,
   mergesText,
@@ -20,7 +21,7 @@ import {
   MIN_BPE_VOCAB_SIZE,
 } from '../../src/model/bpe-vocab.js';
 import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from '../../src/model/checkpoint.js';
-import {loadTokenizer} from '../../src/tokenizer/index.js';
+import {buildByteLevelBpeTokenizerJson, loadTokenizer, tokenizerFromJson} from '../../src/tokenizer/index.js';
 import {ptv2, ROOT, tinyExperimentHeader} from '../helpers/cli.js';
 
 const WORDS = worldVocabulary();
@@ -69,6 +70,21 @@ describe('buildByteLevelBpeVocab', () => {
     assert.deepEqual(vocab.tokens.slice(0, 4), ['<s>', '<pad>', '</s>', '<unk>']);
     assert.deepEqual(vocab.tokens.slice(4, 260), bytesToUnicode());
     assert.deepEqual(vocab.tokens.slice(260), ['ab', '\u0120ab', '<mask>']);
+  });
+
+  test('cased pieces counted by frequency: pairs weigh as often as their piece occurs, spaces as the piece has them', () => {
+    // " ab" ×3, " ac" ×1, "ab" ×1 (no space): (a,b) 4, (Ġ,a) 4; "a" < "Ġ", so (a,b) first; then
+    // (Ġ,ab) 3, then (Ġ,a) is left with " ac"'s 1: stop. Unweighted, (Ġ,ab) would occur once.
+    const vocab = buildCasedBpeVocab(new Map([[' ab', 3], [' ac', 1], ['ab', 1]]));
+    assert.deepEqual(vocab.merges, [['a', 'b'], ['\u0120', 'ab']]);
+    assert.deepEqual(buildByteLevelBpeVocab([' ab', ' ac', 'ab'], Infinity, {prefixSpace: false}).merges, [['a', 'b']]);
+  });
+
+  test('the world\'s cased BPE spells names and frequent words as one token each', () => {
+    const vocab = buildCasedBpeVocab(worldPieces());
+    const ids = Object.fromEntries(vocab.tokens.map((token, id) => [token, id]));
+    const tokenizer = tokenizerFromJson(buildByteLevelBpeTokenizerJson(ids, vocab.merges.map((pair) => pair.join(' '))));
+    assert.deepEqual(tokenizer.tokenize('Wrenfield (Delbrook Gazette) won the Lantern Regatta.'), ['Wrenfield', '\u0120(', 'Delbrook', '\u0120Gazette', ')', '\u0120won', '\u0120the', '\u0120Lantern', '\u0120Regatta', '.']);
   });
 
   test('the vocabulary size caps the merges, <mask> included', () => {

@@ -142,7 +142,7 @@ describe('model.init.pretrain', () => {
   });
 
   const ERRORS = [
-    {name: 'a RoBERTa init', init: '{type: roberta, pretrain: {}}', message: 'x.yaml:4 model.init.type: expected "bert" when pretrain is set, got "roberta"'},
+    {name: 'a DeBERTa init', init: '{type: deberta-v2, pretrain: {}}', message: 'x.yaml:4 model.init.type: expected "bert" or "roberta" when pretrain is set, got "deberta-v2"'},
     {name: 'inputs longer than the positions', init: '{max_positions: 32, pretrain: {max_length: 64}}', message: 'x.yaml:4 model.init.pretrain.max_length: expected an integer <= max_positions (32), got 64'},
     {name: 'a mask rate of 1', init: '{pretrain: {mask_rate: 1}}', message: 'x.yaml:4 model.init.pretrain.mask_rate: expected a number in (0, 1), got 1'},
     {name: 'an unknown key', init: '{pretrain: {epoch: 2}}', message: 'model.init.pretrain.epoch: unknown key "epoch"'},

@@ -8,7 +8,7 @@ import type {TokenizerJsonVocab} from '../../model/checkpoint.js';
 export default class ModelsInit extends Ptv2Command {
   static override description = `Write a randomly initialised BERT, RoBERTa or DeBERTa-v2 checkpoint in HuggingFace's format.
 
-The directory holds config.json, model.safetensors, and vocab.txt for BERT, vocab.json + merges.txt for RoBERTa, or tokenizer.json for DeBERTa-v2. Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …), so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as whole words and characters (WordPiece), RoBERTa's as byte-level BPE merges learned on those words, DeBERTa's as a Unigram model with one piece per word and per character. A DeBERTa-v2 checkpoint has DeBERTa-v3-base's settings (relative attention over 256 log buckets, shared attention keys, no absolute positions).`;
+The directory holds config.json, model.safetensors, and vocab.txt for BERT, vocab.json + merges.txt for RoBERTa, or tokenizer.json for DeBERTa-v2. Tensor names and shapes are exactly those transformers writes (bert.encoder.layer.0.attention.self.query.weight, …), so the directory loads like any downloaded checkpoint. The vocabulary covers ptv2's built-in sample data: BERT's as whole words and characters (WordPiece), RoBERTa's as cased byte-level BPE merges learned on its text (counted by frequency, so words and names are single tokens), DeBERTa's as a Unigram model with one piece per word and per character. A DeBERTa-v2 checkpoint has DeBERTa-v3-base's settings (relative attention over 256 log buckets, shared attention keys, no absolute positions).`;
 
   static override examples = [
     '<%= config.bin %> models init --out runs/models/tiny-bert',
@@ -34,7 +34,8 @@ The directory holds config.json, model.safetensors, and vocab.txt for BERT, voca
     let vocab: string[] | ByteLevelBpeVocab | TokenizerJsonVocab;
     let tokenCount: number;
     if (flags.type === 'roberta') {
-      const {buildByteLevelBpeVocab, MIN_BPE_VOCAB_SIZE} = await import('../../model/bpe-vocab.js');
+      const {buildCasedBpeVocab, MIN_BPE_VOCAB_SIZE} = await import('../../model/bpe-vocab.js');
+      const {worldPieces} = await import('../../data/synthetic/index.js');
       if (flags.vocab !== undefined && flags.vocab < MIN_BPE_VOCAB_SIZE) {
         throw new UserError(
           `expected at least ${MIN_BPE_VOCAB_SIZE} tokens for RoBERTa (5 special tokens and 256 byte symbols), got ${flags.vocab}`,
@@ -42,7 +43,7 @@ The directory holds config.json, model.safetensors, and vocab.txt for BERT, voca
           [`use --vocab ${MIN_BPE_VOCAB_SIZE} or more, or leave it out`],
         );
       }
-      vocab = buildByteLevelBpeVocab(words, flags.vocab);
+      vocab = buildCasedBpeVocab(worldPieces(), flags.vocab);
       tokenCount = vocab.tokens.length;
     } else if (flags.type === 'deberta-v2') {
       const {buildUnigramVocab, minUnigramVocabSize} = await import('../../model/unigram-vocab.js');

@@ -57,3 +57,21 @@ export function worldVocabulary(seed = DEFAULT_SEED): string[] {
   }
   return [...words].sort();
 }
+
+/** GPT-2's pre-tokenisation pattern (its `encoder.py`), which RoBERTa's byte-level BPE applies before merging. */
+const GPT2_PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/**
+ * How often each piece RoBERTa's pre-tokeniser makes of the generated data's text occurs, case
+ * kept and with its leading space where it has one (" Wrenfield" mid-sentence, "Wrenfield" after
+ * a bracket or at the start): what a byte-level BPE for a cased model learns its merges from.
+ */
+export function worldPieces(seed = DEFAULT_SEED): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const file of syntheticFiles(seed)) {
+    for (const text of new Set(file.texts)) {
+      for (const [piece] of text.matchAll(GPT2_PIECES)) if (piece.trim() !== '') counts.set(piece, (counts.get(piece) ?? 0) + 1);
+    }
+  }
+  return new Map([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
