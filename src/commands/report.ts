@@ -36,7 +36,8 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
     }
     const {Store} = await import('../store/index.js');
     const {buildTaskMethodTable, renderCsv, renderJson, renderMarkdown} = await import('../report/tables.js');
-    const store = Store.open(flags.db);
+    // Read only: never migrates or marks anything; the previous schema is read as it is.
+    const store = Store.openReadOnly(flags.db);
     try {
       const experiment = flags.experiment ? store.findExperiment(flags.experiment) : store.latestExperiment();
       if (!experiment) {

@@ -2,20 +2,22 @@
  * Model outputs → predictions, batch by batch, in feature order: argmax labels with their
  * probabilities (classification, multiple choice), a tag per word (tagging), and per-position
  * start/end logits (extractive QA, decoded by data/qa-features.ts). Each batch's tensors live
- * inside one tf.tidy.
+ * inside one tf.tidy. `between` runs after every batch: the caller yields to the event loop there
+ * (and stops when asked), so a long evaluation stays responsive to Ctrl-C.
  */
 import type {Tf} from '../compute/backend.js';
 import type {Batch, Feature} from '../data/features.js';
 import type {TaskModel} from '../model/model.js';
 
 /** Argmax label and label probabilities of every feature, in feature order. */
-export function predictLabels(
+export async function predictLabels(
   tf: Tf,
   model: TaskModel,
   batches: Batch[],
   count: number,
   labels: readonly string[],
-): {pred: string[]; probabilities: Float32Array[]} {
+  between: () => Promise<void> = async () => {},
+): Promise<{pred: string[]; probabilities: Float32Array[]}> {
   const pred = new Array<string>(count);
   const probabilities = new Array<Float32Array>(count);
   const width = labels.length;
@@ -26,24 +28,26 @@ export function predictLabels(
       probabilities[fi] = row;
       pred[fi] = labels[row.indexOf(Math.max(...row))];
     });
+    await between();
   }
   return {pred, probabilities};
 }
 
 /** Tagging: the argmax tag of each word's first sub-token; words truncated away get 'O'. */
-export function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[]): string[][] {
+export async function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[], between: () => Promise<void> = async () => {}): Promise<string[][]> {
   const out = new Array<string[]>(features.length);
   for (const batch of batches) {
     const best = tf.tidy(() => tf.argMax(model.logits(batch, false), 1).dataSync());
     batch.indices.forEach((fi, b) => {
       out[fi] = features[fi].wordStarts!.map((start) => (start < 0 ? 'O' : labels[best[b * batch.seqLen + start]]));
     });
+    await between();
   }
   return out;
 }
 
 /** Span head: each feature's start and end logits over its own positions, in feature order. */
-export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[]): {start: Float32Array[]; end: Float32Array[]} {
+export async function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], between: () => Promise<void> = async () => {}): Promise<{start: Float32Array[]; end: Float32Array[]}> {
   const start = new Array<Float32Array>(features.length);
   const end = new Array<Float32Array>(features.length);
   for (const batch of batches) {
@@ -57,6 +61,7 @@ export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], feature
       start[fi] = starts.slice(from, from + length);
       end[fi] = ends.slice(from, from + length);
     });
+    await between();
   }
   return {start, end};
 }

@@ -78,4 +78,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX artifacts_by_run ON artifacts(run_id);
   `,
+  // 2: heartbeats. A running process stamps its experiment and its current run every few seconds,
+  // so a run whose process died anywhere (another host, another PID namespace) is recognised by
+  // its silence (store/liveness.ts), not only by a pid on this host.
+  `
+  ALTER TABLE experiments ADD COLUMN heartbeat_at TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+  `,
 ];
