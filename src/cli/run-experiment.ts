@@ -108,7 +108,8 @@ async function setUp(loaded: LoadedConfig, opts: RunExperimentOptions, stop: Sto
         const onEvent = pretrain
           ? (event: Parameters<TrainingView['update']>[0]) => {
               const line = view.update(event);
-              if (event.type === 'eval') control.note(`${line!.replace('dev', 'held-out')}`);
+              if (event.type === 'eval') control.note(line!.replace(' dev ', ' held-out '));
+              else if (event.type === 'step') control.note(line!);
               else if (event.type === 'progress' || event.type === 'evaluating') control.status(view.status().replace('best dev', 'best held-out'));
             }
           : undefined;

@@ -409,17 +409,25 @@ export class Store {
     if (result.changes === 0) throw new Error(`cannot finish experiment ${id}: no such experiment`);
   }
 
-  /** This process is alive: stamps the experiment and, when given, its run in progress. */
+  /**
+   * This process is alive: stamps the experiment and, when given, its run in progress. It does not
+   * wait for a lock (a beat is missed instead), so a locked database cannot stall training here.
+   */
   heartbeat(experimentId: number, runId?: number): void {
     const at = now();
-    this.write('cannot record a heartbeat', () =>
-      this.db
-        .transaction(() => {
-          this.sql.heartbeat.run({experimentId, now: at});
-          if (runId !== undefined) this.sql.runHeartbeat.run({runId, now: at});
-        })
-        .immediate(),
-    );
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.write('cannot record a heartbeat', () =>
+        this.db
+          .transaction(() => {
+            this.sql.heartbeat.run({experimentId, now: at});
+            if (runId !== undefined) this.sql.runHeartbeat.run({runId, now: at});
+          })
+          .immediate(),
+      );
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   startRun(r: RunStart): number {
