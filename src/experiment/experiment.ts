@@ -63,6 +63,8 @@ export class Experiment {
   experimentId = -1;
   private currentRun: number | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Run outcomes the store could not take when they happened (a lock, a full disk): tried again at the end. */
+  private readonly unrecorded = new Map<number, {status: 'failed' | 'interrupted'; error: string}>();
   /** MPT-2: per shared job id, the saved file of its best prompt and per-task heads. */
   private readonly sharedStateFiles = new Map<string, string>();
   /** Resumed experiment: the runs an earlier process completed, by job id. */
@@ -287,6 +289,7 @@ export class Experiment {
       try {
         this.store.finishRun(runId, {status, error: message});
       } catch (storeError) {
+        this.unrecorded.set(runId, {status, error: message});
         message += `; the run could not be marked ${status} either: ${(storeError as Error).message}`;
       }
       return {job, runId, status, error: message, keyMetric};
@@ -441,6 +444,16 @@ export class Experiment {
   finish(results: JobResult[], interrupted = false): void {
     this.stopHeartbeat();
     try {
+      // Outcomes a lock kept out of the store earlier may go in now; what still fails stays 'running'
+      // in the file and reads as interrupted once this process is gone.
+      for (const [runId, outcome] of this.unrecorded) {
+        try {
+          this.store.finishRun(runId, outcome);
+          this.unrecorded.delete(runId);
+        } catch {
+          // Reported with the job already.
+        }
+      }
       const status = interrupted ? 'interrupted' : results.length === this.jobs.length && results.every((r) => r.status === 'completed') ? 'completed' : 'failed';
       this.store.finishExperiment(this.experimentId, status);
     } finally {
