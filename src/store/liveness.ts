@@ -4,7 +4,10 @@
  * read as 'interrupted' by every command) when
  *   - its heartbeat (or, for rows written before heartbeats, its start) is older than the stale
  *     limit, wherever it ran: another host, another container or PID namespace; or
- *   - it ran on this host under a pid that no longer exists, which is known at once.
+ *   - it ran on a host of this name under a pid that does not exist here, and has missed two
+ *     heartbeats (10 s). The grace matters: containers often share a host name ("vm") while each
+ *     has its own PID namespace, so a pid missing here may be alive next door, still beating.
+ *     Rows without heartbeats (written before schema version 2) are judged by the pid alone.
  * The limit is 60 s, or PTV2_STALE_SECONDS; it must be longer than the longest pause between two
  * heartbeats (one training step or one evaluation batch), or a live run on a slow machine would
  * be taken for a dead one.
@@ -13,6 +16,8 @@ import {UserError} from '../errors.js';
 
 /** How often a training process stamps its heartbeat. */
 export const HEARTBEAT_SECONDS = 5;
+/** A dead pid on this host counts once its row has been silent this long (two missed beats). */
+export const PID_GRACE_SECONDS = 2 * HEARTBEAT_SECONDS;
 export const DEFAULT_STALE_SECONDS = 60;
 export const STALE_ENV = 'PTV2_STALE_SECONDS';
 
@@ -42,9 +47,10 @@ export interface Liveness {
 /** Why a 'running' row is abandoned, or undefined when it may still be running (or is not 'running'). */
 export function abandonedBecause(row: Liveness, ctx: {host: string; staleSeconds: number; now?: number}): string | undefined {
   if (row.status !== 'running') return undefined;
-  if (row.host === ctx.host && !isProcessAlive(row.pid)) return `process ${row.pid ?? '?'} on ${ctx.host} exited without finishing`;
   const last = Date.parse(row.heartbeatAt ?? row.since);
   const silent = ((ctx.now ?? Date.now()) - last) / 1000;
+  const graceOver = row.heartbeatAt === null || !(silent <= PID_GRACE_SECONDS);
+  if (row.host === ctx.host && graceOver && !isProcessAlive(row.pid)) return `process ${row.pid ?? '?'} on ${ctx.host} exited without finishing`;
   if (Number.isFinite(last) && silent > ctx.staleSeconds) {
     return `no heartbeat from process ${row.pid ?? '?'} on ${row.host ?? '?'} for ${Math.round(silent)} s (limit ${ctx.staleSeconds} s, ${STALE_ENV})`;
   }

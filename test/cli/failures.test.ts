@@ -108,6 +108,10 @@ test('writes that fail, the one recording the failure included: every job still 
   assert.deepEqual(state.experiments, ['failed']);
   // The failure could not be written; the run stays 'running' in the file, and reads as interrupted once its process is gone.
   assert.deepEqual(state.runs.map((r) => [r.job, r.status]), [['rte/ft', 'completed'], ['rte/pt2', 'running']]);
+  // As seen 11 s later: the pid is gone and two heartbeats were missed.
+  const later = new Database(db);
+  later.prepare(`UPDATE runs SET heartbeat_at = ? WHERE status = 'running'`).run(new Date(Date.now() - 11_000).toISOString());
+  later.close();
   const report = ptv2(['report', '--runs', '--format', 'json', '--db', db], dir);
   assert.equal(report.code, 0, report.stderr);
   assert.deepEqual((JSON.parse(report.stdout) as {method: string; status: string}[]).map((row) => [row.method, row.status]), [['ft', 'completed'], ['pt2', 'interrupted']]);

@@ -128,14 +128,16 @@ describe('liveness', () => {
   const now = Date.parse('2026-12-07T12:00:00Z');
   const ago = (s: number) => new Date(now - s * 1000).toISOString();
   const CASES = [
-    {name: 'another host, heartbeat 10 s ago', row: {status: 'running', pid: 1, host: 'vm', heartbeatAt: ago(10), since: ago(500)}, stale: false},
-    {name: 'another host, heartbeat 61 s ago', row: {status: 'running', pid: 1, host: 'vm', heartbeatAt: ago(61), since: ago(500)}, stale: true},
-    {name: 'no heartbeat (older ptv2), started 30 s ago', row: {status: 'running', pid: 1, host: 'vm', heartbeatAt: null, since: ago(30)}, stale: false},
-    {name: 'no heartbeat (older ptv2), started 90 s ago', row: {status: 'running', pid: 1, host: 'vm', heartbeatAt: null, since: ago(90)}, stale: true},
+    {name: 'another host, heartbeat 10 s ago', row: {status: 'running', pid: 1, host: 'elsewhere', heartbeatAt: ago(10), since: ago(500)}, stale: false},
+    {name: 'another host, heartbeat 61 s ago', row: {status: 'running', pid: 1, host: 'elsewhere', heartbeatAt: ago(61), since: ago(500)}, stale: true},
+    {name: 'no heartbeat (older ptv2), started 30 s ago', row: {status: 'running', pid: 1, host: 'elsewhere', heartbeatAt: null, since: ago(30)}, stale: false},
+    {name: 'no heartbeat (older ptv2), started 90 s ago', row: {status: 'running', pid: 1, host: 'elsewhere', heartbeatAt: null, since: ago(90)}, stale: true},
     {name: 'this host, pid alive, heartbeat fresh', row: {status: 'running', pid: process.pid, host, heartbeatAt: ago(1), since: ago(1)}, stale: false},
     {name: 'this host, pid alive, heartbeat 120 s old', row: {status: 'running', pid: process.pid, host, heartbeatAt: ago(120), since: ago(120)}, stale: true},
-    {name: 'this host, no such pid, heartbeat fresh', row: {status: 'running', pid: 2 ** 22 + 7, host, heartbeatAt: ago(1), since: ago(1)}, stale: true},
-    {name: 'completed long ago', row: {status: 'completed', pid: 1, host: 'vm', heartbeatAt: ago(9999), since: ago(9999)}, stale: false},
+    {name: 'this host name, no such pid here, heartbeat 3 s ago (maybe another PID namespace)', row: {status: 'running', pid: 2 ** 22 + 7, host, heartbeatAt: ago(3), since: ago(3)}, stale: false},
+    {name: 'this host name, no such pid here, heartbeat 11 s ago', row: {status: 'running', pid: 2 ** 22 + 7, host, heartbeatAt: ago(11), since: ago(11)}, stale: true},
+    {name: 'this host, no such pid, no heartbeat (older ptv2)', row: {status: 'running', pid: 2 ** 22 + 7, host, heartbeatAt: null, since: ago(1)}, stale: true},
+    {name: 'completed long ago', row: {status: 'completed', pid: 1, host: 'elsewhere', heartbeatAt: ago(9999), since: ago(9999)}, stale: false},
   ];
   for (const c of CASES) {
     test(`abandonedBecause: ${c.name}`, () => {
@@ -159,10 +161,10 @@ describe('liveness', () => {
     const aliveRun = store.startRun(run(alive));
     store.close();
     const raw = new Database(file);
-    raw.prepare(`UPDATE experiments SET host = 'vm', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 120_000).toISOString(), silent);
-    raw.prepare(`UPDATE runs SET host = 'vm', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 120_000).toISOString(), silentRun);
-    raw.prepare(`UPDATE experiments SET host = 'vm', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 5_000).toISOString(), alive);
-    raw.prepare(`UPDATE runs SET host = 'vm', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 5_000).toISOString(), aliveRun);
+    raw.prepare(`UPDATE experiments SET host = 'elsewhere', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 120_000).toISOString(), silent);
+    raw.prepare(`UPDATE runs SET host = 'elsewhere', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 120_000).toISOString(), silentRun);
+    raw.prepare(`UPDATE experiments SET host = 'elsewhere', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 5_000).toISOString(), alive);
+    raw.prepare(`UPDATE runs SET host = 'elsewhere', pid = 1, heartbeat_at = ? WHERE id = ?`).run(new Date(Date.now() - 5_000).toISOString(), aliveRun);
     raw.close();
     const stored = () => {
       const db = new Database(file, {readonly: true});
@@ -191,7 +193,7 @@ describe('liveness', () => {
     withStaleSeconds(undefined, () => {
       const writer = Store.open(file);
       assert.equal(writer.markOrphanedRunsInterrupted(), 1);
-      assert.match(writer.run(silentRun)?.error ?? '', /no heartbeat from process 1 on vm for 120 s \(limit 60 s, PTV2_STALE_SECONDS\)/);
+      assert.match(writer.run(silentRun)?.error ?? '', /no heartbeat from process 1 on elsewhere for 120 s \(limit 60 s, PTV2_STALE_SECONDS\)/);
       // --resume --force takes over the one that still looks alive.
       assert.equal(writer.markOrphanedRunsInterrupted({takeOver: alive}), 1);
       assert.equal(writer.findExperiment('alive')?.status, 'interrupted');
