@@ -18,7 +18,7 @@ import {InterruptedError, isInterrupted, STOP_SIGNALS, UserError, type StopSigna
 import type {Experiment, JobResult, TaskData} from '../experiment/experiment.js';
 import {checkInputs, ensureCheckpoint, openExperiment, type CheckedInputs} from '../experiment/setup.js';
 import {namedSplits, unseenTagCounts} from '../experiment/task-data.js';
-import {ExperimentClock, percentOf, runTasks, TrainingView, type ProgressTask} from '../ui/progress.js';
+import {clock, ExperimentClock, percentOf, runTasks, TrainingView, type ProgressTask} from '../ui/progress.js';
 import {sweepNotes, type SweepNote} from '../config/plan.js';
 import {configToResume} from './resume-config.js';
 
@@ -72,7 +72,11 @@ export async function runExperiment(given: LoadedConfig, opts: RunExperimentOpti
   const stop = new StopOnSignals();
   try {
     const loaded = opts.resume ? configToResume(given, opts.database, opts.command ?? 'run') : given;
-    const experiment = await setUp(loaded, opts, stop);
+    const experiment = await setUp(loaded, opts, stop).catch((error: unknown) => {
+      // Stopped before the experiment was recorded: there is nothing to resume, only to start again.
+      if (isInterrupted(error)) error.suggestions.splice(0, error.suggestions.length, 'nothing was recorded; run the same command again to start');
+      throw error;
+    });
     stop.experiment = experiment;
     return await trainAll(experiment, loaded, given, opts, stop);
   } finally {
@@ -115,7 +119,7 @@ async function setUp(loaded: LoadedConfig, opts: RunExperimentOptions, stop: Sto
           : undefined;
         created = (await ensureCheckpoint(config, {onEvent, signal: stop.signal})).created;
         stop.signal.throwIfAborted();
-        return {title: created ? `${pretrain ? 'pretrained' : 'created'} checkpoint ${config.model.path}${pretrain ? ` in ${view.clock.describe().replace(/^.*· /, '')}` : ''}` : `checkpoint ${config.model.path} exists`};
+        return {title: created ? `${pretrain ? 'pretrained' : 'created'} checkpoint ${config.model.path}${pretrain ? ` in ${clock(view.clock.elapsed())}` : ''}` : `checkpoint ${config.model.path} exists`};
       },
     });
   }
@@ -182,7 +186,10 @@ async function trainAll(experiment: Experiment, loaded: LoadedConfig, given: Loa
         overall.endJob(planned[k]);
         results.set(job.id, result);
         seconds.set(job.id, (Date.now() - started) / 1000);
-        if (result.status === 'interrupted') throw new InterruptedError(stop.stoppedBy ?? 'SIGINT');
+        if (result.status === 'interrupted') {
+          control.title(`${job.id}: interrupted`);
+          throw new InterruptedError(stop.stoppedBy ?? 'SIGINT');
+        }
         return result.status === 'completed'
           ? {title: `${job.id}: best dev ${result.keyMetric} ${percentOf(result.bestValue!, scale)} (epoch ${result.bestEpoch})${result.resumed ? ', completed earlier' : ''}`}
           : {title: `${job.id}: ${result.status}`, failed: result.error};
