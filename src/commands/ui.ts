@@ -23,6 +23,12 @@ Opens the database read-only (safe while runs write it) and listens on 127.0.0.1
     const {flags} = await this.parse(Ui);
     const {startDashboard} = await import('../dashboard/server.js');
     const dashboard = await startDashboard({dbPath: flags.db, host: flags.host, port: flags.port, allowNonLoopback: flags.host !== undefined});
+    // Listen for Ctrl-C before saying where it serves: whoever reads that line may stop it at once.
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
     this.log(`ptv2 ui: serving ${flags.db} (read-only) at ${dashboard.url}`);
     if (flags.host !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(flags.host)) {
       this.logToStderr(`warning: listening on ${flags.host}: other machines can read these results`);
@@ -32,11 +38,7 @@ Opens the database read-only (safe while runs write it) and listens on 127.0.0.1
       const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
       spawn(opener, [dashboard.url], {detached: true, stdio: 'ignore'}).on('error', () => this.logToStderr(`could not start ${opener}; open ${dashboard.url} yourself`)).unref();
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopped;
     await dashboard.close();
   }
 }
