@@ -235,6 +235,7 @@ async function trainAll(experiment: Experiment, loaded: LoadedConfig, given: Loa
   const notCompleted = outcomes.filter((r) => r.status !== 'completed');
   if (stop.stoppedBy) {
     const error = new InterruptedError(stop.stoppedBy);
+    error.suggestions.splice(0, error.suggestions.length, `continue with: ptv2 run ${given.file} --resume`);
     error.details = {summary};
     throw error;
   }
@@ -243,7 +244,7 @@ async function trainAll(experiment: Experiment, loaded: LoadedConfig, given: Loa
     if (finishError !== undefined && !notCompleted.some((r) => r.error?.includes((finishError as Error).message))) parts.push((finishError as Error).message);
     const error = new UserError(`${notCompleted.length} of ${outcomes.length} runs did not complete: ${parts.join('; ')}`, {}, [
       `see which with: ptv2 report --runs --db ${experiment.store.path}`,
-      'fix the cause, then run the rest: ptv2 run CONFIG --resume',
+      `fix the cause, then run the rest: ptv2 run ${given.file} --resume`,
     ]);
     error.details = {summary};
     throw error;
