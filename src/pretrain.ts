@@ -246,7 +246,8 @@ export async function pretrainedCheckpoint(
  * Pretrains a random BERT of `options`' sizes on the synthetic world's corpus and writes it to
  * `dir` as a BertForMaskedLM with `vocab` (the world's WordPiece vocabulary). The directory
  * appears only once complete: it is written beside `dir` and renamed, so an interrupted
- * pretraining never leaves a checkpoint that looks finished. `signal` stops it between two steps.
+ * pretraining never leaves a checkpoint that looks finished; with `replace`, an existing `dir` is
+ * swapped out only then. `signal` stops it between two steps.
  */
 export async function writePretrainedCheckpoint(
   dir: string,
@@ -254,11 +255,11 @@ export async function writePretrainedCheckpoint(
   vocab: string[],
   config: PretrainConfig,
   onEvent?: (event: TrainEvent) => void,
-  signal?: AbortSignal,
+  opts: {signal?: AbortSignal; replace?: boolean} = {},
 ): Promise<PretrainReport> {
   const tokenizer = tokenizerFromJson(buildWordPieceTokenizerJson(vocab, {lowercase: true, stripAccents: null}));
   const corpus = pretrainingCorpus({extraScale: config.corpus_scale});
-  const result = await pretrainedCheckpoint(options, tokenizer, vocab, corpus, pretrainSettings(config), onEvent, signal);
-  await writeDirectoryAtomically(dir, (tmp) => writeCheckpoint(tmp, result.config, result.weights, vocab));
+  const result = await pretrainedCheckpoint(options, tokenizer, vocab, corpus, pretrainSettings(config), onEvent, opts.signal);
+  await writeDirectoryAtomically(dir, (tmp) => writeCheckpoint(tmp, result.config, result.weights, vocab), {replace: opts.replace});
   return result.report;
 }

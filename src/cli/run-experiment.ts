@@ -174,7 +174,7 @@ async function trainAll(experiment: Experiment, loaded: LoadedConfig, given: Loa
         const view = new TrainingView(job.id, experiment.keyMetricOf(job), planned[k], (_m, v) => percentOf(v, scale), (m) => (job.stage === 'shared' ? [experiment.keyMetricOf(job)] : Object.keys(m)));
         const heading = () => `${job.id} · run ${k + 1}/${jobs.length} · ${overall.describe()}`;
         const started = Date.now();
-        const result = await runJobSafely(experiment, job, (event) => {
+        let result = await runJobSafely(experiment, job, (event) => {
           const line = view.update(event);
           if (event.type === 'progress') overall.inJob = event.step;
           if (line !== undefined && (event.type === 'step' || event.type === 'eval' || event.type === 'end')) control.note(line);
@@ -184,6 +184,9 @@ async function trainAll(experiment: Experiment, loaded: LoadedConfig, given: Loa
           }
         });
         overall.endJob(planned[k]);
+        // A stopped run's best epoch so far is still worth showing (its metrics are in the store).
+        const best = view.bestSoFar;
+        if (result.status === 'interrupted' && result.bestValue === undefined && best) result = {...result, bestValue: best.value, bestEpoch: best.epoch};
         results.set(job.id, result);
         seconds.set(job.id, (Date.now() - started) / 1000);
         if (result.status === 'interrupted') {

@@ -174,7 +174,7 @@ export async function ensureCheckpoint(config: Ptv2Config, opts: {onEvent?: (eve
   };
   if (init.pretrain && Array.isArray(vocab)) {
     const {writePretrainedCheckpoint} = await import('../pretrain.js');
-    await writePretrainedCheckpoint(dir, options, vocab, init.pretrain, opts.onEvent, opts.signal);
+    await writePretrainedCheckpoint(dir, options, vocab, init.pretrain, opts.onEvent, {signal: opts.signal});
     return {created: true};
   }
   const {config: hfConfig, weights} = randomCheckpoint(options);

@@ -38,7 +38,10 @@ export async function runTasks(tasks: ProgressTask[], opts: {plain?: boolean; lo
   if (plain) {
     for (const task of tasks) {
       const control: TaskControl = {title: () => {}, status: () => {}, note: log};
-      const done = await task.run(control);
+      const done = await task.run(control).catch((error: unknown) => {
+        log(`${task.title}: ${(error as Error).message}`);
+        throw error;
+      });
       const title = done ? done.title : task.title;
       log(done?.failed ? `${title}: ${done.failed}` : title);
     }
@@ -176,6 +179,11 @@ export class TrainingView {
       default:
         return undefined;
     }
+  }
+
+  /** The best dev value of the key metric so far, and its epoch. */
+  get bestSoFar(): {value: number; epoch: number} | undefined {
+    return this.best;
   }
 
   /** The live status line: `epoch 3/30 · step 120/900 · 8.1 steps/s · 0:15, ETA 1:36 · loss 0.6931 · best dev accuracy 61.0 (epoch 2)`. */

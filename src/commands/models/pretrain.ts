@@ -29,7 +29,6 @@ The text is the sample data sets' training splits plus fresh sentences about the
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(ModelsPretrain);
-    const fs = await import('node:fs');
     checkNewCheckpoint(flags);
     const pretrain = await pretrainConfig(flags);
     if (pretrain.max_length > flags['max-positions']) {
@@ -43,7 +42,6 @@ The text is the sample data sets' training splits plus fresh sentences about the
     const {worldVocabulary} = await import('../../data/synthetic/index.js');
     const {writePretrainedCheckpoint} = await import('../../pretrain.js');
     const vocab = buildWordPieceVocab(worldVocabulary(), flags.vocab);
-    if (flags.force) fs.rmSync(flags.out, {recursive: true, force: true});
     const report = await writePretrainedCheckpoint(
       flags.out,
       architectureOf(flags, vocab.length),
@@ -55,6 +53,8 @@ The text is the sample data sets' training splits plus fresh sentences about the
           this.log(`epoch ${event.epoch}/${pretrain.epochs}: held-out MLM loss ${loss.toFixed(3)}, masked-token accuracy ${(100 * accuracy).toFixed(1)}%`);
         }
       },
+      // --force: the old checkpoint is replaced only once the new one is complete.
+      {replace: flags.force},
     );
     const last = report.epochs.at(-1)!;
     this.log(
