@@ -31,8 +31,9 @@ import {readSafetensors, writeSafetensors} from '../model/safetensors.js';
 import {deriveSeed, mulberry32} from '../random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
 import {predictLabels, predictTags, spanLogitsOf} from './predict.js';
+import {recordingEvents} from './recording.js';
 import {HEARTBEAT_SECONDS} from '../store/liveness.js';
-import type {MetricRow, RunRow, Store} from '../store/index.js';
+import type {RunRow, Store} from '../store/index.js';
 import type {PtTokenizer} from '../tokenizer/index.js';
 import {yieldToEventLoop, type TrainEvent, type TrainerOptions, type TrainResult} from '../train/trainer.js';
 import type {PrepareOptions} from './setup.js';
@@ -42,9 +43,6 @@ export type {PrepareOptions} from './setup.js';
 export {ensureCheckpoint} from './setup.js';
 import {evaluatedSplits, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
 import {jobParams, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
-
-/** Logged training steps reach the store at most this often (and at each epoch's end). */
-const STEP_FLUSH_MS = 1000;
 
 export interface JobResult {
   job: Job;
@@ -275,7 +273,7 @@ export class Experiment {
     try {
       const {train, restoreState} = await import('../train/trainer.js');
       run.before?.();
-      const result = await train<B>({...trainingSchedule(job.config), ...run.options, signal: this.signal, onEvent: this.recordingEvents(runId, onEvent)});
+      const result = await train<B>({...trainingSchedule(job.config), ...run.options, signal: this.signal, onEvent: recordingEvents(this.store, runId, onEvent)});
       bestState = result.bestState;
       restoreState(run.options.variables, bestState);
       await run.after(result);
@@ -326,41 +324,6 @@ export class Experiment {
       seed: job.seed,
       backend: this.backend.name,
       modelPath: job.config.model.path,
-    };
-  }
-
-  /**
-   * Trainer events → the store, then to the caller. Per epoch: the dev metrics and the epoch's mean
-   * training loss (`train/loss`). For the learning curves: the planned step count at start
-   * (`train/total_steps`, epoch 0), and each logged step's loss and learning rate (`train/step_loss`,
-   * `train/lr`), committed at most once a second (and with each epoch's rows) so a short
-   * `log_every` does not cost a transaction per step.
-   */
-  private recordingEvents(runId: number, onEvent: (event: TrainEvent) => void): (event: TrainEvent) => void {
-    let pendingLoss: {epoch: number; loss: number} | undefined;
-    let pendingSteps: MetricRow[] = [];
-    let lastFlush = Date.now();
-    const flushSteps = (extra: MetricRow[] = []) => {
-      this.store.recordMetrics(runId, [...pendingSteps, ...extra]);
-      pendingSteps = [];
-      lastFlush = Date.now();
-    };
-    return (event) => {
-      if (event.type === 'start') flushSteps([{epoch: 0, step: 0, split: 'train', name: 'total_steps', value: event.totalSteps}]);
-      if (event.type === 'step') {
-        pendingSteps.push(
-          {epoch: event.epoch, step: event.step, split: 'train', name: 'step_loss', value: event.loss},
-          {epoch: event.epoch, step: event.step, split: 'train', name: 'lr', value: event.lr},
-        );
-        if (Date.now() - lastFlush >= STEP_FLUSH_MS) flushSteps();
-      }
-      if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
-      if (event.type === 'eval') {
-        const rows: MetricRow[] = Object.entries(event.metrics).map(([name, value]) => ({epoch: event.epoch, step: event.step, split: 'dev', name, value}));
-        if (pendingLoss) rows.push({epoch: pendingLoss.epoch, step: event.step, split: 'train', name: 'loss', value: pendingLoss.loss});
-        flushSteps(rows);
-      }
-      onEvent(event);
     };
   }
 
