@@ -18,21 +18,20 @@
  * 10 static masks for the same effect). The held-out slice is masked once, so epochs compare.
  * Reference: Devlin et al. 2019; Liu et al. 2019 (RoBERTa) §4.1.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type {z} from 'zod';
 import type {modelPretrainSchema} from './config/schema.js';
 import {pretrainingCorpus, type CorpusItem} from './data/synthetic/corpus.js';
 import {evaluationBatches, trainingBatches, type Feature} from './data/features.js';
 import type {ByteLevelBpeVocab} from './model/bpe-vocab.js';
+import {writeDirectoryAtomically} from './model/atomic-dir.js';
 import {modelPrefix, normaliseConfig, randomCheckpoint, writeCheckpoint, type RandomCheckpointOptions} from './model/checkpoint.js';
 import {EncoderWeights} from './model/encoder.js';
 import {maskBatch, maskedLmArchitecture, MaskedLanguageModel, type MaskedBatch, type MaskingSpec, type MlmScore} from './model/mlm.js';
 import type {NamedTensor} from './model/safetensors.js';
 import {deriveSeed, mulberry32, shuffled} from './random.js';
 import {buildByteLevelBpeTokenizerJson, buildWordPieceTokenizerJson, tokenizerFromJson, type PtTokenizer} from './tokenizer/index.js';
-import {restoreState, train, type TrainEvent} from './train/trainer.js';
+import {restoreState, train, yieldToEventLoop, type TrainEvent} from './train/trainer.js';
 
 export interface PretrainSettings {
   epochs: number;
@@ -145,6 +144,7 @@ export async function pretrainMlm(
   settings: PretrainSettings,
   seed: number,
   onEvent: (event: TrainEvent) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<{tensors: Map<string, NamedTensor>; report: PretrainReport}> {
   const started = Date.now();
   const spec = maskingSpec(tokenizer, vocab, settings.maskRate);
@@ -180,11 +180,17 @@ export async function pretrainMlm(
         return trainingBatches(trainFeatures, settings.batchSize, tokenizer.padId, rng).map((batch) => maskBatch(batch, spec, rng));
       },
       lossOf: (batch, training) => model.loss(batch, training),
-      evaluate: () => {
-        const total = addScores(heldOut.map((batch) => model.score(batch)));
+      evaluate: async () => {
+        const scores: MlmScore[] = [];
+        for (const batch of heldOut) {
+          scores.push(model.score(batch));
+          await yieldToEventLoop(signal);
+        }
+        const total = addScores(scores);
         return {loss: total.lossSum / Math.max(1, total.count), accuracy: total.correct / Math.max(1, total.count)};
       },
       keyMetric: 'accuracy',
+      signal,
       onEvent: (event) => {
         if (event.type === 'epoch') pending = {trainLoss: event.trainLoss, seconds: event.seconds};
         if (event.type === 'eval') epochs.push({epoch: event.epoch, ...pending, loss: event.metrics.loss, accuracy: event.metrics.accuracy});
@@ -219,6 +225,7 @@ export async function pretrainedCheckpoint(
   corpus: readonly CorpusItem[],
   settings: PretrainSettings,
   onEvent?: (event: TrainEvent) => void,
+  signal?: AbortSignal,
 ): Promise<{config: Record<string, unknown>; weights: Map<string, NamedTensor>; report: PretrainReport}> {
   const modelType = options.modelType ?? 'bert';
   const architecture = maskedLmArchitecture(modelType);
@@ -233,7 +240,7 @@ export async function pretrainedCheckpoint(
   const weights = new EncoderWeights({dir: '<random>', config, weights: encoderOnly, hasPooler: false, heads: new Map()});
   try {
     const seed = options.seed ?? 0;
-    const {tensors, report} = await pretrainMlm(weights, tokenizer, vocab, corpus, settings, seed, onEvent);
+    const {tensors, report} = await pretrainMlm(weights, tokenizer, vocab, corpus, settings, seed, onEvent, signal);
     return {config: {...random.config, architectures: [architecture]}, weights: new Map([...tensors, ...pooler]), report};
   } finally {
     weights.dispose();
@@ -252,7 +259,8 @@ export function vocabTokenizer(vocab: string[] | ByteLevelBpeVocab): PtTokenizer
  * synthetic world's corpus and writes it to `dir` as a BertForMaskedLM with `vocab` (the world's
  * WordPiece vocabulary; RoBERTa: its byte-level BPE). The directory appears only once complete:
  * it is written beside `dir` and renamed, so an interrupted pretraining never leaves a checkpoint
- * that looks finished.
+ * that looks finished; with `replace`, an existing `dir` is swapped out only then. `signal` stops it
+ * between two steps.
  */
 export async function writePretrainedCheckpoint(
   dir: string,
@@ -260,14 +268,12 @@ export async function writePretrainedCheckpoint(
   vocab: string[] | ByteLevelBpeVocab,
   config: PretrainConfig,
   onEvent?: (event: TrainEvent) => void,
+  opts: {signal?: AbortSignal; replace?: boolean} = {},
 ): Promise<PretrainReport> {
   const tokenizer = vocabTokenizer(vocab);
   const corpus = pretrainingCorpus({extraScale: config.corpus_scale});
   const tokens = Array.isArray(vocab) ? vocab : vocab.tokens;
-  const result = await pretrainedCheckpoint(options, tokenizer, tokens, corpus, pretrainSettings(config), onEvent);
-  const partial = path.join(path.dirname(dir), `.${path.basename(dir)}.partial-${process.pid}`);
-  fs.rmSync(partial, {recursive: true, force: true});
-  writeCheckpoint(partial, result.config, result.weights, vocab);
-  fs.renameSync(partial, dir);
+  const result = await pretrainedCheckpoint(options, tokenizer, tokens, corpus, pretrainSettings(config), onEvent, opts.signal);
+  await writeDirectoryAtomically(dir, (tmp) => writeCheckpoint(tmp, result.config, result.weights, vocab), {replace: opts.replace});
   return result.report;
 }

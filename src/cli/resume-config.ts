@@ -14,8 +14,9 @@ import {resumeText} from './sweep-grid.js';
 export function configToResume(loaded: LoadedConfig, database: string | undefined, command: 'run' | 'sweep'): LoadedConfig {
   const file = database ?? loaded.config.database;
   // No database yet: nothing to resume, which the experiment then reports with its own message.
-  if (!fs.existsSync(file)) return loaded;
-  const store = Store.open(file);
+  if (!fs.existsSync(file) || fs.statSync(file).size === 0) return loaded;
+  // Read only: a database that is not ptv2's is refused, never migrated.
+  const store = Store.openReadOnly(file);
   try {
     const previous = store.findExperiment(loaded.config.name);
     if (!previous) return loaded;

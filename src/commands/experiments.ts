@@ -21,7 +21,7 @@ Names and ids are what \`ptv2 report --experiment\` takes (several, separated by
     const fs = await import('node:fs');
     if (!fs.existsSync(flags.db)) throw new UserError('no database here yet', {file: flags.db}, ['run an experiment first: ptv2 run configs/quickstart.yaml', 'or pass --db PATH']);
     const [{Store}, {listExperiments, renderExperimentsMarkdown}] = await Promise.all([import('../store/index.js'), import('../report/experiments.js')]);
-    const store = Store.open(flags.db);
+    const store = Store.openReadOnly(flags.db);
     try {
       const list = listExperiments(store, flags.db);
       if (!this.jsonEnabled()) this.log(list.length === 0 ? `${flags.db} has no experiments yet` : renderExperimentsMarkdown(list).replace(/\n$/, ''));

@@ -38,7 +38,7 @@ Each output record is {"id", "label", "probabilities"} (classification: a probab
     const {Store} = await import('../store/index.js');
     const {predictWithRun} = await import('../experiment/apply-run.js');
     const {formatPredictions} = await import('../data/scores.js');
-    const store = Store.open(flags.db);
+    const store = Store.openReadOnly(flags.db);
     try {
       const result = await predictWithRun(tf, store, {runId: args.run, input: flags.input, db: flags.db, model: flags.model});
       const text = formatPredictions(result.records, result.head, result.labels, flags.format as 'jsonl' | 'csv');

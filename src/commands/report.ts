@@ -49,7 +49,8 @@ For a sweep (\`ptv2 sweep\`, or a config's \`sweep:\`) the table is followed by 
     const {Store} = await import('../store/index.js');
     const {buildTaskMethodTable, mergeTables, renderCsv, renderJson, renderMarkdown: byTask, renderPaperLayout} = await import('../report/tables.js');
     const renderMarkdown = flags.layout === 'paper' ? renderPaperLayout : byTask;
-    const store = Store.open(flags.db);
+    // Read only: never migrates or marks anything; the previous schema is read as it is.
+    const store = Store.openReadOnly(flags.db);
     try {
       const {resolveExperiments, experimentsTitle} = await import('../report/experiments.js');
       const experiments = resolveExperiments(store, flags.experiment, flags.db);

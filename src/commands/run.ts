@@ -28,6 +28,7 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
     resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name (same config text): its completed runs stand, the others run again'}),
     queue: Flags.string({description: 'train on the workers of this queue instead (Redis URL redis://[user:password@]host:port[/db], rediss:// for TLS, or "env" for PTV2_QUEUE_URL); see ptv2 worker'}),
+    force: Flags.boolean({description: 'with --resume: take over the experiment even if it still looks alive (its heartbeat is recent); use when you know its process has stopped', dependsOn: ['resume']}),
     ...configEditFlags,
   };
 
@@ -46,15 +47,14 @@ Loads (or, with model.init, creates) the checkpoint, validates every data file f
       if (!this.jsonEnabled()) for (const line of renderDryRun(result, args.config)) this.log(line);
       return result;
     }
-    const {summary, failures} = await runExperiment(loaded, {
+    return runExperiment(loaded, {
       backend: flags.backend,
       database: flags.db,
       plain: flags.plain,
       resume: flags.resume,
+      force: flags.force,
       quiet: this.jsonEnabled(),
       log: (line) => this.log(line),
     });
-    if (failures !== undefined) this.error(failures, {exit: 1});
-    return summary;
   }
 }

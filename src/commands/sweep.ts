@@ -30,6 +30,7 @@ Without CONFIG: ptv2.yaml in the current directory, else configs/quickstart.yaml
     plain: Flags.boolean({description: 'one line per event instead of the live display (automatic when stdout is not a terminal)'}),
     resume: Flags.boolean({description: 'continue the latest experiment of this config\'s name, which must have run this sweep: its completed runs stand, the others run again'}),
     queue: Flags.string({description: 'train on the workers of this queue instead (Redis URL redis://[user:password@]host:port[/db], rediss:// for TLS, or "env" for PTV2_QUEUE_URL); see ptv2 worker'}),
+    force: Flags.boolean({description: 'with --resume: take over the experiment even if it still looks alive (its heartbeat is recent)', dependsOn: ['resume']}),
     ...configEditFlags,
   };
 
@@ -74,16 +75,16 @@ Without CONFIG: ptv2.yaml in the current directory, else configs/quickstart.yaml
         results.push(result);
         continue;
       }
-      const {summary, failures} = await runExperiment(loaded, {
+      const summary = await runExperiment(loaded, {
         backend: flags.backend,
         database: flags.db,
         plain: flags.plain,
         resume: flags.resume,
+        force: flags.force,
         command: 'sweep',
         quiet: this.jsonEnabled(),
         log: (line) => this.log(line),
       });
-      if (failures !== undefined) this.error(failures, {exit: 1});
       results.push({...summary, sweep: {key, values: grid.values, ...(order ? {depth_order: order} : {})}});
     }
     return results.length === 1 ? results[0] : results;

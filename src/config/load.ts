@@ -18,7 +18,7 @@ import {z} from 'zod';
 
 import {taskProblems} from '../data/registry.js';
 import {decodeUtf8} from '../data/text-file.js';
-import {formatLocated, UserError} from '../errors.js';
+import {formatLocated, UserError, type ErrorLocation} from '../errors.js';
 import {applyAssignments, assignmentAt, chosenProfile, checkProfileExists, editsHeader, parseSetArgument, profileAssignments, resolveKeyPath, SET_FLAG} from './edits.js';
 import type {Assignment, ConfigEdits} from './edits.js';
 import {ptv2ConfigSchema} from './schema.js';
@@ -49,6 +49,8 @@ export interface LoadedConfig {
   /** The file's text as read, kept so a run can record exactly what it was started with. */
   text: string;
   file: string;
+  /** Where a key of the config was set (file, line, key; or the --set that set it), for errors found later. */
+  locate?: (path: readonly PropertyKey[]) => ErrorLocation;
 }
 
 type PathSegment = string | number;
@@ -329,7 +331,12 @@ export function parseConfig(text: string, file: string, edits: ConfigEdits = {})
 
   const chosen = chosenProfile(data as Record<string, unknown>, edits);
   const sets = edits.sets ?? [];
-  if (!chosen && sets.length === 0) return {config, text, file};
+  const located = (locate: Locate) => (path: readonly PropertyKey[]): ErrorLocation => {
+    const where = locate(path);
+    if (typeof where === 'object') return {...(where.file ? {file: where.file} : {}), ...(where.line === undefined ? {} : {line: where.line}), field: where.path};
+    return {file, ...(where === undefined ? {} : {line: where}), field: formatKeyPath(path)};
+  };
+  if (!chosen && sets.length === 0) return {config, text, file, locate: located(locateInFile)};
 
   // The file is valid on its own; now the profile's values, then each --set, go into a copy.
   if (chosen) checkProfileExists(data as Record<string, unknown>, chosen, file, lineAt(doc, counter, ['profile']));
@@ -355,7 +362,7 @@ export function parseConfig(text: string, file: string, edits: ConfigEdits = {})
     return {file: '', path: `${SET_FLAG} ${source.origin.key}${below}`};
   };
   const editedConfig = checkConfig(edited.toJS(), file, locateEdit);
-  return {config: editedConfig, text: `${editsHeader(chosen?.name, sets)}\n${edited.toString({flowCollectionPadding: false})}`, file};
+  return {config: editedConfig, text: `${editsHeader(chosen?.name, sets)}\n${edited.toString({flowCollectionPadding: false})}`, file, locate: located(locateEdit)};
 }
 
 /** Schema, then the checks that depend on which task (or task family) an entry is. */

@@ -85,7 +85,7 @@ export async function predictWithRun(tf: Tf, store: Store, request: PredictReque
   try {
     loadState(tf, model.variables, stateFile);
     const batches = evaluationBatches(set.features, job.config.train.eval_batch_size, tokenizer.padId);
-    const evaluation = predictSplit(tf, definition, labels as string[], model, {examples, set}, batches);
+    const evaluation = await predictSplit(tf, definition, labels as string[], model, {examples, set}, batches);
     return {run, head: definition.head, labels: labels as string[], inputKind: kind, records: scoredPredictions(definition.head, evaluation), truncated: set.truncated};
   } finally {
     model.dispose();

@@ -75,19 +75,21 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
   const taskConfig = (t: TaskConfig) => ({...config, train: {...config.train, ...withoutUndefined(t.train)}});
   const tokenizer = checkpoint ? loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase}) : undefined;
   const loadedData = new Map<string, TaskData>();
-  const tasks = config.tasks.map((t) => {
+  const tasks = config.tasks.map((t, index) => {
     const definition = definitions.get(t.name)!;
+    // A missing path is reported at the config line that set it, as `ptv2 run` reports it.
+    const where = (key: string) => loaded.locate?.(['tasks', index, key]) ?? {file, field: `tasks[${index}].${key}`};
     if (tokenizer) {
-      const data = loadTaskData(taskConfig(t), t, definition, tokenizer, lengths.get(t.name)!.value);
+      const data = loadTaskData(taskConfig(t), t, definition, tokenizer, lengths.get(t.name)!.value, where);
       loadedData.set(t.name, data);
       const splits: Record<string, number> = {train: data.train.examples.length, dev: data.dev.examples.length};
       for (const test of data.tests) splits[test.name] = test.examples.length;
       return {name: t.name, splits};
     }
-    const train = readSplit(definition, t, t.train_file ?? definition.files.train, 'train');
+    const train = readSplit(definition, t, t.train_file ?? definition.files.train, 'train', where);
     labelsOf(definition, train);
-    const splits: Record<string, number> = {train: train.length, dev: readSplit(definition, t, t.dev_file ?? definition.files.dev, 'dev').length};
-    for (const test of testSplitNames(t.test_file)) splits[test.name] = readSplit(definition, t, test.file, 'test').length;
+    const splits: Record<string, number> = {train: train.length, dev: readSplit(definition, t, t.dev_file ?? definition.files.dev, 'dev', where).length};
+    for (const test of testSplitNames(t.test_file)) splits[test.name] = readSplit(definition, t, test.file, 'test', where).length;
     return {name: t.name, splits};
   });
 

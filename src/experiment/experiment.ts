@@ -4,47 +4,50 @@
  * loop); the trainer below it only emits events.
  *
  * Everything that can be wrong with the user's input (config, checkpoint, data files, lengths)
- * is checked before the experiment row is written, so bad input never leaves a half-written
- * experiment behind.
+ * is checked before the experiment row is written (setup.ts), so bad input never leaves a
+ * half-written experiment behind.
+ *
+ * While it trains, the experiment stamps a heartbeat on its row and its current run every few
+ * seconds (store/liveness.ts), and stops between two steps once its AbortSignal fires (Ctrl-C),
+ * marking the run and itself interrupted. Every job ends as a JobResult, whatever failed, the
+ * store included.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from '../compute/backend.js';
-import {withoutUndefined, type LoadedConfig} from '../config/load.js';
-import {planJobs, type Job} from '../config/plan.js';
-import type {Ptv2Config, TaskConfig} from '../config/schema.js';
-import {UserError} from '../errors.js';
+import type {BackendInfo, Tf} from '../compute/backend.js';
+import type {LoadedConfig} from '../config/load.js';
+import type {Job} from '../config/plan.js';
+import type {Ptv2Config} from '../config/schema.js';
+import {isInterrupted, UserError} from '../errors.js';
 import {evaluationBatches, trainingBatches, type Batch} from '../data/features.js';
-import {taskDefinition, type Evaluation} from '../data/registry.js';
-import {loadCheckpoint, randomCheckpoint, writeCheckpoint} from '../model/checkpoint.js';
-import {buildUnigramVocab} from '../model/unigram-vocab.js';
+import type {Evaluation} from '../data/registry.js';
 import type {EncoderWeights} from '../model/encoder.js';
 import type {TaskModel} from '../model/model.js';
 import {readSafetensors, writeSafetensors} from '../model/safetensors.js';
-import {checkWasmFits} from '../compute/memory.js';
-import {buildCasedBpeVocab} from '../model/bpe-vocab.js';
-import {buildWordPieceVocab} from '../model/vocab.js';
 import {deriveSeed, mulberry32} from '../random.js';
 import {mergedBatches, multitaskMetrics, MULTITASK_KEY_METRIC, type TaskBatch} from './multitask.js';
 import {predictSplit} from './predict.js';
 import {writeScoredPredictions} from '../data/scores.js';
-import {Store, type MetricRow, type RunRow} from '../store/index.js';
-import {loadTokenizer, type PtTokenizer} from '../tokenizer/index.js';
-import type {TrainEvent, TrainerOptions, TrainResult} from '../train/trainer.js';
+import {recordingEvents} from './recording.js';
+import {HEARTBEAT_SECONDS} from '../store/liveness.js';
+import type {RunRow, Store} from '../store/index.js';
+import type {PtTokenizer} from '../tokenizer/index.js';
+import {yieldToEventLoop, type TrainEvent, type TrainerOptions, type TrainResult} from '../train/trainer.js';
+import type {PrepareOptions} from './setup.js';
 
 export type {SplitData, TaskData} from './task-data.js';
-import {checkPositions, evaluatedSplits, inputLength, loadTaskData, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
-import {checkPooler, jobParams, loadPromptTables, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
-import {prepareVerbalizers, promptInitIds, type VerbalizedTasks} from './verbalizer-setup.js';
-
-/** Logged training steps reach the store at most this often (and at each epoch's end). */
-const STEP_FLUSH_MS = 1000;
+export type {PrepareOptions} from './setup.js';
+export {ensureCheckpoint} from './setup.js';
+import {evaluatedSplits, taskParams, truncationCounts, type SplitData, type TaskData} from './task-data.js';
+import {jobParams, modelSpec, promptOptions, trainingSchedule, variableName, type PromptTables} from './job-setup.js';
+import {promptInitIds, type VerbalizedTasks} from './verbalizer-setup.js';
 
 export interface JobResult {
   job: Job;
-  runId: number;
+  /** Null when the run could not even be recorded (the store failed at its start) or never started. */
+  runId: number | null;
   status: 'completed' | 'failed' | 'interrupted';
   bestEpoch?: number;
   bestValue?: number;
@@ -54,58 +57,19 @@ export interface JobResult {
   resumed?: boolean;
 }
 
-export interface PrepareOptions {
-  /** --backend flag, else PTV2_BACKEND, else the config. */
-  backend?: string;
-  /** --db flag, else the config's database. */
-  database?: string;
-  /** --resume: continue the latest experiment of this name, skipping its completed runs. */
-  resume?: boolean;
-}
-
-/**
- * Write the checkpoint a config asks for when its directory does not exist yet: random, or with
- * `init.pretrain` MLM-pretrained on the synthetic world's text (needs the tfjs backend up).
- */
-export async function ensureCheckpoint(config: Ptv2Config): Promise<{created: boolean}> {
-  const dir = config.model.path;
-  if (fs.existsSync(dir) || !config.model.init) return {created: false};
-  const init = config.model.init;
-  const {worldPieces, worldVocabulary} = await import('../data/synthetic/index.js');
-  // RoBERTa's byte-level BPE, DeBERTa's Unigram, BERT's WordPiece; pretraining is for BERT and RoBERTa (see the config schema).
-  const vocab = init.type === 'roberta' ? buildCasedBpeVocab(worldPieces())
-    : init.type === 'deberta-v2' ? buildUnigramVocab(worldVocabulary())
-    : buildWordPieceVocab(worldVocabulary());
-  const options = {
-    modelType: init.type,
-    layers: init.layers,
-    hidden: init.hidden,
-    heads: init.heads,
-    intermediate: init.intermediate,
-    maxPositions: init.max_positions,
-    vocabSize: Array.isArray(vocab) ? vocab.length : vocab.tokens.length,
-    seed: config.seed,
-  };
-  // The schema allows pretrain for bert and roberta only, whose vocabularies are these two kinds.
-  if (init.pretrain && !('tokenizerJson' in vocab)) {
-    const {writePretrainedCheckpoint} = await import('../pretrain.js');
-    await writePretrainedCheckpoint(dir, options, vocab, init.pretrain);
-    return {created: true};
-  }
-  const {config: hfConfig, weights} = randomCheckpoint(options);
-  writeCheckpoint(dir, hfConfig, weights, vocab);
-  return {created: true};
-}
-
 export class Experiment {
   experimentId = -1;
   private currentRun: number | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Run outcomes the store could not take when they happened (a lock, a full disk): tried again at the end. */
+  private readonly unrecorded = new Map<number, {status: 'failed' | 'interrupted'; error: string}>();
   /** MPT-2: per shared job id, the saved file of its best prompt and per-task heads. */
   private readonly sharedStateFiles = new Map<string, string>();
   /** Resumed experiment: the runs an earlier process completed, by job id. */
   private completedRuns = new Map<string, RunRow>();
 
-  private constructor(
+  /** Built by setup.ts (openExperiment), which checks everything first. */
+  constructor(
     readonly loaded: LoadedConfig,
     readonly config: Ptv2Config,
     readonly backend: BackendInfo,
@@ -118,6 +82,7 @@ export class Experiment {
     readonly jobs: Job[],
     private readonly promptTables: PromptTables,
     private readonly verbalizers: VerbalizedTasks,
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** A task's data as a job reads it: written into the verbalizer's template when the job's head is the verbalizer. */
@@ -131,42 +96,33 @@ export class Experiment {
     return modelSpec(job, this.dataFor(job, task), seed, this.promptTables, {verbalizer, promptInitIds: promptInitIds(job, this.tokenizer, deriveSeed(seed, 'prompt-init'), this.loaded.file)});
   }
 
-  /** Validate and load everything, then open the store and write the experiment row. */
+  /** Validate and load everything (setup.ts: inputs, checkpoint, model), then open the store and write the experiment row. */
   static async prepare(loaded: LoadedConfig, opts: PrepareOptions = {}): Promise<Experiment> {
-    const config = loaded.config;
-    const {info, tf} = await initBackend(resolveBackendChoice(opts.backend, config.backend));
-    tf.enableProdMode();
-    const {created} = await ensureCheckpoint(config);
-    const checkpoint = loadCheckpoint(config.model.path);
-    const tokenizer = loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase});
-    const definitions = new Map(config.tasks.map((t) => [t.name, taskDefinition(t)]));
-    const lengths = new Map(config.tasks.map((t, i) => [t.name, inputLength(config, i, definitions.get(t.name)!)]));
-    const jobs = planJobs(config);
-    // A shared MPT-2 job trains on the batches of each of its tasks in turn: each must fit.
-    const jobTasks = jobs.flatMap((job) => (job.tasks ?? [job.task]).map((task) => ({job, length: lengths.get(task)!})));
-    for (const {job, length} of jobTasks) checkPositions(job, length, checkpoint.config.maxPositions - checkpoint.config.positionOffset, loaded.file);
-    if (info.name === 'wasm') {
-      for (const {job, length} of jobTasks) {
-        const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: length.value, promptLength: job.config.prompt.length};
-        checkWasmFits(checkpoint.config, shape, {file: loaded.file});
+    const {prepareExperiment} = await import('./setup.js');
+    return prepareExperiment(loaded, opts);
+  }
+
+  /** A new experiment row, running in this process. */
+  start(): void {
+    this.experimentId = this.store.createExperiment({name: this.config.name, configPath: this.loaded.file, configText: this.loaded.text});
+    this.startHeartbeat();
+  }
+
+  /** Every few seconds while it runs: this experiment and its current run are alive. */
+  private startHeartbeat(): void {
+    this.heartbeatTimer = setInterval(() => {
+      try {
+        this.store.heartbeat(this.experimentId, this.currentRun);
+      } catch {
+        // A locked database misses a beat; the writes that matter report their own failure.
       }
-    }
-    // DeBERTa's [CLS] heads bring their own ContextPooler; BERT/RoBERTa read the checkpoint's pooler.
-    if (!checkpoint.config.deberta) checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
-    const promptTables = loadPromptTables(jobs, checkpoint.config, loaded.file);
-    // A task's own train.max_train_examples / max_eval_examples win over the top level's.
-    const taskConfig = (t: TaskConfig) => ({...config, train: {...config.train, ...withoutUndefined(t.train)}});
-    const tasks = new Map(config.tasks.map((t) => [t.name, loadTaskData(taskConfig(t), t, definitions.get(t.name)!, tokenizer, lengths.get(t.name)!.value)]));
-    const verbalizers = prepareVerbalizers(jobs, tasks, tokenizer, checkpoint, loaded.file);
-    for (const job of jobs) promptInitIds(job, tokenizer, 0, loaded.file);
-    const {EncoderWeights} = await import('../model/encoder.js');
-    const weights = new EncoderWeights(checkpoint);
-    const store = Store.open(opts.database ?? config.database);
-    store.markOrphanedRunsInterrupted();
-    const experiment = new Experiment(loaded, config, info, tf, weights, tokenizer, tasks, store, created, jobs, promptTables, verbalizers);
-    if (opts.resume) experiment.resumeLatest();
-    else experiment.experimentId = store.createExperiment({name: config.name, configPath: loaded.file, configText: loaded.text});
-    return experiment;
+    }, HEARTBEAT_SECONDS * 1000);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
   }
 
   /**
@@ -174,15 +130,14 @@ export class Experiment {
    * fine-tuning starts from a shared stage completed earlier); every other job runs again. Only
    * the same config text may resume, so the stored config keeps describing every run.
    */
-  private resumeLatest(): void {
+  resumeLatest(): void {
+    // Checked already (setup.ts checkDatabase); checked again in case another process got there first.
     const previous = this.store.findExperiment(this.config.name);
     const fail = (message: string, suggestions: string[]) => {
-      this.store.close();
-      this.weights.dispose();
       throw new UserError(message, {file: this.loaded.file}, suggestions);
     };
     if (!previous) return fail(`no experiment named "${this.config.name}" in ${this.store.path} to resume`, ['run without --resume to start it']);
-    if (previous.status === 'running') return fail(`experiment ${previous.name} #${previous.id} is still running (pid ${previous.pid} on ${previous.host})`, ['wait for it, or stop it first']);
+    if (previous.status === 'running') return fail(`experiment ${previous.name} #${previous.id} is still running (pid ${previous.pid} on ${previous.host})`, ['wait for it, or take it over: ptv2 run CONFIG --resume --force']);
     if (previous.configText !== this.loaded.text) {
       return fail(`the config has changed since experiment ${previous.name} #${previous.id} ran`, ['run without --resume to start a new experiment', 'or restore the config as it was (it is stored in the database)']);
     }
@@ -196,6 +151,7 @@ export class Experiment {
       if (job.stage === 'shared' && state) this.sharedStateFiles.set(job.id, state.path);
     }
     this.store.reopenExperiment(previous.id);
+    this.startHeartbeat();
   }
 
   /** Jobs an earlier process of a resumed experiment completed. */
@@ -242,7 +198,7 @@ export class Experiment {
         stepsPerEpoch,
         batchesForEpoch: () => trainingBatches(data.train.set.features, cfg.train.batch_size, padId, shuffleRng),
         lossOf: (batch, training) => model.loss(batch, batch.tokenLabels ?? batch.labels, training, batch.choices),
-        evaluate: () => data.definition.score(this.predict(data, model, data.dev, devBatches)),
+        evaluate: async () => data.definition.score(await this.predict(data, model, data.dev, devBatches)),
         keyMetric: data.definition.keyMetric,
       },
       before: () => {
@@ -286,13 +242,14 @@ export class Experiment {
     const padId = this.tokenizer.padId;
     const shuffleRng = mulberry32(deriveSeed(seed, 'shuffle'));
     const devBatches = new Map(tasks.map((data) => [data.config.name, evaluationBatches(data.dev.set.features, cfg.train.eval_batch_size, padId)]));
-    const evaluateAll = () =>
-      multitaskMetrics(
-        tasks.map((data) => {
-          const name = data.config.name;
-          return {data, metrics: data.definition.score(this.predict(data, models.get(name)!, data.dev, devBatches.get(name)!))};
-        }),
-      );
+    const evaluateAll = async () => {
+      const results = [];
+      for (const data of tasks) {
+        const name = data.config.name;
+        results.push({data, metrics: data.definition.score(await this.predict(data, models.get(name)!, data.dev, devBatches.get(name)!))});
+      }
+      return multitaskMetrics(results);
+    };
     return this.trainRun<TaskBatch>(job, runId, onEvent, {
       options: {
         variables,
@@ -302,7 +259,7 @@ export class Experiment {
         evaluate: evaluateAll,
         keyMetric: MULTITASK_KEY_METRIC,
       },
-      after: () => {
+      after: async () => {
         // Heads of one kind share tensor names across tasks, so each is stored under its task's name.
         const named = [
           ...prompt.variables.map((v): [string, TF.Variable] => [variableName(v), v]),
@@ -327,7 +284,7 @@ export class Experiment {
     job: Job,
     runId: number,
     onEvent: (event: TrainEvent) => void,
-    run: {options: Omit<TrainerOptions<B>, keyof ReturnType<typeof trainingSchedule> | 'onEvent'>; before?: () => void; after: (best: TrainResult) => void; dispose: () => void},
+    run: {options: Omit<TrainerOptions<B>, keyof ReturnType<typeof trainingSchedule> | 'onEvent'>; before?: () => void; after: (best: TrainResult) => void | Promise<void>; dispose: () => void},
   ): Promise<JobResult> {
     const keyMetric = run.options.keyMetric;
     this.currentRun = runId;
@@ -335,16 +292,24 @@ export class Experiment {
     try {
       const {train, restoreState} = await import('../train/trainer.js');
       run.before?.();
-      const result = await train<B>({...trainingSchedule(job.config), ...run.options, onEvent: this.recordingEvents(runId, onEvent)});
+      const result = await train<B>({...trainingSchedule(job.config), ...run.options, signal: this.signal, onEvent: recordingEvents(this.store, runId, onEvent)});
       bestState = result.bestState;
       restoreState(run.options.variables, bestState);
-      run.after(result);
+      await run.after(result);
       this.store.finishRun(runId, {status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue});
       return {job, runId, status: 'completed', bestEpoch: result.bestEpoch, bestValue: result.bestValue, keyMetric};
     } catch (error) {
-      const message = (error as Error).message;
-      this.store.finishRun(runId, {status: 'failed', error: message});
-      return {job, runId, status: 'failed', error: message, keyMetric};
+      // Stopped by a signal: interrupted; anything else (the store included): failed. Recording
+      // that may fail too (a locked database); the result says so rather than being lost.
+      const status = isInterrupted(error) ? 'interrupted' : 'failed';
+      let message = (error as Error).message;
+      try {
+        this.store.finishRun(runId, {status, error: message});
+      } catch (storeError) {
+        this.unrecorded.set(runId, {status, error: message});
+        message += `; the run could not be marked ${status} either: ${(storeError as Error).message}`;
+      }
+      return {job, runId, status, error: message, keyMetric};
     } finally {
       this.currentRun = undefined;
       this.tf.dispose(bestState);
@@ -387,44 +352,9 @@ export class Experiment {
     };
   }
 
-  /**
-   * Trainer events → the store, then to the caller. Per epoch: the dev metrics and the epoch's mean
-   * training loss (`train/loss`). For the learning curves: the planned step count at start
-   * (`train/total_steps`, epoch 0), and each logged step's loss and learning rate (`train/step_loss`,
-   * `train/lr`), committed at most once a second (and with each epoch's rows) so a short
-   * `log_every` does not cost a transaction per step.
-   */
-  private recordingEvents(runId: number, onEvent: (event: TrainEvent) => void): (event: TrainEvent) => void {
-    let pendingLoss: {epoch: number; loss: number} | undefined;
-    let pendingSteps: MetricRow[] = [];
-    let lastFlush = Date.now();
-    const flushSteps = (extra: MetricRow[] = []) => {
-      this.store.recordMetrics(runId, [...pendingSteps, ...extra]);
-      pendingSteps = [];
-      lastFlush = Date.now();
-    };
-    return (event) => {
-      if (event.type === 'start') flushSteps([{epoch: 0, step: 0, split: 'train', name: 'total_steps', value: event.totalSteps}]);
-      if (event.type === 'step') {
-        pendingSteps.push(
-          {epoch: event.epoch, step: event.step, split: 'train', name: 'step_loss', value: event.loss},
-          {epoch: event.epoch, step: event.step, split: 'train', name: 'lr', value: event.lr},
-        );
-        if (Date.now() - lastFlush >= STEP_FLUSH_MS) flushSteps();
-      }
-      if (event.type === 'epoch') pendingLoss = {epoch: event.epoch, loss: event.trainLoss};
-      if (event.type === 'eval') {
-        const rows: MetricRow[] = Object.entries(event.metrics).map(([name, value]) => ({epoch: event.epoch, step: event.step, split: 'dev', name, value}));
-        if (pendingLoss) rows.push({epoch: pendingLoss.epoch, step: event.step, split: 'train', name: 'loss', value: pendingLoss.loss});
-        flushSteps(rows);
-      }
-      onEvent(event);
-    };
-  }
-
   /** Predictions of the model as it is now for one split, in the form the task's scorer reads. */
-  private predict(data: TaskData, model: TaskModel, split: SplitData, batches: Batch[]): Evaluation {
-    return predictSplit(this.tf, data.definition, data.labels, model, split, batches);
+  private async predict(data: TaskData, model: TaskModel, split: SplitData, batches: Batch[]): Promise<Evaluation> {
+    return predictSplit(this.tf, data.definition, data.labels, model, split, batches, () => yieldToEventLoop(this.signal));
   }
 
   /**
@@ -432,12 +362,12 @@ export class Experiment {
    * the trained parameters. A labelled test file is also scored, under its split name (`test`, or
    * `test_wsj`, … for several) at the best epoch.
    */
-  private writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData, best: {epoch: number; step: number}): void {
+  private async writeArtifacts(job: Job, runId: number, model: TaskModel, data: TaskData, best: {epoch: number; step: number}): Promise<void> {
     const dir = this.outputDir(job);
     fs.mkdirSync(dir, {recursive: true});
     for (const [name, split] of evaluatedSplits(data)) {
       const batches = evaluationBatches(split.set.features, job.config.train.eval_batch_size, this.tokenizer.padId);
-      const evaluation = this.predict(data, model, split, batches);
+      const evaluation = await this.predict(data, model, split, batches);
       const outputs = [
         {kind: 'predictions', extension: data.definition.predictionExtension, write: data.definition.writePredictions},
         ...(data.definition.extraOutputs ?? []),
@@ -471,17 +401,63 @@ export class Experiment {
     return stateFile;
   }
 
-  /** Mark the run in progress (if any) and the experiment interrupted; used on SIGINT/SIGTERM. */
+  /**
+   * Marks the run in progress (if any) and the experiment interrupted and closes the store: for a
+   * second Ctrl-C, which does not wait for the step in progress. Best effort: a locked database
+   * is not waited for.
+   */
   interrupt(): void {
+    this.stopHeartbeat();
     if (this.currentRun !== undefined) this.store.finishRun(this.currentRun, {status: 'interrupted', error: 'interrupted by signal'});
     this.store.finishExperiment(this.experimentId, 'interrupted');
     this.store.close();
   }
 
-  finish(results: JobResult[]): void {
-    this.store.finishExperiment(this.experimentId, results.every((r) => r.status === 'completed') ? 'completed' : 'failed');
-    this.store.close();
-    this.weights.dispose();
+  /**
+   * Records how the experiment ended: completed when every job did, interrupted when a signal
+   * stopped it, else failed; closes the store and frees the model. Throws (a UserError naming the
+   * database) when the store cannot record it; the store and model are released all the same.
+   */
+  finish(results: JobResult[], interrupted = false): void {
+    this.stopHeartbeat();
+    try {
+      // Outcomes a lock kept out of the store earlier may go in now; what still fails stays 'running'
+      // in the file and reads as interrupted once this process is gone.
+      for (const [runId, outcome] of this.unrecorded) {
+        try {
+          this.store.finishRun(runId, outcome);
+          this.unrecorded.delete(runId);
+        } catch {
+          // Reported with the job already.
+        }
+      }
+      const status = interrupted ? 'interrupted' : results.length === this.jobs.length && results.every((r) => r.status === 'completed') ? 'completed' : 'failed';
+      this.store.finishExperiment(this.experimentId, status);
+    } finally {
+      this.store.close();
+      this.weights.dispose();
+    }
+  }
+
+  /** Whether an earlier process of a resumed experiment completed this job. */
+  isCompleted(job: Job): boolean {
+    return this.completedRuns.has(job.id);
+  }
+
+  /** The metric that picks a job's best epoch. */
+  keyMetricOf(job: Job): string {
+    return job.stage === 'shared' ? MULTITASK_KEY_METRIC : this.tasks.get(job.task)!.definition.keyMetric;
+  }
+
+  /** What 100% is in a job's key metric: 1 for fractions, 100 for SQuAD's percentages (the shared stage's mean is a fraction). */
+  metricScale(job: Job): number {
+    return job.stage === 'shared' ? 1 : this.tasks.get(job.task)!.definition.metricScale;
+  }
+
+  /** The optimiser steps a job will take (before early stopping), for progress and ETA. */
+  plannedSteps(job: Job): number {
+    const perEpoch = (job.tasks ?? [job.task]).reduce((n, task) => n + Math.ceil(this.tasks.get(task)!.train.set.features.length / job.config.train.batch_size), 0);
+    return perEpoch * job.config.train.epochs;
   }
 }
 

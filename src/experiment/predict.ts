@@ -2,7 +2,8 @@
  * Model outputs → predictions, batch by batch, in feature order: argmax labels with their
  * probabilities (classification, multiple choice), a tag per word (tagging), and per-position
  * start/end logits (extractive QA, decoded by data/qa-features.ts). Each batch's tensors live
- * inside one tf.tidy.
+ * inside one tf.tidy. `between` runs after every batch: the caller yields to the event loop there
+ * (and stops when asked), so a long evaluation stays responsive to Ctrl-C.
  */
 import type {Tf} from '../compute/backend.js';
 import type {Batch, Feature, FeatureSet} from '../data/features.js';
@@ -16,29 +17,30 @@ import type {TaskModel} from '../model/model.js';
  * and writers read: labels with probabilities, tags with their probabilities, or answers with
  * their spans and scores (decoded with the task's QA settings, null threshold included).
  */
-export function predictSplit(
+export async function predictSplit(
   tf: Tf,
   definition: TaskDefinition,
   labels: readonly string[],
   model: TaskModel,
   split: {examples: readonly Example[]; set: FeatureSet},
   batches: Batch[],
-): Evaluation {
+  between: () => Promise<void> = async () => {},
+): Promise<Evaluation> {
   const examples = split.examples as Evaluation['examples'];
   const base = {examples, labels, pred: [], gold: [], probabilities: []};
   switch (definition.head) {
     case 'span': {
-      const logits = spanLogitsOf(tf, model, batches, split.set.features);
+      const logits = await spanLogitsOf(tf, model, batches, split.set.features, between);
       const decoded = decodeSpans(split.examples as SpanExample[], split.set as SpanFeatureSet, logits.start, logits.end, definition.qa!);
       return {...base, ...decoded};
     }
     case 'token': {
-      const {tags, probabilities} = predictTagScores(tf, model, batches, split.set.features, labels);
+      const {tags, probabilities} = await predictTagScores(tf, model, batches, split.set.features, labels, between);
       return {...base, predTags: tags, tagProbabilities: probabilities};
     }
     case 'classification':
     case 'choice': {
-      const predicted = predictLabels(tf, model, batches, split.set.features.length, labels);
+      const predicted = await predictLabels(tf, model, batches, split.set.features.length, labels, between);
       const gold = split.examples.map((e) => ((e.kind === 'pair' || e.kind === 'choice') && e.label !== null ? String(e.label) : ''));
       return {...base, gold, ...predicted};
     }
@@ -46,13 +48,14 @@ export function predictSplit(
 }
 
 /** Argmax label and label probabilities of every feature, in feature order. */
-export function predictLabels(
+export async function predictLabels(
   tf: Tf,
   model: TaskModel,
   batches: Batch[],
   count: number,
   labels: readonly string[],
-): {pred: string[]; probabilities: Float32Array[]} {
+  between: () => Promise<void> = async () => {},
+): Promise<{pred: string[]; probabilities: Float32Array[]}> {
   const pred = new Array<string>(count);
   const probabilities = new Array<Float32Array>(count);
   const width = labels.length;
@@ -63,23 +66,25 @@ export function predictLabels(
       probabilities[fi] = row;
       pred[fi] = labels[row.indexOf(Math.max(...row))];
     });
+    await between();
   }
   return {pred, probabilities};
 }
 
 /** Tagging: the argmax tag of each word's first sub-token; words truncated away get 'O'. */
-export function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[]): string[][] {
-  return predictTagScores(tf, model, batches, features, labels).tags;
+export async function predictTags(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], labels: readonly string[], between: () => Promise<void> = async () => {}): Promise<string[][]> {
+  return (await predictTagScores(tf, model, batches, features, labels, between)).tags;
 }
 
 /** Tags as predictTags gives them, each with its softmax probability (null for a word truncated away). */
-export function predictTagScores(
+export async function predictTagScores(
   tf: Tf,
   model: TaskModel,
   batches: Batch[],
   features: readonly Feature[],
   labels: readonly string[],
-): {tags: string[][]; probabilities: (number | null)[][]} {
+  between: () => Promise<void> = async () => {},
+): Promise<{tags: string[][]; probabilities: (number | null)[][]}> {
   const tags = new Array<string[]>(features.length);
   const probabilities = new Array<(number | null)[]>(features.length);
   for (const batch of batches) {
@@ -92,12 +97,13 @@ export function predictTagScores(
       tags[fi] = starts.map((start) => (start < 0 ? 'O' : labels[best[b * batch.seqLen + start]]));
       probabilities[fi] = starts.map((start) => (start < 0 ? null : top[b * batch.seqLen + start]));
     });
+    await between();
   }
   return {tags, probabilities};
 }
 
 /** Span head: each feature's start and end logits over its own positions, in feature order. */
-export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[]): {start: Float32Array[]; end: Float32Array[]} {
+export async function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], features: readonly Feature[], between: () => Promise<void> = async () => {}): Promise<{start: Float32Array[]; end: Float32Array[]}> {
   const start = new Array<Float32Array>(features.length);
   const end = new Array<Float32Array>(features.length);
   for (const batch of batches) {
@@ -111,6 +117,7 @@ export function spanLogitsOf(tf: Tf, model: TaskModel, batches: Batch[], feature
       start[fi] = starts.slice(from, from + length);
       end[fi] = ends.slice(from, from + length);
     });
+    await between();
   }
   return {start, end};
 }

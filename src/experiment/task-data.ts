@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {Job} from '../config/plan.js';
 import type {Ptv2Config, TaskConfig} from '../config/schema.js';
-import {UserError} from '../errors.js';
+import {UserError, type ErrorLocation} from '../errors.js';
 import {buildChoiceFeatures, buildPairFeatures, buildTaggingFeatures, type FeatureSet} from '../data/features.js';
 import {buildSpanFeatures} from '../data/qa-features.js';
 import {labelsOf, type TaskDefinition} from '../data/registry.js';
@@ -42,10 +42,26 @@ export interface TaskData {
   maxLength: number;
 }
 
-/** Reads a task's splits (seeded sub-samples where the config caps them) and builds their features. */
-export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: TaskDefinition, tokenizer: PtTokenizer, maxLength: number): TaskData {
+/** A task's splits as read and checked, before tokenisation (which needs the checkpoint's tokenizer). */
+export interface TaskSplits {
+  definition: TaskDefinition;
+  config: TaskConfig;
+  labels: readonly string[];
+  train: Omit<SplitData, 'set'>;
+  dev: Omit<SplitData, 'set'>;
+  tests: (Omit<SplitData, 'set'> & {name: string})[];
+}
+
+/** Where a task's config key was set: `key` is `data`, `train_file`, … of `tasks[index]`. */
+export type TaskKeyLocation = (key: string) => ErrorLocation;
+
+/**
+ * Reads and checks every split of a task (seeded sub-samples where the config caps them) and its
+ * label set. Needs no model, so it runs before any checkpoint is created.
+ */
+export function readTaskSplits(config: Ptv2Config, t: TaskConfig, definition: TaskDefinition, where?: TaskKeyLocation): TaskSplits {
   const read = (split: Split, file: string, max: number | null): Omit<SplitData, 'set'> & {all: Example[]} => {
-    const all = readSplit(definition, t, file, split);
+    const all = readSplit(definition, t, file, split, where);
     const examples = limit(all, max, deriveSeed(config.seed, `${t.name}/${split}`));
     return {file: path.join(t.data, file), examples, labelled: examples.every(isLabelled), all};
   };
@@ -56,7 +72,12 @@ export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: Task
     return {name, ...test};
   });
   // The label (tag) set of the whole training file, so a sub-sample does not lose rare labels.
-  const labels = labelsOf(definition, allTrain);
+  return {definition, config: t, labels: labelsOf(definition, allTrain), train, dev, tests};
+}
+
+/** A task's read splits tokenised into features with the task's input length. */
+export function buildTaskData(splits: TaskSplits, tokenizer: PtTokenizer, maxLength: number): TaskData {
+  const {definition, labels, config: t} = splits;
   const withFeatures = (kind: Split, split: Omit<SplitData, 'set'>): SplitData => ({
     ...split,
     set: buildFeatures(t, definition, kind, split.examples, tokenizer, labels, maxLength, split.file),
@@ -65,18 +86,36 @@ export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: Task
     definition,
     labels,
     config: t,
-    train: withFeatures('train', train),
-    dev: withFeatures('dev', dev),
-    tests: tests.map((test) => ({...withFeatures('test', test), name: test.name})),
+    train: withFeatures('train', splits.train),
+    dev: withFeatures('dev', splits.dev),
+    tests: splits.tests.map((test) => ({...withFeatures('test', test), name: test.name})),
     maxLength,
   };
 }
 
-export function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split): Example[] {
+/** Reads a task's splits (seeded sub-samples where the config caps them) and builds their features. */
+export function loadTaskData(config: Ptv2Config, t: TaskConfig, definition: TaskDefinition, tokenizer: PtTokenizer, maxLength: number, where?: TaskKeyLocation): TaskData {
+  return buildTaskData(readTaskSplits(config, t, definition, where), tokenizer, maxLength);
+}
+
+/**
+ * One split's examples, checked. A missing directory or file is reported at the config line that
+ * named it (`tasks[i].data`, or `tasks[i].train_file`, … when set) when `where` can tell.
+ */
+export function readSplit(definition: TaskDefinition, task: TaskConfig, file: string, split: Split, where?: TaskKeyLocation): Example[] {
   const full = path.join(task.data, file);
   if (!fs.existsSync(full)) {
-    throw new UserError(`${split} file not found for task ${task.name}`, {file: full}, [
-      `check tasks[].data and tasks[].${split}_file (default for ${task.name}: ${definition.files.train}, ${definition.files.dev})`,
+    const defaults = `default file names for ${task.name}: ${definition.files.train}, ${definition.files.dev}`;
+    if (!fs.existsSync(task.data)) {
+      throw new UserError(`data directory ${task.data} of task ${task.name} not found`, where?.('data') ?? {file: task.data}, [
+        'check the path: it is read relative to the directory ptv2 runs in',
+        `it must hold the task's files (${defaults})`,
+      ]);
+    }
+    const key = split === 'test' ? 'test_file' : `${split}_file`;
+    const keySet = (split === 'train' && task.train_file) || (split === 'dev' && task.dev_file) || split === 'test';
+    throw new UserError(`${split} file ${full} of task ${task.name} not found`, where?.(keySet ? key : 'data') ?? {file: full}, [
+      `check tasks[].data and tasks[].${key} (${defaults})`,
     ]);
   }
   const examples = definition.read(full, split);

@@ -412,7 +412,7 @@ function sortedKeys(record: Record<string, unknown>): Record<string, unknown> {
  * The config.json transformers writes for a BertConfig/RobertaConfig/DebertaV2Config with these
  * sizes (keys sorted, as it does), with `configOverrides` on top.
  */
-function randomConfig(options: RandomCheckpointOptions): Record<string, unknown> {
+export function randomConfig(options: RandomCheckpointOptions): Record<string, unknown> {
   const modelType = options.modelType ?? 'bert';
   const family = MODEL_FAMILIES.get(modelType);
   if (!family) throw new UserError(`unsupported model type ${JSON.stringify(modelType)}; supported model types: ${supportedModelTypes()}`);

@@ -17,7 +17,7 @@ import type {Job, Queue, QueueEvents} from 'bullmq';
 import {QueueRecords} from '../store/queue-records.js';
 import type {RunStatus, Store} from '../store/index.js';
 import type {TrainEvent} from '../train/trainer.js';
-import {describeEvent, runWithProgress} from '../ui/progress.js';
+import {describeEvent, runTasks} from '../ui/progress.js';
 import {loadBullmq, QUEUE_NAME, type QueueTarget} from './connection.js';
 import {sha256, type JobProgress, type JobReturn} from './payload.js';
 
@@ -210,20 +210,25 @@ export async function followRuns(store: Store, target: QueueTarget, runs: readon
   try {
     const all = [...tracked.values()];
     if (opts.quiet || opts.plain) return await Promise.all(all.map((t) => t.done));
-    return await runWithProgress<FollowedOutcome>(
+    const outcomes = new Map<Tracked, FollowedOutcome>();
+    await runTasks(
       all.map((t) => ({
         title: t.run.jobKey,
-        run: (onEvent) => {
-          t.listener = onEvent;
-          return t.done;
-        },
-        done: (o) =>
-          o.status === 'completed'
+        run: async (control) => {
+          t.listener = (event) => {
+            const line = describeEvent(event);
+            if (line) control.status(line);
+          };
+          const o = await t.done;
+          outcomes.set(t, o);
+          return o.status === 'completed'
             ? {title: `${o.jobKey}: best dev ${o.keyMetric} ${o.bestValue?.toFixed(4)} (epoch ${o.bestEpoch})${o.attempts > 1 ? `, ${o.attempts} attempts` : ''}`}
-            : {title: `${o.jobKey}: ${o.status}`, failed: o.error ?? o.status},
+            : {title: `${o.jobKey}: ${o.status}`, failed: o.error ?? o.status};
+        },
       })),
       {concurrent: true},
     );
+    return all.map((t) => outcomes.get(t)!);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

@@ -198,8 +198,19 @@ function summarise(store: Store, records: QueueRecords, name: string, experiment
   return {summary, failures: failed.length > 0 ? `${failed.length} run(s) failed: ${failed.map((f) => `${f.id}: ${f.error}`).join('; ')}` : undefined};
 }
 
-/** `--queue VALUE` as the commands call it: runExperiment's signature, trained on the queue's workers. */
-export function queueRunner(queue: string): {runExperiment: (loaded: LoadedConfig, opts: Omit<SubmitOptions, 'target'>) => Promise<QueueRunOutcome>} {
+/**
+ * `--queue VALUE` as the commands call it: runExperiment's contract (the summary when every job
+ * completed, else a UserError carrying it), trained on the queue's workers.
+ */
+export function queueRunner(queue: string): {runExperiment: (loaded: LoadedConfig, opts: Omit<SubmitOptions, 'target'> & {force?: boolean}) => Promise<QueueRunOutcome['summary']>} {
   const target = queueTarget(queue);
-  return {runExperiment: (loaded, opts) => submitExperiment(loaded, {...opts, target})};
+  return {
+    runExperiment: async (loaded, opts) => {
+      const {summary, failures} = await submitExperiment(loaded, {...opts, target});
+      if (failures === undefined) return summary;
+      const error = new UserError(failures, {}, [`see which with: ptv2 report --runs --db ${summary.database}`]);
+      error.details = {summary};
+      throw error;
+    },
+  };
 }

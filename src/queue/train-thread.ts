@@ -91,9 +91,10 @@ async function runJob({payload, attempt}: ThreadJob): Promise<JobReturn> {
   };
 
   const result = await experiment.runJob(job, onEvent);
-  const run = store.run(result.runId)!;
-  if (result.status !== 'completed') throw new TrainingFailed(result.error ?? `run ${result.status}`);
-  const files = store.artifacts(result.runId).map((a): ShippedFile => {
+  if (result.status !== 'completed' || result.runId === null) throw new TrainingFailed(result.error ?? `run ${result.status}`);
+  const finishedRun = result.runId;
+  const run = store.run(finishedRun)!;
+  const files = store.artifacts(finishedRun).map((a): ShippedFile => {
     const bytes = fs.readFileSync(a.path);
     const file = {kind: a.kind, name: path.basename(a.path), sha256: sha256(bytes)};
     if (bytes.length <= maxShippedBytes()) return {...file, base64: bytes.toString('base64')};
@@ -121,7 +122,7 @@ async function runJob({payload, attempt}: ThreadJob): Promise<JobReturn> {
       bestValue: run.bestValue,
       finishedAt: run.finishedAt!,
       seconds: run.seconds ?? 0,
-      metrics: store.metrics(result.runId),
+      metrics: store.metrics(finishedRun),
     },
     files,
   };

@@ -87,7 +87,14 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX artifacts_by_run ON artifacts(run_id);
   `,
-  // Experiments across machines (src/queue): a run waits in the queue as 'queued' (and an
+  // 2: heartbeats. A running process stamps its experiment and its current run every few seconds,
+  // so a run whose process died anywhere (another host, another PID namespace) is recognised by
+  // its silence (store/liveness.ts), not only by a pid on this host.
+  `
+  ALTER TABLE experiments ADD COLUMN heartbeat_at TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+  `,
+  // 3: experiments across machines (src/queue): a run waits in the queue as 'queued' (and an
   // experiment whose runs are all on the queue stays 'queued' until they finish), keeps when it was
   // queued and how many attempts it took, and which queue job and planned job it is.
   (db) => {

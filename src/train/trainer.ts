@@ -2,8 +2,12 @@
  * The training loop, model-agnostic: it sees variables, a loss function and an evaluator, and
  * reports through events. It imports neither the store nor the UI.
  *
- * Per step: learning rate → forward/backward → clip → AdamW update → (event).
+ * Per step: learning rate → forward/backward → clip → AdamW update → (event) → yield.
  * Per epoch: evaluate on dev → keep the best epoch by the key metric → (event) → stop early?
+ *
+ * After every step the loop yields to the event loop once, so signal handlers, heartbeat timers
+ * and the progress display run while it trains, and then checks `signal`: a stop asked for (Ctrl-C)
+ * ends training between two steps, with the signal's reason as the error.
  */
 import * as tf from '@tensorflow/tfjs';
 import {AdamW, clipByGlobalNorm} from './optimizer.js';
@@ -12,6 +16,9 @@ import {learningRateAt, warmupSteps, type Schedule} from './schedule.js';
 export type TrainEvent =
   | {type: 'start'; epochs: number; stepsPerEpoch: number; totalSteps: number}
   | {type: 'step'; epoch: number; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number}
+  /** Every step (a 'step' event comes only every logEvery steps): for progress displays, not stored. */
+  | {type: 'progress'; epoch: number; step: number; totalSteps: number; loss: number}
+  | {type: 'evaluating'; epoch: number; step: number}
   | {type: 'eval'; epoch: number; step: number; split: 'dev'; metrics: Record<string, number>; keyMetric: string; isBest: boolean}
   | {type: 'epoch'; epoch: number; step: number; trainLoss: number; seconds: number}
   | {type: 'end'; bestEpoch: number; bestValue: number; stoppedEarly: boolean};
@@ -36,6 +43,8 @@ export interface TrainerOptions<B> {
   evaluate: (epoch: number) => Promise<Record<string, number>> | Record<string, number>;
   keyMetric: string;
   onEvent?: (event: TrainEvent) => void;
+  /** Aborted ⇒ training stops after the step (or evaluation batch) in progress, throwing its reason. */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -86,10 +95,14 @@ export async function train<B>(opts: TrainerOptions<B>): Promise<TrainResult> {
         if (step % opts.logEvery === 0 || i === batches.length - 1) {
           emit({type: 'step', epoch, step, totalSteps, loss, lr, gradNorm: clipped.norm});
         }
+        emit({type: 'progress', epoch, step, totalSteps, loss});
+        // Let signals, timers and the display run; stop here if asked to.
+        await yieldToEventLoop(opts.signal);
       }
       emit({type: 'epoch', epoch, step, trainLoss: lossSum / Math.max(1, batches.length), seconds: (Date.now() - started) / 1000});
 
       // Evaluate; keep the best epoch by the key metric.
+      emit({type: 'evaluating', epoch, step});
       const metrics = await opts.evaluate(epoch);
       const value = metrics[opts.keyMetric];
       if (value === undefined) throw new Error(`evaluation returned no "${opts.keyMetric}"`);
@@ -118,6 +131,15 @@ export async function train<B>(opts: TrainerOptions<B>): Promise<TrainResult> {
   }
   emit({type: 'end', bestEpoch: best.epoch, bestValue: best.value, stoppedEarly});
   return {bestEpoch: best.epoch, bestValue: best.value, bestMetrics: best.metrics, bestState, steps: step};
+}
+
+/**
+ * One turn of the event loop (a macrotask, so pending signals and timers run), then throws the
+ * abort reason if `signal` was aborted meanwhile. Long loops call it once per step or batch.
+ */
+export async function yieldToEventLoop(signal?: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
 }
 
 /** Restore variables from a saved state (same order as the variables). */

@@ -316,13 +316,13 @@ test('runs recorded before logged steps were stored draw their loss per epoch', 
   assert.deepEqual([c.lr, c.runs.length], [[], 1]);
 });
 
-test('a database of an older schema is refused read-only, naming the command that migrates it', async () => {
+test('a database with a table ptv2 does not create is refused read-only, naming the file, and left unchanged', async () => {
   const {default: Database} = await import('better-sqlite3');
   const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-ui-old-')), 'old.db');
   const raw = new Database(db);
   raw.exec('CREATE TABLE t (x)');
   raw.close();
   const before = fileState(db);
-  assert.throws(() => Store.openReadOnly(db), (error) => isUserError(error) && /schema version 0 is older/.test(error.message) && error.suggestions[0] === `migrate it once: ptv2 report --db ${db}`);
+  assert.throws(() => Store.openReadOnly(db), (error) => isUserError(error) && error.message === `${db}: not a ptv2 database: it has table t, which ptv2 does not create; ptv2 leaves it untouched`);
   assert.deepEqual(fileState(db), before);
 });

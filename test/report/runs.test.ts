@@ -28,6 +28,7 @@ function runRow(fields: Partial<RunRow> & Pick<RunRow, 'id' | 'task' | 'method'>
     bestValue: null,
     pid: null,
     host: null,
+    heartbeatAt: null,
     startedAt: '2026-01-01T00:00:00Z',
     finishedAt: null,
     seconds: null,

@@ -250,7 +250,7 @@ describe('Store.bestScores', () => {
 });
 
 describe('Store.markOrphanedRunsInterrupted', () => {
-  test('runs and experiments whose process exited become interrupted; live and other-host runs stay running', () => {
+  test('runs and experiments whose process exited (and missed two heartbeats) become interrupted; live and other-host runs stay running', () => {
     const dbPath = tempDbPath();
     const store = Store.open(dbPath);
     const experimentId = store.createExperiment({name: 'e', configText: ''});
@@ -268,6 +268,9 @@ describe('Store.markOrphanedRunsInterrupted', () => {
     raw.prepare('UPDATE runs SET pid = ? WHERE id IN (?, ?, ?)').run(deadPid, dead, elsewhere, done);
     raw.prepare(`UPDATE runs SET host = 'another-host' WHERE id = ?`).run(elsewhere);
     raw.prepare('UPDATE experiments SET pid = ? WHERE id = ?').run(deadPid, abandonedExperiment);
+    // Two heartbeats missed: a pid missing here is not merely in another PID namespace.
+    raw.prepare('UPDATE runs SET heartbeat_at = ? WHERE id IN (?, ?)').run(new Date(Date.now() - 30_000).toISOString(), dead, elsewhere);
+    raw.prepare('UPDATE experiments SET heartbeat_at = ? WHERE id = ?').run(new Date(Date.now() - 30_000).toISOString(), abandonedExperiment);
     raw.close();
 
     assert.equal(store.markOrphanedRunsInterrupted(), 1);

@@ -63,7 +63,9 @@ The directory holds config.json, model.safetensors, and vocab.txt for BERT, voca
     // BPE learns at most --vocab tokens; the embedding keeps the asked-for rows all the same.
     const vocabSize = flags.vocab ?? tokenCount;
     const {config, weights} = randomCheckpoint({modelType: flags.type as 'bert' | 'roberta' | 'deberta-v2', ...architectureOf(flags, vocabSize)});
-    writeCheckpoint(flags.out, config, weights, vocab);
+    // Written beside --out and renamed into place: a killed process leaves no half-written checkpoint.
+    const {writeDirectoryAtomically} = await import('../../model/atomic-dir.js');
+    await writeDirectoryAtomically(flags.out, (tmp) => writeCheckpoint(tmp, config, weights, vocab), {replace: flags.force});
     const parameters = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
     this.log(`wrote ${flags.out}: ${flags.layers} layers × ${flags.hidden} hidden, ${tokenCount} tokens, ${parameters.toLocaleString('en')} parameters`);
     return {out: flags.out, parameters, vocabSize, config};

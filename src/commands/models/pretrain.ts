@@ -31,7 +31,6 @@ The text is the sample data sets' training splits plus fresh sentences about the
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(ModelsPretrain);
-    const fs = await import('node:fs');
     checkNewCheckpoint(flags);
     const pretrain = await pretrainConfig(flags);
     if (pretrain.max_length > flags['max-positions']) {
@@ -44,7 +43,6 @@ The text is the sample data sets' training splits plus fresh sentences about the
     const {writePretrainedCheckpoint} = await import('../../pretrain.js');
     const vocab = await createdVocabulary(flags.type as 'bert' | 'roberta', flags.vocab);
     const vocabSize = Array.isArray(vocab) ? vocab.length : vocab.tokens.length;
-    if (flags.force) fs.rmSync(flags.out, {recursive: true, force: true});
     const report = await writePretrainedCheckpoint(
       flags.out,
       {...architectureOf(flags, flags.vocab ?? vocabSize), modelType: flags.type as 'bert' | 'roberta'},
@@ -56,6 +54,8 @@ The text is the sample data sets' training splits plus fresh sentences about the
           this.log(`epoch ${event.epoch}/${pretrain.epochs}: held-out MLM loss ${loss.toFixed(3)}, masked-token accuracy ${(100 * accuracy).toFixed(1)}%`);
         }
       },
+      // --force: the old checkpoint is replaced only once the new one is complete.
+      {replace: flags.force},
     );
     const last = report.epochs.at(-1)!;
     this.log(
