@@ -206,7 +206,7 @@ tasks:
     for (const run of runs) assert.equal(metricsOf(db, run.id).filter((m) => (m as {split: string}).split === 'dev' && (m as {name: string}).name === 'accuracy').length, 6, 'one dev accuracy per epoch');
     for (const run of runs) {
       const files = artifactsOf(db, run.id);
-      assert.deepEqual(files.map((a) => a.kind), ['dev_predictions', 'trainable_state']);
+      assert.deepEqual(files.map((a) => a.kind), ['dev_predictions', 'dev_scores', 'trainable_state']);
       for (const file of files) assert.equal(createHash('sha256').update(fs.readFileSync(file.path)).digest('hex'), file.sha256, file.path);
     }
     assert.deepEqual(query(db, `SELECT status FROM experiments`), [{status: 'completed'}]);

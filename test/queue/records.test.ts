@@ -22,13 +22,13 @@ function tempDir(): string {
 }
 
 describe('the queued-status migration', () => {
-  test('a version-1 database keeps its rows, links, indexes and extra columns, and accepts queued', () => {
+  test('a version-2 database keeps its rows, links, indexes and the columns earlier migrations added, and accepts queued', () => {
     const file = path.join(tempDir(), 'old.db');
     const old = new Database(file);
     old.exec(MIGRATIONS[0] as string);
-    old.pragma('user_version = 1');
-    // A column this migration does not know about (as another migration may add) must survive the rebuild.
-    old.exec(`ALTER TABLE runs ADD COLUMN heartbeat_at TEXT`);
+    // Migration 2 adds heartbeat_at, a column the rebuild knows nothing of: it must survive it.
+    old.exec(MIGRATIONS[1] as string);
+    old.pragma('user_version = 2');
     old.exec(`
       INSERT INTO experiments (id, name, config_text, config_hash, created_at, status) VALUES (7, 'e', 'x', '${'a'.repeat(64)}', 't0', 'completed');
       INSERT INTO runs (id, experiment_id, task, method, params_json, seed, backend, trainable_params, total_params, key_metric, status, started_at, heartbeat_at)
