@@ -20,6 +20,7 @@
  * simd-kernels.ts. The CPU backend runs the JS references of vector-ops.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import {findBlas, type Blas} from './blas.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
 import {isWasmMemory, simdKernels, type SimdKernels, type WasmMemory} from './simd-kernels.js';
@@ -188,12 +189,31 @@ class CpuArrays implements KernelMemory {
   }
 }
 
+/** The `blas` backend's arrays (JS memory, as CPU) with the matrix products on cblas_sgemm. */
+class BlasArrays extends CpuArrays {
+  constructor(backend: CpuBackend, readonly blas: Blas) {
+    super(backend);
+  }
+
+  override gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA = false): void {
+    const A = this.f32(a).subarray(aOffset);
+    this.blas.sgemm(transposeA, false, m, n, k, 1, A, transposeA ? m : k, this.f32(b).subarray(bOffset), n, 0, this.f32(c).subarray(cOffset), n);
+  }
+}
+
 const memories = new WeakMap<object, KernelMemory>();
+
+function newMemory(backendName: string, backend: object): KernelMemory {
+  if (backendName === 'wasm') return new WasmHeap(backend as WasmBackend);
+  const blas = backendName === 'blas' ? findBlas().blas : undefined;
+  if (backendName === 'blas' && !blas) throw new Error('the blas backend is active but no BLAS library is loaded');
+  return blas ? new BlasArrays(backend as CpuBackend, blas) : new CpuArrays(backend as CpuBackend);
+}
 
 function memoryOf(backendName: string, backend: object): KernelMemory {
   let mem = memories.get(backend);
   if (!mem) {
-    mem = backendName === 'wasm' ? new WasmHeap(backend as WasmBackend) : new CpuArrays(backend as CpuBackend);
+    mem = newMemory(backendName, backend);
     memories.set(backend, mem);
   }
   return mem;
@@ -304,7 +324,7 @@ const KERNELS = new Map<string, KernelImpl>([
   [KERNEL_NAMES.gather, gatherRows],
 ]);
 
-export const KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+export const KERNEL_BACKENDS = ['wasm', 'cpu', 'blas'] as const;
 
 /** Registers `impl` as kernel `name` on every backend in KERNEL_BACKENDS (once). */
 export function registerKernel(name: string, impl: KernelImpl): void {
