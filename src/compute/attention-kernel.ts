@@ -105,7 +105,7 @@ function dropProbs(mem: KernelMemory, probs: TensorInfo, offset: number, out: Te
   if (mem.simd) {
     mem.simd.dropoutRows(mem.address(probs, offset), mem.address(out), S, K4, K, seed, ops.dropThreshold(rate), 1 / (1 - rate), index0);
   } else {
-    ops.dropoutRows(mem.f32(probs), offset, mem.f32(out), 0, S, K4, K, seed, rate, index0);
+    mem.vec.dropoutRows(mem.f32(probs), offset, mem.f32(out), 0, S, K4, K, seed, rate, index0);
   }
 }
 
@@ -140,7 +140,7 @@ function attentionForward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attr
       loadKeys(mem, src, s, b, hd, 2, 'rows', v);
       mem.gemm(q, 0, kT, 0, probs, pOffset, S, d, K4);
       if (mem.simd) mem.simd.softmaxRows(mem.address(probs, pOffset), S, K4, mem.address(paddedMask, b * K4));
-      else ops.softmaxRows(mem.f32(probs), pOffset, S, K4, mem.f32(paddedMask), b * K4);
+      else mem.vec.softmaxRows(mem.f32(probs), pOffset, S, K4, mem.f32(paddedMask), b * K4);
       if (dropped) {
         dropProbs(mem, probs, pOffset, dropped, s, rate, seed);
         mem.gemm(dropped, 0, v, 0, tile, 0, S, K4, d);
@@ -204,7 +204,7 @@ function attentionBackward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, att
       if (mem.simd) {
         mem.simd.softmaxGradRows(mem.address(dP), mem.address(probs, pOffset), S, K4, K, seed, ops.dropThreshold(rate), 1 / (1 - rate), index0);
       } else {
-        ops.softmaxGradRows(mem.f32(dP), 0, mem.f32(probs), pOffset, S, K4, K, seed, rate, index0);
+        mem.vec.softmaxGradRows(mem.f32(dP), 0, mem.f32(probs), pOffset, S, K4, K, seed, rate, index0);
       }
       // dq = dS·k times the scale folded into q; dK = dSᵀ·(scaled q)
       mem.gemm(dP, 0, k, 0, dQ, 0, S, K4, d);

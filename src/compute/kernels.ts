@@ -24,6 +24,7 @@ import {findBlas, type Blas} from './blas.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
 import {isWasmMemory, simdKernels, type SimdKernels, type WasmMemory} from './simd-kernels.js';
+import {StagedSimd, type VectorOps} from './staged-simd.js';
 import * as ops from './vector-ops.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -33,6 +34,11 @@ type Attrs = tf.NamedAttrMap;
 export interface KernelMemory {
   /** WASM only: the SIMD loops, on byte addresses from `address`. */
   readonly simd?: SimdKernels;
+  /**
+   * The row and element loops on typed arrays: the JS references (CPU, and WASM's tails), or on
+   * `blas` the SIMD loops staged through a private WASM memory (staged-simd.ts).
+   */
+  readonly vec: VectorOps;
   /** Byte address of element `offset` of `t` in the WASM heap. */
   address(t: TensorInfo, offset?: number): number;
   /** A new tensor. On WASM this may grow the heap, detaching earlier views: take views after allocating. */
@@ -86,6 +92,7 @@ const SIMD_GEMM_MAX_B = 64 * 1024;
 
 class WasmHeap implements KernelMemory {
   readonly simd?: SimdKernels;
+  readonly vec: VectorOps = ops;
   /** Six int32s on the heap: the [1, m, k] and [1, k, n] shapes handed to BatchMatMul. */
   private readonly shapes: number;
 
@@ -148,6 +155,8 @@ class WasmHeap implements KernelMemory {
 }
 
 class CpuArrays implements KernelMemory {
+  readonly vec: VectorOps = ops;
+
   constructor(private readonly backend: CpuBackend) {}
 
   address(): number {
@@ -191,6 +200,8 @@ class CpuArrays implements KernelMemory {
 
 /** The `blas` backend's arrays (JS memory, as CPU) with the matrix products on cblas_sgemm. */
 class BlasArrays extends CpuArrays {
+  override readonly vec: VectorOps = StagedSimd.create() ?? ops;
+
   constructor(backend: CpuBackend, readonly blas: Blas) {
     super(backend);
   }
@@ -231,7 +242,7 @@ function dropout(mem: KernelMemory, {x}: Inputs, attrs: Attrs): TensorInfo {
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = simdSpan(mem, n);
   if (n4 > 0) mem.simd!.dropoutRows(mem.address(x!), mem.address(out), 1, n4, 0, seed, ops.dropThreshold(rate), 1 / (1 - rate), 0);
-  ops.dropoutRows(mem.f32(x!), n4, mem.f32(out), n4, 1, n - n4, 0, seed, rate, n4);
+  mem.vec.dropoutRows(mem.f32(x!), n4, mem.f32(out), n4, 1, n - n4, 0, seed, rate, n4);
   return out;
 }
 
@@ -240,7 +251,7 @@ function gelu(mem: KernelMemory, {x}: Inputs, {approximate}: Attrs): TensorInfo 
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = approximate ? 0 : simdSpan(mem, n);
   if (n4 > 0) mem.simd!.gelu(mem.address(x!), mem.address(out), n4);
-  ops.gelu(mem.f32(x!), mem.f32(out), n4, n, approximate as boolean);
+  mem.vec.gelu(mem.f32(x!), mem.f32(out), n4, n, approximate as boolean);
   return out;
 }
 
@@ -249,7 +260,7 @@ function geluGrad(mem: KernelMemory, {x, dy}: Inputs, {approximate}: Attrs): Ten
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = approximate ? 0 : simdSpan(mem, n);
   if (n4 > 0) mem.simd!.geluGrad(mem.address(x!), mem.address(dy!), mem.address(out), n4);
-  ops.geluGrad(mem.f32(x!), mem.f32(dy!), mem.f32(out), n4, n, approximate as boolean);
+  mem.vec.geluGrad(mem.f32(x!), mem.f32(dy!), mem.f32(out), n4, n, approximate as boolean);
   return out;
 }
 
@@ -264,7 +275,7 @@ function layerNorm(mem: KernelMemory, {x, gamma, beta}: Inputs, {eps}: Attrs): T
     mem.simd.layerNormRows(X, G, B, Y, M, R, rows, width, eps as number);
   } else {
     const [X, G, B, Y, M, R] = [x!, gamma!, beta!, y, mean, rstd].map((t) => mem.f32(t));
-    ops.layerNormRows(X, G, B, Y, M, R, rows, width, eps as number);
+    mem.vec.layerNormRows(X, G, B, Y, M, R, rows, width, eps as number);
   }
   return [y, mean, rstd];
 }
@@ -282,7 +293,7 @@ function layerNormGrad(mem: KernelMemory, {dy, x, gamma, mean, rstd}: Inputs): T
     mem.simd.layerNormGradRows(DY, X, G, M, R, DX, DG, DB, rows, width);
   } else {
     const [DY, X, G, M, R, DX, DG, DB] = [dy!, x!, gamma!, mean!, rstd!, dx, dgamma, dbeta].map((t) => mem.f32(t));
-    ops.layerNormGradRows(DY, X, G, M, R, DX, DG, DB, rows, width);
+    mem.vec.layerNormGradRows(DY, X, G, M, R, DX, DG, DB, rows, width);
   }
   return [dx, dgamma, dbeta];
 }
