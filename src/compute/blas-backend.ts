@@ -8,12 +8,12 @@
  * CblasTrans flags, never materialised; a fused bias is written into the output first and the
  * GEMM accumulates onto it (beta = 1), so bias and product are one pass. ptv2's own kernels
  * (kernels.ts: LayerNorm, GELU, dropout, gathers; attention-kernel.ts) serve 'blas' too, with
- * their matrix products on sgemm as well. Transpose, Tile (copy-kernels.ts), Add, Sub and Mul
- * (array-kernels.ts) have faster JS versions than stock.
+ * their matrix products on sgemm as well. Transpose and Tile (copy-kernels.ts), Add, Sub,
+ * Multiply, RealDiv and Sum (array-kernels.ts) have faster JS versions than stock.
  */
 import * as tf from '@tensorflow/tfjs';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
-import {installArrayBinaryKernels} from './array-kernels.js';
+import {installArrayKernels} from './array-kernels.js';
 import type {Blas} from './blas.js';
 import {installArrayCopyKernels} from './copy-kernels.js';
 
@@ -104,7 +104,7 @@ export function registerBlasBackend(blas: Blas): void {
     tf.registerKernel({...config, backendName: BLAS_BACKEND});
   }
   installArrayCopyKernels(BLAS_BACKEND);
-  installArrayBinaryKernels(BLAS_BACKEND);
+  installArrayKernels(BLAS_BACKEND);
   const stockMatMul = stock.get('BatchMatMul')!.kernelFunc;
   const stockFused = stock.get('_FusedMatMul')!.kernelFunc;
   for (const name of ['BatchMatMul', '_FusedMatMul']) tf.unregisterKernel(name, BLAS_BACKEND);
