@@ -324,6 +324,7 @@ export const KERNEL_NAMES = {
   attention: 'Ptv2Attention',
   attentionGrad: 'Ptv2AttentionGrad',
   frozenMatMul: 'Ptv2FrozenMatMul',
+  adamW: 'Ptv2AdamW',
 } as const;
 
 const KERNELS = new Map<string, KernelImpl>([
