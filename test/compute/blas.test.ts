@@ -91,7 +91,8 @@ test('PTV2_BLAS=none, a missing path and a library without cblas_sgemm find no B
 test('with no usable BLAS, auto falls back to WASM with one line naming the package to install', () => {
   for (const PTV2_BLAS of ['none', '/nonexistent/libopenblas.so.0']) {
     const script = "const {initBackend} = await import('./src/compute/backend.ts'); const {info} = await initBackend('auto'); console.log('BACKEND', info.name);";
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {encoding: 'utf8', env: {...process.env, PTV2_BLAS, PTV2_BACKEND: ''}});
+    const {PTV2_BACKEND: _, ...inherited} = process.env;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {encoding: 'utf8', env: {...inherited, PTV2_BLAS}});
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /BACKEND wasm/);
     const lines = run.stderr.split('\n').filter((l) => l.trim());
