@@ -16,12 +16,16 @@
  * from the projection (alive anyway) and recomputes the dropout mask from its seed
  * (vector-ops.ts), which keeps a BERT-base step's activations ~10 MB per layer smaller.
  *
+ * On `blas` (a strided sgemm) attention-strided.ts runs instead: the same layouts and results,
+ * its products reading q, k and v in place.
+ *
  * Layouts, with K = P + S keys (prefix first) padded to K4 = ⌈K/4⌉·4 so that rows are whole
  * SIMD vectors (padded keys have zero k and v and a −1e9 mask, so their probability is 0):
  * qkv [T = B·S, 3h] with columns [q | k | v]; prefix keys/values [B, H, P, d];
  * probs [B, H, S, K4]. Dropout indices count real keys only: (b, h, s, j) ↦ ((b·H + h)·S + s)·K + j.
  */
 import type * as tf from '@tensorflow/tfjs';
+import {attentionBackwardStrided, attentionForwardStrided} from './attention-strided.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
 import * as ops from './vector-ops.js';
 
@@ -116,6 +120,7 @@ function attentionForward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attr
   const s = shapeOf(qkv, mask.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
+  if (mem.sgemm) return attentionForwardStrided(mem, src, mask, s, rate, seed);
 
   const context = mem.output([B * S, h]);
   const probs = mem.output([B, H, S, K4]);
@@ -161,6 +166,7 @@ function attentionBackward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, att
   const s = shapeOf(qkv, probs.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, P, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
+  if (mem.sgemm) return attentionBackwardStrided(mem, src, dContext, probs, s, rate, seed);
   const scale = 1 / Math.sqrt(d);
 
   const dqkv = mem.output([B * S, 3 * h]);

@@ -53,6 +53,14 @@ export interface KernelMemory {
    * afterwards.
    */
   gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA?: boolean): void;
+  /**
+   * `blas` only: C ← alpha·op(A)·op(B) + beta·C with transpose flags and row strides (cblas_sgemm
+   * on tensors at element offsets), so kernels can multiply blocks in place.
+   */
+  readonly sgemm?: (
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: TensorInfo, aOffset: number, lda: number, b: TensorInfo, bOffset: number, ldb: number, beta: number, c: TensorInfo, cOffset: number, ldc: number,
+  ) => void;
 }
 
 export type KernelImpl = (mem: KernelMemory, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[];
@@ -207,9 +215,15 @@ class BlasArrays extends CpuArrays {
   }
 
   override gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA = false): void {
-    const A = this.f32(a).subarray(aOffset);
-    this.blas.sgemm(transposeA, false, m, n, k, 1, A, transposeA ? m : k, this.f32(b).subarray(bOffset), n, 0, this.f32(c).subarray(cOffset), n);
+    this.sgemm(transposeA, false, m, n, k, 1, a, aOffset, transposeA ? m : k, b, bOffset, n, 0, c, cOffset, n);
   }
+
+  readonly sgemm = (
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: TensorInfo, aOffset: number, lda: number, b: TensorInfo, bOffset: number, ldb: number, beta: number, c: TensorInfo, cOffset: number, ldc: number,
+  ): void => {
+    this.blas.sgemm(transA, transB, m, n, k, alpha, this.f32(a).subarray(aOffset), lda, this.f32(b).subarray(bOffset), ldb, beta, this.f32(c).subarray(cOffset), ldc);
+  };
 }
 
 const memories = new WeakMap<object, KernelMemory>();
