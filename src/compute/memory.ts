@@ -17,7 +17,7 @@
  *   same activations as WASM, 5% for JS garbage not yet collected, plus the Node/tfjs/OpenBLAS
  *   baseline. Measured peak RSS (bench/run-one.ts on blas, one process per point, MiB):
  *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 2015, estimate 2032; ft 4091, estimate 4194
- *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3573, estimate 3372
+ *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3573, estimate 3372; ft 11144, estimate 10040
  *   The refusal leaves 15% of RAM for the system and other processes.
  * - other backends (tfjs-node): not estimated.
  */
