@@ -103,6 +103,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<{info
       await tf.setBackend(BLAS_BACKEND);
       name = `blas (${blas.version}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'})`;
       blasInfo = {path: blas.path, version: blas.version, config: blas.config, threads: blas.threads};
+      notes.push(`BLAS library ${blas.path}`);
     } else if (choice === 'blas') {
       throw new UserError(`backend "blas" needs a BLAS library with cblas_sgemm (${skipped.join('; ')})`, {}, [installHint(), 'or use --backend wasm']);
     } else {

@@ -10,7 +10,9 @@
  * Float32Arrays (or subarrays, for an element offset) are passed as the pointers: koffi hands
  * the typed array's own memory to C, so nothing is copied.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import koffi from 'koffi';
 
 export const CBLAS_ROW_MAJOR = 101;
@@ -20,7 +22,7 @@ export const CBLAS_TRANS = 112;
 export type BlasVendor = 'OpenBLAS' | 'MKL' | 'BLIS' | 'Accelerate' | 'unknown';
 
 export interface Blas {
-  /** The path or soname the library was loaded from. */
+  /** The file the library was loaded from (the soname resolved through /proc/self/maps on Linux). */
   path: string;
   vendor: BlasVendor;
   /** The library's own version/config string, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH … Cooperlake`. */
@@ -49,7 +51,8 @@ const ACCELERATE = '/System/Library/Frameworks/Accelerate.framework/Accelerate';
 export function blasCandidates(platform = process.platform): string[] {
   if (platform === 'darwin') return ['libopenblas.dylib', '/opt/homebrew/opt/openblas/lib/libopenblas.dylib', '/usr/local/opt/openblas/lib/libopenblas.dylib', ACCELERATE];
   if (platform === 'win32') return ['libopenblas.dll', 'openblas.dll', 'mkl_rt.2.dll', 'mkl_rt.dll'];
-  return ['libopenblas.so.0', 'libopenblas.so', 'libmkl_rt.so.2', 'libmkl_rt.so', 'libblis.so.4', 'libblis.so'];
+  // Fedora's openblas-threads names its pthreads build libopenblasp.so.0 (OpenMP: libopenblaso).
+  return ['libopenblas.so.0', 'libopenblasp.so.0', 'libopenblaso.so.0', 'libopenblas.so', 'libmkl_rt.so.2', 'libmkl_rt.so', 'libblis.so.4', 'libblis.so'];
 }
 
 /** The one line printed when no BLAS library loads: what to install, per OS. */
@@ -123,6 +126,20 @@ function identify(lib: Lib, file: string, threads: number): Identity {
  */
 const SMALL_GEMM = 1 << 22;
 
+/** Where the dynamic loader found `file` (a soname such as libopenblas.so.0), on Linux; else `file`. */
+function loadedPath(file: string): string {
+  if (path.isAbsolute(file)) return file;
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    // The soname is often a symlink to a versioned file (libopenblas.so.0 → libopenblasp-r0.3.21.so).
+    const stem = file.replace(/\.(so|dylib|dll)\b.*$/, '');
+    const hit = maps.split('\n').map((l) => l.slice(l.indexOf('/'))).find((p) => p.startsWith('/') && path.basename(p).startsWith(stem));
+    return hit ?? file;
+  } catch {
+    return file;
+  }
+}
+
 /** Loads one library and binds cblas_sgemm; throws with the reason when it cannot. */
 export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
   let lib: Lib;
@@ -139,7 +156,7 @@ export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
   const {setThreads, ...info} = identify(lib, file, threads);
   let current = info.threads;
   return {
-    path: file,
+    path: loadedPath(file),
     ...info,
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       if (m === 0 || n === 0) return;
