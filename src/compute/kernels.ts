@@ -1,6 +1,7 @@
 /**
- * ptv2's own tfjs kernels for the encoder's hot spots, registered for the WASM and pure-JS CPU
- * backends. Other backends (tfjs-node) keep the stock ops: layers.ts asks `fastKernels()` first.
+ * ptv2's own tfjs kernels for the encoder's hot spots, registered for the WASM, `blas` and
+ * pure-JS CPU backends. Other backends (tfjs-node) keep the stock ops: layers.ts asks
+ * `fastKernels()` first.
  *
  * Why each exists (profiles in bench/README.md; background in PERF-NOTES.md):
  * - WASM element-wise kernels are scalar (erf ~25 ns per element); GELU, LayerNorm and dropout
@@ -16,8 +17,10 @@
  * A kernel sees tensors through a `KernelMemory`: the WASM heap or the CPU backend's arrays, a
  * 2-D matmul on views into tensors (on WASM the unpacked SIMD GEMM for small operands, else
  * XNNPACK through the backend's own BatchMatMul export on tensors registered at offsets inside
- * larger ones, so nothing is copied; a JS loop on CPU), and on WASM the f32x4 loops of
- * simd-kernels.ts. The CPU backend runs the JS references of vector-ops.ts.
+ * larger ones, so nothing is copied; cblas_sgemm with strides on `blas`; a JS loop on CPU), and
+ * the row/element loops: on WASM the f32x4 loops of simd-kernels.ts in place, on `blas` the same
+ * loops staged through a private WASM memory (staged-simd.ts), on CPU the JS references of
+ * vector-ops.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import {findBlas, type Blas} from './blas.js';
