@@ -181,6 +181,13 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   const started = Date.now();
+  const writeJson = () => opts.json && fs.writeFileSync(opts.json, JSON.stringify(rows.map(({config, ...rest}) => ({config: config.key, ...rest})), null, 2));
+  // Each row is written as it finishes, so an interrupted run keeps what it measured.
+  const record = (row: Row) => {
+    rows.push(row);
+    process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+    writeJson();
+  };
   for (const config of opts.configs) {
     for (const method of METHODS) {
       for (const backend of opts.backends) {
@@ -189,15 +196,11 @@ async function main(): Promise<void> {
           continue;
         }
         process.stderr.write(`${config.key} ${backend} ${method} … `);
-        const row = runTfjs(config, backend, method, opts);
-        rows.push(row);
-        process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+        record(runTfjs(config, backend, method, opts));
       }
       for (const setting of torch ? TORCH_SETTINGS.keys() : []) {
         process.stderr.write(`${config.key} ${setting} ${method} … `);
-        const row = runTorch(torch!.python, config, method, opts, setting);
-        rows.push(row);
-        process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+        record(runTorch(torch!.python, config, method, opts, setting));
       }
     }
   }
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
       `step = forward + backward + clipping + AdamW; GFLOP/s counts matmul FLOPs of the step analytically ` +
       `(bench/configs.ts); tokens/s = batch·seq per training step. Total time ${fixed((Date.now() - started) / 1000)} s.\n`,
   );
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows.map(({config, ...rest}) => ({config: config.key, ...rest})), null, 2));
+  writeJson();
 }
 
 await main();
