@@ -120,11 +120,12 @@ function identify(lib: Lib, file: string, threads: number): Identity {
 
 /**
  * Below this many multiply-adds (m·n·k) a GEMM runs on one thread: waking and joining a second
- * thread costs more than it saves. Measured with OpenBLAS 0.3.21 on 2 cores: attention's
- * per-head 128×144×64 products run 1.3–2× faster on one thread than on two, while the linears
- * (≥ 2048×256×256) gain from two.
+ * thread costs more than it saves. OpenBLAS 0.3.21 itself goes single-threaded below 2^18.
+ * Measured on 2 cores, attention's per-head 128×144×64 products (1.2M): on a loaded machine
+ * (load average 5+) one thread is 1.3–2× faster, idle two are 10–20% faster; so only what is
+ * smaller than them stays on one thread, and the linears (≥ 2048×256×256) always use all.
  */
-const SMALL_GEMM = 1 << 22;
+const SMALL_GEMM = 1 << 20;
 
 /** Where the dynamic loader found `file` (a soname such as libopenblas.so.0), on Linux; else `file`. */
 function loadedPath(file: string): string {
