@@ -9,7 +9,7 @@
 import {initBackend, type BackendChoice} from '../src/compute/backend.js';
 import {normaliseConfig, randomCheckpoint} from '../src/model/checkpoint.js';
 import {EncoderWeights, type EncoderBatch} from '../src/model/encoder.js';
-import {checkWasmFits} from '../src/compute/memory.js';
+import {checkStepFits} from '../src/compute/memory.js';
 import {TaskModel} from '../src/model/model.js';
 import {train} from '../src/train/trainer.js';
 import {mulberry32} from '../src/random.js';
@@ -69,7 +69,7 @@ async function measure(req: RunRequest): Promise<RunResult> {
   });
   const encoderConfig = normaliseConfig(config);
   // The same up-front refusal `ptv2 run` gives, instead of an abort mid-step.
-  if (info.name === 'wasm') checkWasmFits(encoderConfig, {method: req.method, batch: c.batch, seqLen: c.seq, promptLength: c.prompt});
+  checkStepFits(info.tfName, encoderConfig, {method: req.method, batch: c.batch, seqLen: c.seq, promptLength: c.prompt});
   const weights = new EncoderWeights({dir: '<memory>', config: encoderConfig, weights: raw, hasPooler: true, heads: new Map()});
   raw.clear();
   const model = new TaskModel(weights, {

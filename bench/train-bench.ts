@@ -5,12 +5,12 @@
  * bench/torch_reference.py) so peak RSS belongs to one measurement. How to read the table and
  * how to install the reference: bench/README.md.
  *
- * Flags: --quick (fewer steps, configs a and b), --configs a,b,c,d, --backends wasm,cpu,
+ * Flags: --quick (fewer steps, configs a and b), --configs a,b,c,d, --backends blas,wasm,cpu,
  *        --steps N, --no-torch, --json FILE (also write the results as JSON).
  * PTV2_PYTHON picks the python interpreter for the reference.
  *
- * Two PyTorch rows per config and method: the reference the ratios use, torch.set_num_threads(2);
- * and "tuned", 1 intra-op thread over a 2-thread OpenBLAS. With Debian's python3-torch and
+ * Two PyTorch rows per config and method: torch.set_num_threads(2), and "best", 1 intra-op
+ * thread over a 2-thread OpenBLAS — the reference the ratios use. With Debian's python3-torch and
  * libopenblas0-pthread the first runs 2 OpenMP threads that each call a 2-thread OpenBLAS, which
  * oversubscribes 2 cores; the second is PyTorch at its best on this machine (bench/README.md).
  */
@@ -20,6 +20,7 @@ import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {BENCH_CONFIGS, matmulFlops, METHODS, parseConfigKeys, type BenchConfig, type BenchMethod} from './configs.js';
+import {findBlas} from '../src/compute/blas.js';
 import type {RunRequest, RunResult} from './run-one.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,10 +36,11 @@ interface Options {
   json?: string;
 }
 
-/** The big shapes take seconds per step: fewer steps there. */
+/** The big shapes take seconds per step: fewer steps there (BERT-large shape: 2 after 1). */
 function stepsFor(config: BenchConfig, opts: Options): Pick<Options, 'warmup' | 'steps' | 'evals'> {
-  const big = config.layers >= 12;
-  return big ? {warmup: 1, steps: Math.min(3, opts.steps), evals: 2} : {warmup: opts.warmup, steps: opts.steps, evals: opts.evals};
+  if (config.layers >= 24) return {warmup: 1, steps: Math.min(2, opts.steps), evals: 1};
+  if (config.layers >= 12) return {warmup: 1, steps: Math.min(3, opts.steps), evals: 2};
+  return {warmup: opts.warmup, steps: opts.steps, evals: opts.evals};
 }
 
 interface Row {
@@ -70,9 +72,9 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
-/** wasm and cpu always; tensorflow when @tensorflow/tfjs-node happens to be installed. */
+/** blas when a BLAS library loads; wasm and cpu always; tensorflow when @tensorflow/tfjs-node happens to be installed. */
 function availableBackends(): string[] {
-  const backends = ['wasm', 'cpu'];
+  const backends = findBlas().blas ? ['blas', 'wasm', 'cpu'] : ['wasm', 'cpu'];
   try {
     createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
     backends.unshift('tensorflow');
@@ -100,8 +102,8 @@ function parseResult<T>(stdout: string): T | undefined {
 /** The first telling stderr line (WASM aborts print the XNNPACK status before a wall of minified code). */
 function failure(run: ReturnType<typeof spawnSync>): string {
   const lines = String(run.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && l.length < 300);
-  const telling = lines.find((l) => /XNN status|Aborted|out of memory|Error:|GiB of WASM heap/i.test(l)) ?? lines.pop() ?? '';
-  if (/GiB of WASM heap/.test(telling)) return `refused up front: ${telling.replace(/^UserError: (train\.batch_size: )?/, '').slice(0, 160)}`;
+  const telling = lines.find((l) => /XNN status|Aborted|out of memory|Error:|GiB of WASM heap|GiB of memory on/i.test(l)) ?? lines.pop() ?? '';
+  if (/GiB of WASM heap|GiB of memory on/.test(telling)) return `refused up front: ${telling.replace(/^UserError: (train\.batch_size: )?/, '').slice(0, 160)}`;
   const how = run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
   return `failed (${how}): ${telling.slice(0, 160)}`;
 }
@@ -145,27 +147,27 @@ const fixed = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits)
 function table(rows: Row[], torchVersion: string): string {
   const labels = new Map([
     ['pytorch', `pytorch ${torchVersion}, set_num_threads(2)`],
-    ['pytorch-tuned', `pytorch ${torchVersion} tuned (1 thread + OpenBLAS 2)`],
+    ['pytorch-tuned', `pytorch ${torchVersion} best (1 thread + OpenBLAS 2)`],
   ]);
-  const header = '| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × PyTorch | eval × PyTorch | step × tuned |';
-  const lines = [header, '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const header = '| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × best | eval × best | RSS × best | step × torch(2) |';
+  const lines = [header, '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const row of rows) {
     const label = labels.get(row.backend) ?? row.backend;
     if (!row.result) {
-      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | | |`);
+      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | | | |`);
       continue;
     }
     const r = row.result;
     const reference = (setting: string) => rows.find((t) => t.backend === setting && t.config === row.config && t.method === row.method)?.result;
     const torch = reference('pytorch');
-    const tuned = reference('pytorch-tuned');
+    const best = reference('pytorch-tuned');
     const tokens = row.config.batch * row.config.seq;
     const flops = matmulFlops(row.config, row.method).step;
     const ratio = (ours: number, theirs?: number) => (theirs && !labels.has(row.backend) ? `${fixed(ours / theirs, 2)}×` : '');
     lines.push(
       `| ${row.config.key} | ${label} | ${row.method} | ${fixed(r.stepMs)} | ${fixed(r.evalMs)} | ${fixed(tokens / (r.stepMs / 1000))} | ` +
-        `${fixed(flops / r.stepMs / 1e6, 1)} | ${fixed(r.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} | ${ratio(r.evalMs, torch?.evalMs)} | ` +
-        `${ratio(r.stepMs, tuned?.stepMs)} |`,
+        `${fixed(flops / r.stepMs / 1e6, 1)} | ${fixed(r.peakRssMb)} | ${ratio(r.stepMs, best?.stepMs)} | ${ratio(r.evalMs, best?.evalMs)} | ` +
+        `${ratio(r.peakRssMb, best?.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} |`,
     );
   }
   return lines.join('\n');
@@ -179,6 +181,13 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   const started = Date.now();
+  const writeJson = () => opts.json && fs.writeFileSync(opts.json, JSON.stringify(rows.map(({config, ...rest}) => ({config: config.key, ...rest})), null, 2));
+  // Each row is written as it finishes, so an interrupted run keeps what it measured.
+  const record = (row: Row) => {
+    rows.push(row);
+    process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+    writeJson();
+  };
   for (const config of opts.configs) {
     for (const method of METHODS) {
       for (const backend of opts.backends) {
@@ -187,26 +196,22 @@ async function main(): Promise<void> {
           continue;
         }
         process.stderr.write(`${config.key} ${backend} ${method} … `);
-        const row = runTfjs(config, backend, method, opts);
-        rows.push(row);
-        process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+        record(runTfjs(config, backend, method, opts));
       }
       for (const setting of torch ? TORCH_SETTINGS.keys() : []) {
         process.stderr.write(`${config.key} ${setting} ${method} … `);
-        const row = runTorch(torch!.python, config, method, opts, setting);
-        rows.push(row);
-        process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+        record(runTorch(torch!.python, config, method, opts, setting));
       }
     }
   }
   const configs = opts.configs.map((c) => `- ${c.label}: ffn ${c.ffn}, vocab ${c.vocab}, prompt length ${c.prompt}`).join('\n');
   process.stdout.write(
     `\n${table(rows, torch?.version ?? '')}\n\n${configs}\n\n` +
-      `Median of ${opts.steps} steps after ${opts.warmup} warm-up steps (c and d: 3 after 1; pure-JS CPU on b: one step, no warm-up); ` +
+      `Median of ${opts.steps} steps after ${opts.warmup} warm-up steps (c: 3 after 1; d: 2 after 1; pure-JS CPU on b: one step, no warm-up); ` +
       `step = forward + backward + clipping + AdamW; GFLOP/s counts matmul FLOPs of the step analytically ` +
       `(bench/configs.ts); tokens/s = batch·seq per training step. Total time ${fixed((Date.now() - started) / 1000)} s.\n`,
   );
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows.map(({config, ...rest}) => ({config: config.key, ...rest})), null, 2));
+  writeJson();
 }
 
 await main();

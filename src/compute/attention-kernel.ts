@@ -16,12 +16,16 @@
  * from the projection (alive anyway) and recomputes the dropout mask from its seed
  * (vector-ops.ts), which keeps a BERT-base step's activations ~10 MB per layer smaller.
  *
+ * On `blas` (a strided sgemm) attention-strided.ts runs instead: the same layouts and results,
+ * its products reading q, k and v in place.
+ *
  * Layouts, with K = P + S keys (prefix first) padded to K4 = ⌈K/4⌉·4 so that rows are whole
  * SIMD vectors (padded keys have zero k and v and a −1e9 mask, so their probability is 0):
  * qkv [T = B·S, 3h] with columns [q | k | v]; prefix keys/values [B, H, P, d];
  * probs [B, H, S, K4]. Dropout indices count real keys only: (b, h, s, j) ↦ ((b·H + h)·S + s)·K + j.
  */
 import type * as tf from '@tensorflow/tfjs';
+import {attentionBackwardStrided, attentionForwardStrided} from './attention-strided.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
 import * as ops from './vector-ops.js';
 
@@ -105,7 +109,7 @@ function dropProbs(mem: KernelMemory, probs: TensorInfo, offset: number, out: Te
   if (mem.simd) {
     mem.simd.dropoutRows(mem.address(probs, offset), mem.address(out), S, K4, K, seed, ops.dropThreshold(rate), 1 / (1 - rate), index0);
   } else {
-    ops.dropoutRows(mem.f32(probs), offset, mem.f32(out), 0, S, K4, K, seed, rate, index0);
+    mem.vec.dropoutRows(mem.f32(probs), offset, mem.f32(out), 0, S, K4, K, seed, rate, index0);
   }
 }
 
@@ -116,6 +120,7 @@ function attentionForward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attr
   const s = shapeOf(qkv, mask.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
+  if (mem.sgemm) return attentionForwardStrided(mem, src, mask, s, rate, seed);
 
   const context = mem.output([B * S, h]);
   const probs = mem.output([B, H, S, K4]);
@@ -140,7 +145,7 @@ function attentionForward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attr
       loadKeys(mem, src, s, b, hd, 2, 'rows', v);
       mem.gemm(q, 0, kT, 0, probs, pOffset, S, d, K4);
       if (mem.simd) mem.simd.softmaxRows(mem.address(probs, pOffset), S, K4, mem.address(paddedMask, b * K4));
-      else ops.softmaxRows(mem.f32(probs), pOffset, S, K4, mem.f32(paddedMask), b * K4);
+      else mem.vec.softmaxRows(mem.f32(probs), pOffset, S, K4, mem.f32(paddedMask), b * K4);
       if (dropped) {
         dropProbs(mem, probs, pOffset, dropped, s, rate, seed);
         mem.gemm(dropped, 0, v, 0, tile, 0, S, K4, d);
@@ -161,6 +166,7 @@ function attentionBackward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, att
   const s = shapeOf(qkv, probs.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, P, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
+  if (mem.sgemm) return attentionBackwardStrided(mem, src, dContext, probs, s, rate, seed);
   const scale = 1 / Math.sqrt(d);
 
   const dqkv = mem.output([B * S, 3 * h]);
@@ -204,7 +210,7 @@ function attentionBackward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, att
       if (mem.simd) {
         mem.simd.softmaxGradRows(mem.address(dP), mem.address(probs, pOffset), S, K4, K, seed, ops.dropThreshold(rate), 1 / (1 - rate), index0);
       } else {
-        ops.softmaxGradRows(mem.f32(dP), 0, mem.f32(probs), pOffset, S, K4, K, seed, rate, index0);
+        mem.vec.softmaxGradRows(mem.f32(dP), 0, mem.f32(probs), pOffset, S, K4, K, seed, rate, index0);
       }
       // dq = dS·k times the scale folded into q; dK = dSᵀ·(scaled q)
       mem.gemm(dP, 0, k, 0, dQ, 0, S, K4, d);

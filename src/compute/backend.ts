@@ -1,23 +1,28 @@
 /**
  * Chooses and initialises the tfjs compute backend, once per process.
  *
- * Order for `auto`: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node → WASM → pure-JS CPU.
+ * Order for `auto`: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node → `blas` (the machine's
+ * BLAS through FFI, blas.ts / blas-backend.ts, when a library loads) → WASM → pure-JS CPU.
  * The native packages are optional peer dependencies: they are loaded by dynamic import and a
- * missing one is normal. WASM is initialised offline from the .wasm files the package ships.
+ * missing one is normal. When no BLAS library loads, `auto` prints one line saying so and what to
+ * install, then uses WASM. WASM is initialised offline from the .wasm files the package ships.
  * tfjs itself is imported lazily so that commands which compute nothing start fast.
  */
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import {UserError} from '../errors.js';
+import {findBlas, installHint} from './blas.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
-  /** What ptv2 records on a run: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`. */
+  /** What ptv2 records on a run: `tensorflow-gpu`, `tensorflow`, `blas (OpenBLAS 0.3.21, 2 threads)`, `wasm` or `cpu`. */
   name: string;
-  /** tfjs's own backend name (`tensorflow`, `wasm`, `cpu`). */
+  /** tfjs's own backend name (`tensorflow`, `blas`, `wasm`, `cpu`). */
   tfName: string;
+  /** On `blas`: the library it computes with. */
+  blas?: {path: string; version: string; config: string; threads: number};
   /** Why this one: which candidates were tried and skipped. */
   notes: string[];
 }
@@ -89,6 +94,23 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<{info
       ]);
     }
   }
+  let blasInfo: BackendInfo['blas'];
+  if (!name && (choice === 'auto' || choice === 'blas')) {
+    const {blas, skipped} = findBlas();
+    if (blas) {
+      const {registerBlasBackend, BLAS_BACKEND} = await import('./blas-backend.js');
+      registerBlasBackend(blas);
+      await tf.setBackend(BLAS_BACKEND);
+      name = `blas (${blas.version}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'})`;
+      blasInfo = {path: blas.path, version: blas.version, config: blas.config, threads: blas.threads};
+      notes.push(`BLAS library ${blas.path}`);
+    } else if (choice === 'blas') {
+      throw new UserError(`backend "blas" needs a BLAS library with cblas_sgemm (${skipped.join('; ')})`, {}, [installHint(), 'or use --backend wasm']);
+    } else {
+      notes.push(`no BLAS library (${skipped.join('; ')})`);
+      process.stderr.write(`ptv2: no BLAS library found, computing on WASM (several times slower): ${installHint()}\n`);
+    }
+  }
   if (!name && (choice === 'auto' || choice === 'wasm')) {
     try {
       await initWasm(tf);
@@ -103,7 +125,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<{info
     name = 'cpu';
   }
   await tf.ready();
-  active = {info: {name, tfName: tf.getBackend(), notes}, tf};
+  active = {info: {name, tfName: tf.getBackend(), notes, ...(blasInfo ? {blas: blasInfo} : {})}, tf};
   return active;
 }
 

@@ -1,6 +1,7 @@
 /**
- * Faster WASM versions of four stock data-movement kernels, swapped in by `fastKernels()`
- * (kernels.ts) the first time ptv2's kernels run on the WASM backend. Same semantics as stock.
+ * Faster versions of stock data-movement kernels: on WASM four of them, swapped in by
+ * `fastKernels()` (kernels.ts) the first time ptv2's kernels run there; on `blas` (JS arrays,
+ * tfjs's CPU kernels) Transpose and Tile, registered with the backend. Same semantics as stock.
  *
  * Measured on the WASM backend (tfjs 4.22, config b of bench/README.md):
  * - Identity (how tfjs saves tensors for backprop) copies the data; tensors are immutable, so
@@ -10,23 +11,30 @@
  * - Transpose of rank 5 and Tile go through per-element index arithmetic, ~150 ns per element
  *   (a deep prompt's [B, P, 2L, H, d] → [2L, B, H, P, d] rearrangement took ~80 ms per step).
  * Here each copies contiguous runs of the innermost dimension between heap views.
+ * On `blas` the stock CPU Transpose and Tile also index per element (measured, config b pt2: 0.5 s
+ * of a 2.8 s profile); CPU Identity and contiguous Slice already share or view their input.
  */
 import * as tf from '@tensorflow/tfjs';
 
 type TensorInfo = tf.TensorInfo;
 type TypedArray = Float32Array | Int32Array | Uint8Array;
 
-interface WasmBackend {
+/** What the kernels need of a backend: a new output and the typed array behind a tensor. */
+export interface ArrayAccess {
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): TypedArray;
   incRef(id: tf.DataId): void;
 }
+
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
   backend: object;
   attrs?: tf.NamedAttrMap;
 }
+
+/** The backend argument of a kernel as ArrayAccess (WASM is one; `blas` gets an adapter). */
+let access: (backend: object) => ArrayAccess = (backend) => backend as ArrayAccess;
 
 function stridesOf(shape: number[]): number[] {
   const strides = new Array<number>(shape.length).fill(1);
@@ -57,18 +65,18 @@ function forEachRow(outShape: number[], inStrides: number[], base: number, run: 
 
 function sharingIdentity({inputs, backend}: KernelArgs): TensorInfo {
   const x = inputs.x!;
-  (backend as WasmBackend).incRef(x.dataId);
+  access(backend).incRef(x.dataId);
   return {dataId: x.dataId, shape: x.shape, dtype: x.dtype};
 }
 
 function slice({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const x = inputs.x!;
-  const wasm = backend as WasmBackend;
+  const mem = access(backend);
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
-  const out = wasm.makeOutput(size, x.dtype);
+  const out = mem.makeOutput(size, x.dtype);
   if (size.some((d) => d === 0)) return out;
-  const input = wasm.typedArrayFromHeap(x);
-  const output = wasm.typedArrayFromHeap(out);
+  const input = mem.typedArrayFromHeap(x);
+  const output = mem.typedArrayFromHeap(out);
   const strides = stridesOf(x.shape);
   const width = size[size.length - 1];
   const base = begin.reduce((sum, b, i) => sum + b * strides[i], 0);
@@ -78,13 +86,13 @@ function slice({inputs, backend, attrs}: KernelArgs): TensorInfo {
 
 function transpose({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const x = inputs.x!;
-  const wasm = backend as WasmBackend;
+  const mem = access(backend);
   const perm = attrs!.perm as number[];
   const shape = perm.map((p) => x.shape[p]);
-  const out = wasm.makeOutput(shape, x.dtype);
+  const out = mem.makeOutput(shape, x.dtype);
   if (shape.some((d) => d === 0)) return out;
-  const input = wasm.typedArrayFromHeap(x);
-  const output = wasm.typedArrayFromHeap(out);
+  const input = mem.typedArrayFromHeap(x);
+  const output = mem.typedArrayFromHeap(out);
   const inStrides = stridesOf(x.shape);
   const permuted = perm.map((p) => inStrides[p]);
   const width = shape[shape.length - 1];
@@ -99,13 +107,13 @@ function transpose({inputs, backend, attrs}: KernelArgs): TensorInfo {
 
 function tile({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const x = inputs.x!;
-  const wasm = backend as WasmBackend;
+  const mem = access(backend);
   const reps = attrs!.reps as number[];
   const shape = x.shape.map((d, i) => d * reps[i]);
-  const out = wasm.makeOutput(shape, x.dtype);
+  const out = mem.makeOutput(shape, x.dtype);
   if (shape.some((d) => d === 0)) return out;
-  const input = wasm.typedArrayFromHeap(x);
-  const output = wasm.typedArrayFromHeap(out);
+  const input = mem.typedArrayFromHeap(x);
+  const output = mem.typedArrayFromHeap(out);
   const inStrides = stridesOf(x.shape);
   const rank = shape.length;
   const inner = x.shape[rank - 1];
@@ -139,14 +147,49 @@ let installed = false;
 export function installWasmCopyKernels(): void {
   if (installed) return;
   installed = true;
-  for (const [name, kernel] of OVERRIDES) {
-    const stock = tf.getKernel(name, 'wasm');
+  replaceKernels('wasm', [...OVERRIDES.keys()]);
+}
+
+const adapters = new WeakMap<object, ArrayAccess>();
+
+/**
+ * Replaces Transpose and Tile of a backend whose tensors are JS typed arrays (tfjs's CPU backend
+ * class: `data.get(id).values`, `makeTensorInfo`), e.g. `blas`.
+ */
+export function installArrayCopyKernels(backendName: string): void {
+  const wasmAccess = access;
+  access = (backend) => {
+    const cpu = backend as {data?: {get(id: tf.DataId): {values: TypedArray}}; makeTensorInfo?: (shape: number[], dtype: string, values: TypedArray) => TensorInfo; incRef(id: tf.DataId): void};
+    if (!cpu.data || !cpu.makeTensorInfo) return wasmAccess(backend);
+    let adapter = adapters.get(backend);
+    if (!adapter) {
+      adapter = {
+        makeOutput: (shape, dtype) => {
+          const n = shape.reduce((p, d) => p * d, 1);
+          return cpu.makeTensorInfo!(shape, dtype, dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n));
+        },
+        typedArrayFromHeap: (t) => cpu.data!.get(t.dataId).values,
+        incRef: (id) => cpu.incRef(id),
+      };
+      adapters.set(backend, adapter);
+    }
+    return adapter;
+  };
+  replaceKernels(backendName, ['Transpose', 'Tile']);
+}
+
+function replaceKernels(backendName: string, names: string[]): void {
+  for (const name of names) {
+    const kernel = OVERRIDES.get(name)!;
+    const stock = tf.getKernel(name, backendName);
     if (!stock) continue;
-    tf.unregisterKernel(name, 'wasm');
+    tf.unregisterKernel(name, backendName);
     tf.registerKernel({
       ...stock,
       kernelFunc: ((args: KernelArgs) =>
-        args.inputs.x?.dtype === 'string' || args.inputs.x?.shape.length === 0 ? stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) : kernel(args)) as tf.KernelFunc,
+        args.inputs.x?.dtype === 'string' || args.inputs.x?.dtype === 'complex64' || args.inputs.x?.shape.length === 0
+          ? stock.kernelFunc(args as Parameters<tf.KernelFunc>[0])
+          : kernel(args)) as tf.KernelFunc,
     });
   }
 }

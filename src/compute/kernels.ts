@@ -1,6 +1,7 @@
 /**
- * ptv2's own tfjs kernels for the encoder's hot spots, registered for the WASM and pure-JS CPU
- * backends. Other backends (tfjs-node) keep the stock ops: layers.ts asks `fastKernels()` first.
+ * ptv2's own tfjs kernels for the encoder's hot spots, registered for the WASM, `blas` and
+ * pure-JS CPU backends. Other backends (tfjs-node) keep the stock ops: layers.ts asks
+ * `fastKernels()` first.
  *
  * Why each exists (profiles in bench/README.md; background in PERF-NOTES.md):
  * - WASM element-wise kernels are scalar (erf ~25 ns per element); GELU, LayerNorm and dropout
@@ -16,13 +17,17 @@
  * A kernel sees tensors through a `KernelMemory`: the WASM heap or the CPU backend's arrays, a
  * 2-D matmul on views into tensors (on WASM the unpacked SIMD GEMM for small operands, else
  * XNNPACK through the backend's own BatchMatMul export on tensors registered at offsets inside
- * larger ones, so nothing is copied; a JS loop on CPU), and on WASM the f32x4 loops of
- * simd-kernels.ts. The CPU backend runs the JS references of vector-ops.ts.
+ * larger ones, so nothing is copied; cblas_sgemm with strides on `blas`; a JS loop on CPU), and
+ * the row/element loops: on WASM the f32x4 loops of simd-kernels.ts in place, on `blas` the same
+ * loops staged through a private WASM memory (staged-simd.ts), on CPU the JS references of
+ * vector-ops.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import {findBlas, type Blas} from './blas.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
 import {isWasmMemory, simdKernels, type SimdKernels, type WasmMemory} from './simd-kernels.js';
+import {StagedSimd, type VectorOps} from './staged-simd.js';
 import * as ops from './vector-ops.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -32,6 +37,11 @@ type Attrs = tf.NamedAttrMap;
 export interface KernelMemory {
   /** WASM only: the SIMD loops, on byte addresses from `address`. */
   readonly simd?: SimdKernels;
+  /**
+   * The row and element loops on typed arrays: the JS references (CPU, and WASM's tails), or on
+   * `blas` the SIMD loops staged through a private WASM memory (staged-simd.ts).
+   */
+  readonly vec: VectorOps;
   /** Byte address of element `offset` of `t` in the WASM heap. */
   address(t: TensorInfo, offset?: number): number;
   /** A new tensor. On WASM this may grow the heap, detaching earlier views: take views after allocating. */
@@ -46,6 +56,14 @@ export interface KernelMemory {
    * afterwards.
    */
   gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA?: boolean): void;
+  /**
+   * `blas` only: C ← alpha·op(A)·op(B) + beta·C with transpose flags and row strides (cblas_sgemm
+   * on tensors at element offsets), so kernels can multiply blocks in place.
+   */
+  readonly sgemm?: (
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: TensorInfo, aOffset: number, lda: number, b: TensorInfo, bOffset: number, ldb: number, beta: number, c: TensorInfo, cOffset: number, ldc: number,
+  ) => void;
 }
 
 export type KernelImpl = (mem: KernelMemory, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[];
@@ -85,6 +103,7 @@ const SIMD_GEMM_MAX_B = 64 * 1024;
 
 class WasmHeap implements KernelMemory {
   readonly simd?: SimdKernels;
+  readonly vec: VectorOps = ops;
   /** Six int32s on the heap: the [1, m, k] and [1, k, n] shapes handed to BatchMatMul. */
   private readonly shapes: number;
 
@@ -147,6 +166,8 @@ class WasmHeap implements KernelMemory {
 }
 
 class CpuArrays implements KernelMemory {
+  readonly vec: VectorOps = ops;
+
   constructor(private readonly backend: CpuBackend) {}
 
   address(): number {
@@ -188,12 +209,39 @@ class CpuArrays implements KernelMemory {
   }
 }
 
+/** The `blas` backend's arrays (JS memory, as CPU) with the matrix products on cblas_sgemm. */
+class BlasArrays extends CpuArrays {
+  override readonly vec: VectorOps = StagedSimd.create() ?? ops;
+
+  constructor(backend: CpuBackend, readonly blas: Blas) {
+    super(backend);
+  }
+
+  override gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA = false): void {
+    this.sgemm(transposeA, false, m, n, k, 1, a, aOffset, transposeA ? m : k, b, bOffset, n, 0, c, cOffset, n);
+  }
+
+  readonly sgemm = (
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: TensorInfo, aOffset: number, lda: number, b: TensorInfo, bOffset: number, ldb: number, beta: number, c: TensorInfo, cOffset: number, ldc: number,
+  ): void => {
+    this.blas.sgemm(transA, transB, m, n, k, alpha, this.f32(a).subarray(aOffset), lda, this.f32(b).subarray(bOffset), ldb, beta, this.f32(c).subarray(cOffset), ldc);
+  };
+}
+
 const memories = new WeakMap<object, KernelMemory>();
+
+function newMemory(backendName: string, backend: object): KernelMemory {
+  if (backendName === 'wasm') return new WasmHeap(backend as WasmBackend);
+  const blas = backendName === 'blas' ? findBlas().blas : undefined;
+  if (backendName === 'blas' && !blas) throw new Error('the blas backend is active but no BLAS library is loaded');
+  return blas ? new BlasArrays(backend as CpuBackend, blas) : new CpuArrays(backend as CpuBackend);
+}
 
 function memoryOf(backendName: string, backend: object): KernelMemory {
   let mem = memories.get(backend);
   if (!mem) {
-    mem = backendName === 'wasm' ? new WasmHeap(backend as WasmBackend) : new CpuArrays(backend as CpuBackend);
+    mem = newMemory(backendName, backend);
     memories.set(backend, mem);
   }
   return mem;
@@ -211,7 +259,7 @@ function dropout(mem: KernelMemory, {x}: Inputs, attrs: Attrs): TensorInfo {
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = simdSpan(mem, n);
   if (n4 > 0) mem.simd!.dropoutRows(mem.address(x!), mem.address(out), 1, n4, 0, seed, ops.dropThreshold(rate), 1 / (1 - rate), 0);
-  ops.dropoutRows(mem.f32(x!), n4, mem.f32(out), n4, 1, n - n4, 0, seed, rate, n4);
+  mem.vec.dropoutRows(mem.f32(x!), n4, mem.f32(out), n4, 1, n - n4, 0, seed, rate, n4);
   return out;
 }
 
@@ -220,7 +268,7 @@ function gelu(mem: KernelMemory, {x}: Inputs, {approximate}: Attrs): TensorInfo 
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = approximate ? 0 : simdSpan(mem, n);
   if (n4 > 0) mem.simd!.gelu(mem.address(x!), mem.address(out), n4);
-  ops.gelu(mem.f32(x!), mem.f32(out), n4, n, approximate as boolean);
+  mem.vec.gelu(mem.f32(x!), mem.f32(out), n4, n, approximate as boolean);
   return out;
 }
 
@@ -229,7 +277,7 @@ function geluGrad(mem: KernelMemory, {x, dy}: Inputs, {approximate}: Attrs): Ten
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = approximate ? 0 : simdSpan(mem, n);
   if (n4 > 0) mem.simd!.geluGrad(mem.address(x!), mem.address(dy!), mem.address(out), n4);
-  ops.geluGrad(mem.f32(x!), mem.f32(dy!), mem.f32(out), n4, n, approximate as boolean);
+  mem.vec.geluGrad(mem.f32(x!), mem.f32(dy!), mem.f32(out), n4, n, approximate as boolean);
   return out;
 }
 
@@ -244,7 +292,7 @@ function layerNorm(mem: KernelMemory, {x, gamma, beta}: Inputs, {eps}: Attrs): T
     mem.simd.layerNormRows(X, G, B, Y, M, R, rows, width, eps as number);
   } else {
     const [X, G, B, Y, M, R] = [x!, gamma!, beta!, y, mean, rstd].map((t) => mem.f32(t));
-    ops.layerNormRows(X, G, B, Y, M, R, rows, width, eps as number);
+    mem.vec.layerNormRows(X, G, B, Y, M, R, rows, width, eps as number);
   }
   return [y, mean, rstd];
 }
@@ -262,7 +310,7 @@ function layerNormGrad(mem: KernelMemory, {dy, x, gamma, mean, rstd}: Inputs): T
     mem.simd.layerNormGradRows(DY, X, G, M, R, DX, DG, DB, rows, width);
   } else {
     const [DY, X, G, M, R, DX, DG, DB] = [dy!, x!, gamma!, mean!, rstd!, dx, dgamma, dbeta].map((t) => mem.f32(t));
-    ops.layerNormGradRows(DY, X, G, M, R, DX, DG, DB, rows, width);
+    mem.vec.layerNormGradRows(DY, X, G, M, R, DX, DG, DB, rows, width);
   }
   return [dx, dgamma, dbeta];
 }
@@ -293,6 +341,7 @@ export const KERNEL_NAMES = {
   attention: 'Ptv2Attention',
   attentionGrad: 'Ptv2AttentionGrad',
   frozenMatMul: 'Ptv2FrozenMatMul',
+  adamW: 'Ptv2AdamW',
 } as const;
 
 const KERNELS = new Map<string, KernelImpl>([
@@ -304,7 +353,7 @@ const KERNELS = new Map<string, KernelImpl>([
   [KERNEL_NAMES.gather, gatherRows],
 ]);
 
-export const KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+export const KERNEL_BACKENDS = ['wasm', 'cpu', 'blas'] as const;
 
 /** Registers `impl` as kernel `name` on every backend in KERNEL_BACKENDS (once). */
 export function registerKernel(name: string, impl: KernelImpl): void {

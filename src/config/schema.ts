@@ -16,7 +16,7 @@ import {z} from 'zod';
 export const METHODS = ['ft', 'pt', 'ptv1', 'prefix', 'pt2', 'mpt2'] as const;
 export type Method = (typeof METHODS)[number];
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export const MODEL_TYPES = ['bert', 'roberta', 'deberta-v2'] as const;

@@ -16,7 +16,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {withoutUndefined} from '../config/load.js';
 import {planJobs, type Job} from '../config/plan.js';
 import type {TaskConfig} from '../config/schema.js';
-import {checkWasmFits} from '../compute/memory.js';
+import {checkStepFits, likelyTfBackend} from '../compute/memory.js';
 import {resolveBackendChoice} from '../compute/backend.js';
 import {labelsOf, taskDefinition} from '../data/registry.js';
 import {testSplitNames} from '../data/splits.js';
@@ -64,10 +64,9 @@ export function dryRun(loaded: LoadedConfig, opts: {backend?: string} = {}): Dry
   const jobTasks = jobs.flatMap((job) => (job.tasks ?? [job.task]).map((task) => ({job, length: lengths.get(task)!})));
   for (const {job, length} of jobTasks) checkPositions(job, length, positions, file);
   if (checkpoint) {
-    if (resolveBackendChoice(opts.backend, config.backend) === 'wasm') {
-      for (const {job, length} of jobTasks) {
-        checkWasmFits(checkpoint.config, {method: job.method, batch: job.config.train.batch_size, seqLen: length.value, promptLength: job.config.prompt.length}, {file});
-      }
+    const tfBackend = likelyTfBackend(resolveBackendChoice(opts.backend, config.backend));
+    for (const {job, length} of jobTasks) {
+      checkStepFits(tfBackend, checkpoint.config, {method: job.method, batch: job.config.train.batch_size, seqLen: length.value, promptLength: job.config.prompt.length}, {file});
     }
     loadPromptTables(jobs, checkpoint.config, file);
   }

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import {initBackend, resolveBackendChoice, type BackendInfo, type Tf} from '../compute/backend.js';
-import {checkWasmFits} from '../compute/memory.js';
+import {checkStepFits, likelyTfBackend} from '../compute/memory.js';
 import {withoutUndefined, type LoadedConfig} from '../config/load.js';
 import {planJobs, type Job} from '../config/plan.js';
 import type {Ptv2Config, TaskConfig} from '../config/schema.js';
@@ -86,7 +86,7 @@ export async function checkInputs(loaded: LoadedConfig, opts: PrepareOptions = {
   const checkpoint = exists || !config.model.init ? loadCheckpoint(config.model.path) : undefined;
   const positions = checkpoint ? checkpoint.config.maxPositions - checkpoint.config.positionOffset : plannedEncoder(config).maxPositions - plannedEncoder(config).positionOffset;
   for (const {job, length} of jobTasks(jobs, lengths)) checkPositions(job, length, positions, loaded.file);
-  if (checkpoint) checkAgainstCheckpoint(loaded, jobs, definitions, lengths, checkpoint, resolveBackendChoice(opts.backend, config.backend) === 'wasm');
+  if (checkpoint) checkAgainstCheckpoint(loaded, jobs, definitions, lengths, checkpoint, likelyTfBackend(resolveBackendChoice(opts.backend, config.backend)));
 
   const {info, tf} = await initBackend(resolveBackendChoice(opts.backend, config.backend));
   tf.enableProdMode();
@@ -104,13 +104,11 @@ function jobTasks(jobs: readonly Job[], lengths: ReadonlyMap<string, InputLength
   return jobs.flatMap((job) => (job.tasks ?? [job.task]).map((task) => ({job, length: lengths.get(task)!})));
 }
 
-/** The checks that need the checkpoint itself: WASM heap, pooler, prompt adapters. */
-function checkAgainstCheckpoint(loaded: LoadedConfig, jobs: Job[], definitions: Map<string, TaskDefinition>, lengths: Map<string, InputLength>, checkpoint: Checkpoint, wasm: boolean) {
-  if (wasm) {
-    for (const {job, length} of jobTasks(jobs, lengths)) {
-      const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: length.value, promptLength: job.config.prompt.length};
-      checkWasmFits(checkpoint.config, shape, {file: loaded.file});
-    }
+/** The checks that need the checkpoint itself: memory (the WASM heap, or RAM on blas/cpu), pooler, prompt adapters. */
+function checkAgainstCheckpoint(loaded: LoadedConfig, jobs: Job[], definitions: Map<string, TaskDefinition>, lengths: Map<string, InputLength>, checkpoint: Checkpoint, tfBackend: string) {
+  for (const {job, length} of jobTasks(jobs, lengths)) {
+    const shape = {method: job.method, batch: job.config.train.batch_size, seqLen: length.value, promptLength: job.config.prompt.length};
+    checkStepFits(tfBackend, checkpoint.config, shape, {file: loaded.file});
   }
   // DeBERTa's [CLS] heads bring their own ContextPooler; BERT/RoBERTa read the checkpoint's pooler.
   if (!checkpoint.config.deberta) checkPooler(jobs, new Map([...definitions].map(([name, d]) => [name, d.head])), checkpoint, loaded);
@@ -193,7 +191,7 @@ export async function openExperiment(inputs: CheckedInputs, checkpointCreated: b
     const positions = checkpoint.config.maxPositions - checkpoint.config.positionOffset;
     for (const {job, length} of jobTasks(jobs, lengths)) checkPositions(job, length, positions, loaded.file);
   }
-  const promptTables = checkAgainstCheckpoint(loaded, jobs, definitions, lengths, checkpoint, inputs.backend.name === 'wasm');
+  const promptTables = checkAgainstCheckpoint(loaded, jobs, definitions, lengths, checkpoint, inputs.backend.tfName);
   const tokenizer = loadTokenizer(config.model.path, config.model.lowercase === null ? {} : {lowercase: config.model.lowercase});
   const tasks = new Map([...inputs.splits].map(([name, splits]) => [name, buildTaskData(splits, tokenizer, lengths.get(name)!.value)]));
   const verbalizers = prepareVerbalizers(jobs, tasks, tokenizer, checkpoint, loaded.file);

@@ -4,13 +4,15 @@
  * and pure-JS CPU backends) and a stock-tfjs path for every other backend (tfjs-node), so that
  * speed work changes this file and the kernels, not the encoder.
  *
- * Layout and gradient choices, all for the WASM backend (PERF-NOTES.md, bench/README.md):
- * - Activations are 2-D ([tokens, features]) so every linear is one 2-D, non-transposed matmul,
- *   the only shape WASM runs on XNNPACK; the bias add is fused into it (tf.fused.matMul).
- * - A frozen linear keeps W as [in, out] plus a frozen copy of Wᵀ ([out, in], the layout PyTorch
- *   stores), and a custom gradient computes only dX = dY·Wᵀ: no weight gradient, no transposed
- *   matmul. A trainable linear uses explicit transposes in its custom gradient for the same reason.
- *   On WASM, a frozen linear's large matmuls are split over two threads (parallel-matmul.ts).
+ * Layout and gradient choices (PERF-NOTES.md, bench/README.md):
+ * - Activations are 2-D ([tokens, features]) so every linear is one 2-D matmul; the bias add is
+ *   fused into it (tf.fused.matMul).
+ * - A frozen linear's custom gradient computes only dX = dY·Wᵀ: no weight gradient.
+ * - Where transposes are free (`blas`: CblasTrans flags; tfjs-node), a frozen linear multiplies
+ *   by the checkpoint's [out, in] weight with transposeB and keeps no other copy, and a trainable
+ *   one's gradient uses transpose flags. On WASM only 2-D non-transposed matmuls run on XNNPACK,
+ *   so there a frozen linear keeps W as [in, out] plus the checkpoint's Wᵀ, a trainable one uses
+ *   explicit transposes, and large frozen matmuls are split over two threads (parallel-matmul.ts).
  * - A trainable embedding table gets its gradient by a scatter-add on the host, because the WASM
  *   backend has no UnsortedSegmentSum kernel (the gradient tfjs would use for gather).
  * - Dropout masks come from a hash of (seed, element index) on the fast path, so the backward
@@ -21,12 +23,22 @@ import {fastKernels, KERNEL_NAMES, parallelMatMul, runKernel} from '../compute/k
 import '../compute/attention-kernel.js';
 
 export interface Linear {
-  /** [in, out] */
+  /**
+   * [in, out]; except a frozen linear built where transposes are free (see header): then `w` and
+   * `wT` are the same [out, in] tensor, multiplied with transposeB.
+   */
   w: tf.Tensor2D;
   /** [out] */
   b: tf.Tensor1D;
   /** Frozen only: Wᵀ as [out, in], for the backward matmul. */
   wT?: tf.Tensor2D;
+}
+
+/** Backends whose matmuls take transpose flags at no cost (no materialised transpose). */
+const FREE_TRANSPOSE_BACKENDS = new Set(['blas', 'tensorflow']);
+
+function transposesAreFree(): boolean {
+  return FREE_TRANSPOSE_BACKENDS.has(tf.getBackend());
 }
 
 /** tf.customGrad's argument type; its declared parameter union does not fit typed closures. */
@@ -59,6 +71,7 @@ export function makeLinear(weightOutIn: tf.Tensor2D, bias: tf.Tensor1D, trainabl
       b: tf.variable(bias, true, `${name}.bias${unique}`) as tf.Variable<tf.Rank.R1>,
     }));
   }
+  if (transposesAreFree()) return {w: weightOutIn, b: bias, wT: weightOutIn};
   return {w: tf.keep(weightOutIn.transpose()), b: bias, wT: weightOutIn};
 }
 
@@ -72,6 +85,7 @@ const trainableLinear = withGradient<(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tens
     value: affine(x, w, b),
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as tf.Tensor2D[];
+      if (transposesAreFree()) return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false), tf.sum(dy, 0)];
       return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy), tf.sum(dy, 0)];
     },
   };
@@ -90,6 +104,14 @@ function frozenMatMul(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Te
 export function linear(layer: Linear, x: tf.Tensor2D): tf.Tensor2D {
   if (!layer.wT) return trainableLinear(x, layer.w, layer.b);
   const {w, b, wT} = layer;
+  if (w === wT) {
+    // [out, in] only: y = x·Wᵀ + b and dX = dY·W, both on transpose flags.
+    const outIn = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D) => ({
+      value: tf.fused.matMul({a: input, b: wT, transposeB: true, bias: b}) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, wT),
+    }));
+    return outIn(x);
+  }
   const frozen = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D) => ({
     value: frozenMatMul(input, w, b),
     gradFunc: (dy: tf.Tensor2D) => frozenMatMul(dy, wT!),

@@ -6,6 +6,8 @@
  * Also: global-norm gradient clipping.
  */
 import * as tf from '@tensorflow/tfjs';
+import {fastKernels, KERNEL_NAMES, runKernel} from '../compute/kernels.js';
+import '../compute/optimizer-kernel.js';
 
 export interface AdamWOptions {
   weightDecay: number;
@@ -45,15 +47,25 @@ export class AdamW {
     const {beta1, beta2, eps} = this;
     const stepSize = lr / (1 - beta1 ** this.t);
     const biasCorrection2 = Math.sqrt(1 - beta2 ** this.t);
-    tf.tidy(() => {
-      this.variables.forEach((p, i) => {
-        const g = grads[i];
-        if (!g) return;
+    // One tidy per variable: the temporaries of one update are freed before the next one starts.
+    this.variables.forEach((p, i) => {
+      const g = grads[i];
+      if (!g) return;
+      const decay = decays(p.name) && this.opts.weightDecay > 0 ? 1 - lr * this.opts.weightDecay : 1;
+      tf.tidy(() => {
+        if (fastKernels()) {
+          // One pass (src/compute/optimizer-kernel.ts) instead of the ops below.
+          const [np, nm, nv] = runKernel(KERNEL_NAMES.adamW, {p, g, m: this.m[i], v: this.v[i]}, {beta1, beta2, eps, decay, stepSize, biasCorrection2});
+          this.m[i].assign(nm);
+          this.v[i].assign(nv);
+          p.assign(np);
+          return;
+        }
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
-        const decayed = decays(p.name) && this.opts.weightDecay > 0 ? tf.mul(p, 1 - lr * this.opts.weightDecay) : p;
+        const decayed = decay !== 1 ? tf.mul(p, decay) : p;
         const denom = tf.add(tf.div(tf.sqrt(v), biasCorrection2), eps);
         p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
       });

@@ -163,7 +163,7 @@ describe('parseConfig errors', () => {
           file: 'configs/x.yaml',
           line: 1,
           path: 'backend',
-          message: 'expected one of "auto", "tensorflow", "wasm", "cpu", got "gpu" (did you mean "cpu"?)',
+          message: 'expected one of "auto", "tensorflow", "blas", "wasm", "cpu", got "gpu" (did you mean "cpu"?)',
         },
       ],
     },

@@ -45,11 +45,21 @@ export function randomBatch(lengths: number[], opts: {vocab?: number; seed?: num
   return {batch, seqLen, inputIds, tokenTypeIds, attentionMask};
 }
 
-/** Select a backend for the test; WASM is initialised once (offline), then selected again on later calls. */
-export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+/**
+ * Select a backend for the test; WASM and blas are initialised once, then selected again on later
+ * calls. `blas` needs a BLAS library (test/helpers/blas.ts decides whether a test skips).
+ */
+export async function useBackend(name: 'cpu' | 'wasm' | 'blas'): Promise<void> {
   if (name === 'wasm') {
     const {initBackend} = await import('../../src/compute/backend.js');
     await initBackend('wasm');
+  }
+  if (name === 'blas') {
+    const {findBlas} = await import('../../src/compute/blas.js');
+    const {registerBlasBackend} = await import('../../src/compute/blas-backend.js');
+    const {blas} = findBlas();
+    assert.ok(blas, 'no BLAS library: install libopenblas0-pthread');
+    registerBlasBackend(blas);
   }
   await tf.setBackend(name);
   assert.equal(tf.getBackend(), name);

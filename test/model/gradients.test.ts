@@ -1,6 +1,6 @@
 /**
  * Analytic gradients of every trainable variable against central finite differences, on the
- * pure-JS CPU backend. float32 only, so the model is scaled (weights of std 0.3, prompt of std 1,
+ * pure-JS CPU backend and on `blas` (sgemm, staged SIMD loops) when a BLAS library loads. float32 only, so the model is scaled (weights of std 0.3, prompt of std 1,
  * a unit-scale head) to make gradients O(1e-2..1), and each variable is checked along a random
  * unit direction: (L(θ+εd) − L(θ−εd)) / 2ε against ∇L·d.
  */
@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {TaskModel} from '../../src/model/model.js';
 import {mulberry32, normalArray} from '../../src/random.js';
-import {randomBatch, tinyWeights} from '../helpers/tiny.js';
+import {randomBatch, tinyWeights, useBackend} from '../helpers/tiny.js';
+import {requireBlas} from '../helpers/blas.js';
 import {checkDirectionalDerivative} from '../helpers/finite-difference.js';
 
 const base = {length: 3, reparameterize: false, reparamHidden: 8, dropout: 0, depthOrder: 'ascending' as const, shiftPositions: true, initStd: 1, seed: 1};
@@ -23,8 +24,9 @@ const CASES = [
   {name: 'ft (embeddings and linear weights)', prompt: {...base, method: 'ft'}},
 ];
 
-test('gradients agree with central finite differences', async () => {
-  await tf.setBackend('cpu');
+for (const backend of ['cpu', 'blas'] as const) test(`gradients agree with central finite differences (${backend})`, {skip: backend === 'blas' ? requireBlas().skip : undefined}, async () => {
+  await useBackend(backend);
+  await tf.setBackend(backend);
   const weights = tinyWeights({modelType: 'roberta', initializerRange: 0.3});
   const batch = randomBatch([5, 3], {pairTypes: false});
   const labels = new Int32Array([1, 0]);

@@ -1,0 +1,98 @@
+/**
+ * The blas backend's own kernels against tfjs's stock CPU kernels on the same inputs: element-wise
+ * Add/Sub/Multiply/RealDiv in every broadcast direction they take (and one they leave to stock),
+ * Sum over leading, trailing and all axes, Transpose and Tile, matMul in all transpose
+ * combinations with batch broadcasting and a fused bias and relu; and the staged SIMD loops
+ * against their JS references across chunk boundaries and odd tails.
+ */
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import {StagedSimd} from '../../src/compute/staged-simd.js';
+import * as ops from '../../src/compute/vector-ops.js';
+import {mulberry32} from '../../src/random.js';
+import {useBackend} from '../helpers/tiny.js';
+import {requireBlas} from '../helpers/blas.js';
+
+const {skip} = requireBlas();
+
+function random(shape: number[], seed: number): tf.Tensor {
+  const rng = mulberry32(seed);
+  const n = shape.reduce((p, d) => p * d, 1);
+  return tf.tensor(Float32Array.from({length: n}, () => rng() * 2 - 0.5), shape);
+}
+
+/** f on blas and on stock CPU, from the same data: values within 1e-5 relative. */
+async function same(name: string, f: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][]): Promise<void> {
+  const data = shapes.map((s, i) => ({shape: s, values: random(s, i + 1).dataSync().slice()}));
+  const run = async (backend: 'blas' | 'cpu') => {
+    await useBackend(backend);
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const out = f(...data.map((d) => tf.tensor(d.values, d.shape)));
+      return {shape: out.shape, values: out.dataSync().slice()};
+    });
+  };
+  const blas = await run('blas');
+  const cpu = await run('cpu');
+  assert.deepEqual(blas.shape, cpu.shape, name);
+  cpu.values.forEach((v, i) => assert.ok(Math.abs(blas.values[i] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${name}[${i}]: blas ${blas.values[i]} vs cpu ${v}`));
+}
+
+const CASES: {name: string; f: (...xs: tf.Tensor[]) => tf.Tensor; shapes: number[][]}[] = [
+  ...(['add', 'sub', 'mul', 'div'] as const).flatMap((op) => [
+    {name: `${op} equal shapes`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[3, 5], [3, 5]]},
+    {name: `${op} row broadcast`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[4, 6], [6]]},
+    {name: `${op} row broadcast, reversed`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[1, 6], [4, 6]]},
+    {name: `${op} scalar`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[2, 3], []]},
+    {name: `${op} scalar, reversed`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[], [2, 3]]},
+    {name: `${op} column broadcast (stock)`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[4, 6], [4, 1]]},
+  ]),
+  {name: 'sum over axis 0', f: (x) => tf.sum(x, 0), shapes: [[7, 5]]},
+  {name: 'sum over axes 0, 1 keepDims', f: (x) => tf.sum(x, [0, 1], true), shapes: [[2, 3, 4]]},
+  {name: 'sum over all', f: (x) => tf.sum(x), shapes: [[3, 4]]},
+  {name: 'sum over the last axis (stock)', f: (x) => tf.sum(x, -1), shapes: [[3, 4]]},
+  {name: 'transpose rank 5', f: (x) => tf.transpose(x, [2, 0, 3, 1, 4]), shapes: [[2, 3, 4, 2, 3]]},
+  {name: 'tile', f: (x) => tf.tile(x, [2, 1, 3]), shapes: [[2, 3, 2]]},
+  ...[false, true].flatMap((ta) =>
+    [false, true].map((tb) => ({name: `matMul transposeA ${ta} transposeB ${tb}`, f: (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb), shapes: [ta ? [2, 5, 3] : [2, 3, 5], tb ? [2, 4, 5] : [2, 5, 4]]})),
+  ),
+  {name: 'matMul broadcasting one matrix over a batch', f: (a, b) => tf.matMul(a, b), shapes: [[3, 4, 5], [5, 2]]},
+  {name: 'fused matMul with bias and relu', f: (a, b, c) => tf.fused.matMul({a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, activation: 'relu', transposeB: true}), shapes: [[6, 4], [3, 4], [3]]},
+];
+
+for (const c of CASES) test(`blas ${c.name} matches stock CPU`, {skip}, () => same(c.name, c.f, c.shapes));
+
+test('staged SIMD loops match the JS references across chunks and tails', {skip}, () => {
+  const simd = StagedSimd.create();
+  assert.ok(simd, 'WebAssembly SIMD');
+  const n = 16 * 1024 * 2 + 7;
+  const x = random([n], 1).dataSync() as Float32Array;
+  const dy = random([n], 2).dataSync() as Float32Array;
+  const close = (a: Float32Array, b: Float32Array, what: string) => b.forEach((v, i) => assert.ok(Math.abs(a[i] - v) <= 2e-6 * Math.max(1, Math.abs(v)), `${what}[${i}]: ${a[i]} vs ${v}`));
+  const [y1, y2] = [new Float32Array(n), new Float32Array(n)];
+  simd.gelu(x, y1, 0, n, false);
+  ops.gelu(x, y2, 0, n, false);
+  close(y1, y2, 'gelu');
+  simd.geluGrad(x, dy, y1, 0, n, false);
+  ops.geluGrad(x, dy, y2, 0, n, false);
+  close(y1, y2, 'geluGrad');
+  simd.dropoutRows(x, 0, y1, 0, 1, n, 0, 9, 0.1, 0);
+  ops.dropoutRows(x, 0, y2, 0, 1, n, 0, 9, 0.1, 0);
+  close(y1, y2, 'dropout');
+  const [rows, width] = [37, 768];
+  const gamma = random([width], 3).dataSync() as Float32Array;
+  const beta = random([width], 4).dataSync() as Float32Array;
+  const outs = [0, 1].map(() => ({y: new Float32Array(rows * width), mean: new Float32Array(rows), rstd: new Float32Array(rows), dx: new Float32Array(rows * width), dg: new Float32Array(width), db: new Float32Array(width)}));
+  for (const [impl, o] of [[simd, outs[0]], [ops, outs[1]]] as const) {
+    impl.layerNormRows(x, gamma, beta, o.y, o.mean, o.rstd, rows, width, 1e-12);
+    impl.layerNormGradRows(dy, x, gamma, o.mean, o.rstd, o.dx, o.dg, o.db, rows, width);
+  }
+  for (const key of ['y', 'mean', 'rstd', 'dx'] as const) close(outs[0][key], outs[1][key], `layerNorm ${key}`);
+  outs[1].dg.forEach((v, i) => assert.ok(Math.abs(outs[0].dg[i] - v) <= 1e-4 * Math.max(1, Math.abs(v)), `dgamma[${i}]`));
+  const mask = new Float32Array(144).fill(0).fill(-1e9, 140);
+  const [p1, p2] = [x.slice(0, 130 * 144), x.slice(0, 130 * 144)];
+  simd.softmaxRows(p1, 0, 130, 144, mask, 0);
+  ops.softmaxRows(p2, 0, 130, 144, mask, 0);
+  close(p1, p2, 'softmax');
+});
