@@ -25,22 +25,13 @@
  * probs [B, H, S, K4]. Dropout indices count real keys only: (b, h, s, j) ↦ ((b·H + h)·S + s)·K + j.
  */
 import type * as tf from '@tensorflow/tfjs';
-import {attentionBackwardStrided, attentionForwardStrided} from './attention-strided.js';
+import {attentionBackwardStrided, attentionForwardStrided, type AttentionShape} from './attention-strided.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
 import * as ops from './vector-ops.js';
 
 type TensorInfo = tf.TensorInfo;
 
-interface Shape {
-  B: number;
-  H: number;
-  S: number;
-  P: number;
-  K: number;
-  K4: number;
-  d: number;
-  h: number;
-}
+type Shape = AttentionShape;
 
 function shapeOf(qkv: TensorInfo, batch: number, heads: number, prefixLength: number): Shape {
   const h = qkv.shape[1] / 3;
