@@ -7,18 +7,10 @@
 import type {ArtifactRow, BestScoreRow, ExperimentRow, MetricRow, RunRow, RunStatus, Store} from '../store/index.js';
 import {buildRunSummaries, type RunSummary} from '../report/runs.js';
 import {buildSweepReport, reportKeyLabel, valueLabel, type SweepReport} from '../report/sweep.js';
+import {countRuns, type RunCounts} from '../report/experiments.js';
 import {depthOrderOf, sweepValueLabel, type DepthOrder} from '../report/labels.js';
 import {buildTaskMethodTable, meanAndStd, methodHeader, percent, type ReportTable} from '../report/tables.js';
 
-export interface RunCounts {
-  total: number;
-  /** Waiting for a worker of the queue (src/queue). */
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  interrupted: number;
-}
 
 export interface ExperimentSummary {
   id: number;
@@ -139,12 +131,6 @@ export function runLabel(run: Pick<RunRow, 'id' | 'task' | 'method' | 'stage' | 
 
 function secondsBetween(from: string, to: string | null): number | null {
   return to === null ? null : (Date.parse(to) - Date.parse(from)) / 1000;
-}
-
-function countRuns(runs: readonly RunRow[]): RunCounts {
-  const counts: RunCounts = {total: runs.length, queued: 0, running: 0, completed: 0, failed: 0, interrupted: 0};
-  for (const run of runs) counts[run.status] += 1;
-  return counts;
 }
 
 export function experimentSummary(e: ExperimentRow, runs: readonly RunRow[], now = new Date()): ExperimentSummary {

@@ -42,22 +42,37 @@ export interface ExperimentListing {
   createdAt: string;
   finishedAt: string | null;
   status: string;
-  runs: {total: number; completed: number; failed: number; interrupted: number; running: number};
+  runs: RunCounts;
   database: string;
+}
+
+/** How many runs an experiment has, and how many in each status. */
+export interface RunCounts {
+  total: number;
+  /** Waiting for a worker of the queue (src/queue). */
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  interrupted: number;
+}
+
+export function countRuns(runs: readonly RunRow[]): RunCounts {
+  const counts: RunCounts = {total: runs.length, queued: 0, running: 0, completed: 0, failed: 0, interrupted: 0};
+  for (const run of runs) counts[run.status] += 1;
+  return counts;
 }
 
 /** Every experiment of the database, newest first, with its run counts. */
 export function listExperiments(store: Pick<Store, 'experiments' | 'runs'>, database: string): ExperimentListing[] {
   return store.experiments().map((e) => {
-    const runs = store.runs(e.id);
-    const count = (status: RunRow['status']) => runs.filter((r) => r.status === status).length;
     return {
       id: e.id,
       name: e.name,
       createdAt: e.createdAt,
       finishedAt: e.finishedAt,
       status: e.status,
-      runs: {total: runs.length, completed: count('completed'), failed: count('failed'), interrupted: count('interrupted'), running: count('running')},
+      runs: countRuns(store.runs(e.id)),
       database,
     };
   });
