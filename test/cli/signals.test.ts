@@ -11,24 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import {ptv2, ROOT, tinyExperimentHeader} from '../helpers/cli.js';
+import {ptv2, ROOT, tinyConfig} from '../helpers/cli.js';
 
 const BIN = path.join(ROOT, 'bin/run.js');
 
 /** Two tasks × two methods, 8 steps an epoch for 40 epochs: each run trains for seconds. */
-function longConfig(dir: string, extra = ''): string {
-  const file = path.join(dir, 'long.yaml');
-  fs.writeFileSync(
-    file,
-    `${tinyExperimentHeader(dir, 'long')}${extra}methods: [ft, pt2]
-prompt: {length: 4}
-train: {epochs: 40, batch_size: 8, max_train_examples: 64, max_eval_examples: 16, log_every: 1}
-tasks:
-  - {name: rte, data: ${path.join(ROOT, 'datasets/superglue/RTE')}}
-  - {name: cb, data: ${path.join(ROOT, 'datasets/superglue/CB')}}
-`,
-  );
-  return file;
+function longConfig(dir: string): string {
+  return tinyConfig(dir, 'long', '{epochs: 40, batch_size: 8, max_train_examples: 64, max_eval_examples: 16, log_every: 1}');
 }
 
 interface Child {

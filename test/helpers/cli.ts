@@ -32,13 +32,14 @@ model:
 `;
 }
 
-export function tinyConfig(dir: string, name: string): string {
+/** rte and cb × ft and pt2 on the tiny model; `train` replaces the short default schedule. */
+export function tinyConfig(dir: string, name: string, train = '{epochs: 2, batch_size: 8, max_train_examples: 24, max_eval_examples: 12, log_every: 1}'): string {
   const file = path.join(dir, `${name}.yaml`);
   fs.writeFileSync(
     file,
     `${tinyExperimentHeader(dir, name)}methods: [ft, pt2]
 prompt: {length: 4}
-train: {epochs: 2, batch_size: 8, max_train_examples: 24, max_eval_examples: 12, log_every: 1}
+train: ${train}
 tasks:
   - {name: rte, data: ${path.join(ROOT, 'datasets/superglue/RTE')}}
   - {name: cb, data: ${path.join(ROOT, 'datasets/superglue/CB')}}
