@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import {ptv2, ROOT, tinyExperimentHeader} from '../helpers/cli.js';
+import {ptv2, ROOT, tinyConfig, tinyExperimentHeader} from '../helpers/cli.js';
 import {skipWithoutRedis, startRedis} from './redis.js';
 
 const BIN = path.join(ROOT, 'bin/run.js');
@@ -171,17 +171,7 @@ tasks:
 
 test('the submitter killed after queueing, Redis restarted mid-experiment: collect records every run once', {skip: skipWithoutRedis(), timeout: 120_000}, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptv2-collect-'));
-  const config = path.join(dir, 'collected.yaml');
-  fs.writeFileSync(
-    config,
-    `${tinyExperimentHeader(dir, 'collected')}methods: [ft, pt2]
-prompt: {length: 4}
-train: {epochs: 6, batch_size: 8, max_train_examples: 24, max_eval_examples: 12, log_every: 1}
-tasks:
-  - {name: rte, data: ${path.join(ROOT, 'datasets/superglue/RTE')}}
-  - {name: cb, data: ${path.join(ROOT, 'datasets/superglue/CB')}}
-`,
-  );
+  const config = tinyConfig(dir, 'collected', '{epochs: 6, batch_size: 8, max_train_examples: 24, max_eval_examples: 12, log_every: 1}');
   const db = path.join(dir, 'ptv2.db');
   const redis = await startRedis();
   const env = {PTV2_QUEUE_URL: redis.url};
