@@ -10,6 +10,7 @@
  * Other shapes and dtypes go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import {outputArray} from './buffer-pool.js';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -72,7 +73,7 @@ function binary(op: Op, stock: tf.KernelFunc): tf.KernelFunc {
     const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const n = size(shape);
     const values = (t: TensorInfo) => args.backend.data.get(t.dataId).values as Float32Array;
-    const out = new Float32Array(n);
+    const out = outputArray(args.backend, n);
     if (size(a.shape) === n && (size(b.shape) === n || size(b.shape) === 1 || isTrailing(b.shape, shape))) {
       run(op, values(a), values(b), out);
     } else if (size(b.shape) === n && (size(a.shape) === 1 || isTrailing(a.shape, shape))) {

@@ -36,13 +36,20 @@ function offsets(s: AttentionShape, b: number, hd: number): {q: number; k: numbe
   return {q: row, k: row + s.h, v: row + 2 * s.h, prefix: (b * s.H + hd) * s.P * s.d};
 }
 
+/** Zeroes columns [from, width) of `rows` rows of `width` floats. */
+function zeroColumns(x: Float32Array, rows: number, width: number, from: number): void {
+  if (from < width) for (let r = 0; r < rows; r++) x.fill(0, r * width + from, (r + 1) * width);
+}
+
 export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: TensorInfo, s: AttentionShape, rate: number, seed: number): TensorInfo[] {
   const gemm = mem.sgemm!;
   const {B, H, S, P, K, K4, d, h} = s;
   const scale = 1 / Math.sqrt(d);
   const context = mem.output([B * S, h]);
-  // Zero-filled: padded key columns stay 0 and get probability 0 from the mask.
   const probs = mem.output([B, H, S, K4]);
+  // Output arrays may be reused (buffer-pool.ts): the padded key columns [K, K4), which no product
+  // writes, are zeroed so that the mask gives them probability 0.
+  zeroColumns(mem.f32(probs), B * H * S, K4, K);
   const paddedMask = mem.output([B, K4]);
   const dropped = rate > 0 ? mem.output([S, K4]) : undefined;
   const PM = mem.f32(paddedMask);
@@ -81,6 +88,7 @@ export function attentionBackwardStrided(mem: KernelMemory, src: Sources, dConte
   const dPrefixKey = P > 0 ? mem.output([B, H, P, d]) : undefined;
   const dPrefixValue = P > 0 ? mem.output([B, H, P, d]) : undefined;
   const dP = mem.output([S, K4]);
+  zeroColumns(mem.f32(dP), S, K4, K);
   const dropped = rate > 0 ? mem.output([S, K4]) : undefined;
 
   for (let b = 0; b < B; b++) {

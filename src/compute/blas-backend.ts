@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {installArrayKernels} from './array-kernels.js';
 import type {Blas} from './blas.js';
+import {BufferPool, outputArray} from './buffer-pool.js';
 import {installArrayCopyKernels} from './copy-kernels.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -57,7 +58,7 @@ function batchGemm(blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: Tensor
   if (bias && biasSize !== n && biasSize !== 1) return undefined;
 
   const batches = Math.max(batchA, batchB);
-  const out = new Float32Array(batches * m * n);
+  const out = outputArray(backend, batches * m * n);
   if (bias) {
     const row = values(backend, bias);
     if (biasSize === 1) out.fill(row[0]);
@@ -78,6 +79,39 @@ function relu(x: Float32Array): void {
   for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
 }
 
+/**
+ * tfjs's CPU backend with a pool of output arrays (buffer-pool.ts): the pool learns which
+ * arrays a tensor owns alone (`write`), which were read out (`readSync`, which `read`, dataSync
+ * and arraySync go through) and which were freed (`disposeData`).
+ */
+export class PooledCpuBackend extends MathBackendCPU {
+  readonly pool = BufferPool.fromEnv();
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    const id = super.write(values, shape, dtype);
+    if (values instanceof Float32Array) this.pool.written(values);
+    return id;
+  }
+
+  override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    super.move(dataId, values, shape, dtype, refCount);
+    if (values instanceof Float32Array) this.pool.written(values);
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    if (values instanceof Float32Array) this.pool.escaped(values);
+    return values;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && values instanceof Float32Array && !this.data.has(dataId)) this.pool.recycle(values);
+    return released;
+  }
+}
+
 let registered = false;
 
 /**
@@ -90,7 +124,7 @@ export function registerBlasBackend(blas: Blas): void {
   tf.registerBackend(
     BLAS_BACKEND,
     () => {
-      const backend = new MathBackendCPU();
+      const backend = new PooledCpuBackend();
       // Its first write prints an advertisement for tfjs-node; ptv2 reports its own backend.
       (backend as unknown as {firstUse: boolean}).firstUse = false;
       return backend;

@@ -15,6 +15,7 @@
  * of a 2.8 s profile); CPU Identity and contiguous Slice already share or view their input.
  */
 import * as tf from '@tensorflow/tfjs';
+import {outputArray} from './buffer-pool.js';
 
 type TensorInfo = tf.TensorInfo;
 type TypedArray = Float32Array | Int32Array | Uint8Array;
@@ -166,7 +167,7 @@ export function installArrayCopyKernels(backendName: string): void {
       adapter = {
         makeOutput: (shape, dtype) => {
           const n = shape.reduce((p, d) => p * d, 1);
-          return cpu.makeTensorInfo!(shape, dtype, dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n));
+          return cpu.makeTensorInfo!(shape, dtype, dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : outputArray(backend, n));
         },
         typedArrayFromHeap: (t) => cpu.data!.get(t.dataId).values,
         incRef: (id) => cpu.incRef(id),

@@ -23,6 +23,7 @@
  * vector-ops.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import {outputArray} from './buffer-pool.js';
 import {findBlas, type Blas} from './blas.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
@@ -176,7 +177,7 @@ class CpuArrays implements KernelMemory {
 
   output(shape: number[], dtype: 'float32' | 'int32' = 'float32'): TensorInfo {
     const size = shape.reduce((p, x) => p * x, 1);
-    return this.backend.makeTensorInfo(shape, dtype, dtype === 'int32' ? new Int32Array(size) : new Float32Array(size));
+    return this.backend.makeTensorInfo(shape, dtype, dtype === 'int32' ? new Int32Array(size) : outputArray(this.backend, size));
   }
 
   free(t: TensorInfo): void {
