@@ -25,7 +25,8 @@
  * probs [B, H, S, K4]. Dropout indices count real keys only: (b, h, s, j) ↦ ((b·H + h)·S + s)·K + j.
  */
 import type * as tf from '@tensorflow/tfjs';
-import {attentionBackwardStrided, attentionForwardStrided, type AttentionShape} from './attention-strided.js';
+import type {AttentionShape} from './attention-pairs.js';
+import {attentionBackwardStrided, attentionForwardStrided} from './attention-strided.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
 import * as ops from './vector-ops.js';
 
@@ -111,7 +112,7 @@ function attentionForward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attr
   const s = shapeOf(qkv, mask.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
-  if (mem.sgemm) return attentionForwardStrided(mem, src, mask, s, rate, seed);
+  if (mem.arrayGemm) return attentionForwardStrided(mem, src, mask, s, rate, seed);
 
   const context = mem.output([B * S, h]);
   const probs = mem.output([B, H, S, K4]);
@@ -157,7 +158,7 @@ function attentionBackward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, att
   const s = shapeOf(qkv, probs.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, P, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
-  if (mem.sgemm) return attentionBackwardStrided(mem, src, dContext, probs, s, rate, seed);
+  if (mem.arrayGemm) return attentionBackwardStrided(mem, src, dContext, probs, s, rate, seed);
   const scale = 1 / Math.sqrt(d);
 
   const dqkv = mem.output([B * S, 3 * h]);

@@ -16,6 +16,7 @@ import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {installArrayKernels} from './array-kernels.js';
 import type {Blas} from './blas.js';
 import {BufferPool, outputArray} from './buffer-pool.js';
+import {helperWanted} from './helper-thread.js';
 import {installArrayCopyKernels} from './copy-kernels.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -85,7 +86,7 @@ function relu(x: Float32Array): void {
  * and arraySync go through) and which were freed (`disposeData`).
  */
 export class PooledCpuBackend extends MathBackendCPU {
-  readonly pool = BufferPool.fromEnv();
+  readonly pool = BufferPool.fromEnv(process.env, helperWanted());
 
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
     const id = super.write(values, shape, dtype);

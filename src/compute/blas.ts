@@ -34,9 +34,10 @@ export interface Blas {
   /**
    * C ← alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when trans. op(A) is [m, k], op(B)
    * [k, n], C [m, n]; lda/ldb/ldc are the row strides of the arrays as stored. The arrays start at
-   * element 0 of each matrix: pass a subarray for an offset.
+   * element 0 of each matrix: pass a subarray for an offset. `oneThread`: on the calling thread
+   * only (the helper thread runs products of its own at the same time; helper-thread.ts).
    */
-  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number, oneThread?: boolean): void;
 }
 
 export interface BlasProbe {
@@ -141,6 +142,25 @@ function loadedPath(file: string): string {
   }
 }
 
+type RawSgemm = (...args: unknown[]) => unknown;
+
+function bindRaw(lib: Lib): RawSgemm | undefined {
+  return optionalFunc(lib, 'cblas_sgemm', 'void', ['int', 'int', 'int', 'int', 'int', 'int', 'float', 'float *', 'int', 'float *', 'int', 'float', 'float *', 'int']);
+}
+
+/**
+ * cblas_sgemm of an already loaded library for another thread (helper-thread.ts), with nothing
+ * else: no thread setting, which is the library's global state and stays the main thread's.
+ */
+export function bindSgemm(file: string): Blas['sgemm'] {
+  const raw = bindRaw(koffi.load(file));
+  if (!raw) throw new Error(`${file}: has no cblas_sgemm`);
+  return (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    if (m === 0 || n === 0) return;
+    raw(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
+}
+
 /** Loads one library and binds cblas_sgemm; throws with the reason when it cannot. */
 export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
   quietIdleThreads();
@@ -150,7 +170,7 @@ export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
   } catch (error) {
     throw new Error(`${file}: cannot load (${(error as Error).message.split('\n')[0]})`);
   }
-  const raw = optionalFunc(lib, 'cblas_sgemm', 'void', ['int', 'int', 'int', 'int', 'int', 'int', 'float', 'float *', 'int', 'float *', 'int', 'float', 'float *', 'int']);
+  const raw = bindRaw(lib);
   if (!raw) {
     lib.unload();
     throw new Error(`${file}: has no cblas_sgemm`);
@@ -160,9 +180,9 @@ export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
   return {
     path: loadedPath(file),
     ...info,
-    sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+    sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, oneThread = false) {
       if (m === 0 || n === 0) return;
-      const want = m * n * k < SMALL_GEMM ? 1 : info.threads;
+      const want = oneThread || m * n * k < SMALL_GEMM ? 1 : info.threads;
       if (setThreads && want !== current) {
         setThreads(want);
         current = want;

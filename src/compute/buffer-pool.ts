@@ -38,11 +38,13 @@ export class BufferPool {
   constructor(
     readonly capBytes: number,
     private readonly poison = false,
+    /** New arrays in SharedArrayBuffers, so that the helper thread (helper-thread.ts) can use them. */
+    readonly shared = false,
   ) {}
 
-  static fromEnv(env = process.env): BufferPool {
+  static fromEnv(env = process.env, shared = false): BufferPool {
     const mb = Number(env.PTV2_POOL_MB ?? 1024);
-    return new BufferPool(Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : 2 ** 30, env.PTV2_POOL_POISON === '1');
+    return new BufferPool(Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : 2 ** 30, env.PTV2_POOL_POISON === '1', shared);
   }
 
   /** An array of length n: a recycled one (contents undefined) or a new one. */
@@ -54,7 +56,7 @@ export class BufferPool {
       this.pooledBytes -= array.byteLength;
       if (this.poison) array.fill(NaN);
     } else {
-      array = new Float32Array(n);
+      array = this.shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
     }
     this.fresh.add(array.buffer);
     return array;

@@ -24,9 +24,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {outputArray} from './buffer-pool.js';
+import type {ArrayGemm} from './attention-pairs.js';
 import {findBlas, type Blas} from './blas.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
+import {ParallelVec} from './parallel-vec.js';
 import {isWasmMemory, simdKernels, type SimdKernels, type WasmMemory} from './simd-kernels.js';
 import {StagedSimd, type VectorOps} from './staged-simd.js';
 import * as ops from './vector-ops.js';
@@ -59,12 +61,10 @@ export interface KernelMemory {
   gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA?: boolean): void;
   /**
    * `blas` only: C ← alpha·op(A)·op(B) + beta·C with transpose flags and row strides (cblas_sgemm
-   * on tensors at element offsets), so kernels can multiply blocks in place.
+   * on arrays at element offsets), so kernels can multiply blocks in place; `oneThread` while the
+   * helper thread multiplies too (helper-thread.ts).
    */
-  readonly sgemm?: (
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: TensorInfo, aOffset: number, lda: number, b: TensorInfo, bOffset: number, ldb: number, beta: number, c: TensorInfo, cOffset: number, ldc: number,
-  ) => void;
+  arrayGemm?(oneThread: boolean): ArrayGemm;
 }
 
 export type KernelImpl = (mem: KernelMemory, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[];
@@ -212,22 +212,25 @@ class CpuArrays implements KernelMemory {
 
 /** The `blas` backend's arrays (JS memory, as CPU) with the matrix products on cblas_sgemm. */
 class BlasArrays extends CpuArrays {
-  override readonly vec: VectorOps = StagedSimd.create() ?? ops;
+  override readonly vec: VectorOps = ParallelVec.wrap(StagedSimd.create() ?? ops);
 
   constructor(backend: CpuBackend, readonly blas: Blas) {
     super(backend);
   }
 
   override gemm(a: TensorInfo, aOffset: number, b: TensorInfo, bOffset: number, c: TensorInfo, cOffset: number, m: number, k: number, n: number, transposeA = false): void {
-    this.sgemm(transposeA, false, m, n, k, 1, a, aOffset, transposeA ? m : k, b, bOffset, n, 0, c, cOffset, n);
+    this.gemms[0](transposeA, false, m, n, k, 1, this.f32(a), aOffset, transposeA ? m : k, this.f32(b), bOffset, n, 0, this.f32(c), cOffset, n);
   }
 
-  readonly sgemm = (
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: TensorInfo, aOffset: number, lda: number, b: TensorInfo, bOffset: number, ldb: number, beta: number, c: TensorInfo, cOffset: number, ldc: number,
-  ): void => {
-    this.blas.sgemm(transA, transB, m, n, k, alpha, this.f32(a).subarray(aOffset), lda, this.f32(b).subarray(bOffset), ldb, beta, this.f32(c).subarray(cOffset), ldc);
-  };
+  private readonly gemms = [false, true].map(
+    (oneThread): ArrayGemm =>
+      (transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc) =>
+        this.blas.sgemm(transA, transB, m, n, k, alpha, a.subarray(aOffset), lda, b.subarray(bOffset), ldb, beta, c.subarray(cOffset), ldc, oneThread),
+  );
+
+  arrayGemm(oneThread: boolean): ArrayGemm {
+    return this.gemms[oneThread ? 1 : 0];
+  }
 }
 
 const memories = new WeakMap<object, KernelMemory>();

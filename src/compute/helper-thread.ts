@@ -1,0 +1,238 @@
+/**
+ * A second thread for the `blas` backend's row loops (GELU, dropout, softmax, LayerNorm and their
+ * gradients) and attention's per-head products, which otherwise run on the main thread alone
+ * while the second core idles: the large matrix products use both cores (OpenBLAS's threads),
+ * but the loops between them use one, and so do attention's small per-head GEMMs (one OpenBLAS
+ * thread each is faster than two at 128×144×64).
+ *
+ * How: the backend's output arrays live in SharedArrayBuffers (buffer-pool.ts), so a worker
+ * thread can read and write them in place. A call is split in two halves by rows, elements or
+ * (example, head) pairs: the helper runs the same function (its own StagedSimd, and cblas_sgemm
+ * bound once more, on one OpenBLAS thread) on one half while the main thread runs the other, then
+ * the main thread waits (Atomics.wait) until the helper is done.
+ * No message is posted per call: the arguments go through a shared Float64Array, and an array
+ * is named by the id of its buffer, sent to the helper once (MessagePort) and forgotten there
+ * when the buffer is collected here (FinalizationRegistry).
+ *
+ * Off with PTV2_THREADS=1, on one core, or while the helper is still starting; calls whose
+ * arrays are not all shared, or that are too small to pay for the wake-up, run on the main
+ * thread as before. OpenBLAS's own threads sleep between products (OPENBLAS_THREAD_TIMEOUT,
+ * blas.ts), so the helper never competes with them.
+ */
+import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
+import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
+import {bindSgemm, findBlas, threadBudget} from './blas.js';
+import {StagedSimd, type VectorOps} from './staged-simd.js';
+import * as ops from './vector-ops.js';
+
+/** Control words (Int32Array over a SharedArrayBuffer). */
+const SEQ = 0;
+const DONE = 1;
+const STATE = 2;
+const FAILED = 3;
+const KIND = 4;
+const CONTROL_WORDS = 8;
+const STATE_READY = 1;
+const STATE_FAILED = -1;
+/** Argument slots (Float64Array): per argument a tag and up to three numbers. */
+const MAX_ARGS = 24;
+const SLOT = 4;
+const TAG_NUMBER = 0;
+const TAG_ARRAY = 1;
+const TAG_TRUE = 2;
+const TAG_FALSE = 3;
+const TAG_NONE = 4;
+const JOB_TIMEOUT_MS = 120_000;
+
+export type VectorMethod = keyof VectorOps;
+/**
+ * What the helper runs: a VectorOps method, or attention's pair loops (attention-pairs.ts) with
+ * arguments (shape as 8 numbers, rate, seed, arrays in the order of the interface, from, to).
+ */
+export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward';
+const CALLS: HelperCall[] = ['gelu', 'geluGrad', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows', 'attentionForward', 'attentionBackward'];
+
+export type Arg = Float32Array | number | boolean | undefined;
+
+interface HelperData {
+  moduleUrl: string;
+  /** The BLAS library the main thread loaded, for attention's products. */
+  blasPath?: string;
+  tsx?: string;
+  control: SharedArrayBuffer;
+  args: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+type HelperMessage = {type: 'buffer'; id: number; buffer: SharedArrayBuffer} | {type: 'free'; id: number};
+
+// Runs inside the worker: load this module (through tsx when the main thread runs TypeScript).
+const BOOTSTRAP = `
+const {workerData} = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  (await import(workerData.moduleUrl)).serveCalls(workerData);
+})().catch((error) => {
+  const control = new Int32Array(workerData.control);
+  Atomics.store(control, ${STATE}, ${STATE_FAILED});
+  Atomics.notify(control, ${STATE});
+  throw error;
+});`;
+
+export function isShared(a: Float32Array): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}
+
+export class HelperThread {
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  private readonly args = new Float64Array(new SharedArrayBuffer(MAX_ARGS * SLOT * 8));
+  private readonly port: MessagePort;
+  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
+  private readonly released = new FinalizationRegistry<number>((id) => this.port.postMessage({type: 'free', id} satisfies HelperMessage));
+  private nextId = 1;
+  private seq = 0;
+  private pending = false;
+
+  constructor() {
+    const {port1, port2} = new MessageChannel();
+    this.port = port1;
+    const workerData: HelperData = {
+      moduleUrl: import.meta.url,
+      blasPath: findBlas().blas?.path,
+      tsx: import.meta.url.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined,
+      control: this.control.buffer as SharedArrayBuffer,
+      args: this.args.buffer as SharedArrayBuffer,
+      port: port2,
+    };
+    const worker = new Worker(BOOTSTRAP, {eval: true, workerData, transferList: [port2]});
+    worker.unref();
+    this.port.unref();
+    worker.on('error', () => Atomics.store(this.control, STATE, STATE_FAILED));
+  }
+
+  get ready(): boolean {
+    return Atomics.load(this.control, STATE) === STATE_READY && !this.pending;
+  }
+
+  /** Starts `method(...args)` on the helper; `wait` must follow before the results are used. */
+  start(method: HelperCall, args: Arg[]): void {
+    if (args.length > MAX_ARGS) throw new Error(`helper call ${method}: ${args.length} arguments, at most ${MAX_ARGS}`);
+    const a = this.args;
+    args.forEach((arg, i) => {
+      const at = i * SLOT;
+      if (typeof arg === 'number') [a[at], a[at + 1]] = [TAG_NUMBER, arg];
+      else if (typeof arg === 'boolean') a[at] = arg ? TAG_TRUE : TAG_FALSE;
+      else if (arg === undefined) a[at] = TAG_NONE;
+      else [a[at], a[at + 1], a[at + 2], a[at + 3]] = [TAG_ARRAY, this.idOf(arg.buffer as SharedArrayBuffer), arg.byteOffset, arg.length];
+    });
+    const c = this.control;
+    c[KIND] = CALLS.indexOf(method) | (args.length << 8);
+    const seq = ++this.seq;
+    this.pending = true;
+    Atomics.store(c, SEQ, seq);
+    Atomics.notify(c, SEQ);
+  }
+
+  /** Blocks until the started call is done. */
+  wait(): void {
+    const c = this.control;
+    const seq = this.seq;
+    this.pending = false;
+    while (Atomics.load(c, DONE) !== seq) {
+      if (Atomics.wait(c, DONE, seq - 1, JOB_TIMEOUT_MS) === 'timed-out' || Atomics.load(c, STATE) === STATE_FAILED) {
+        throw new Error('the blas helper thread stopped responding');
+      }
+    }
+    if (c[FAILED]) throw new Error('the blas helper thread failed on a call');
+  }
+
+  private idOf(buffer: SharedArrayBuffer): number {
+    let id = this.ids.get(buffer);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(buffer, id);
+      this.released.register(buffer, id);
+      this.port.postMessage({type: 'buffer', id, buffer} satisfies HelperMessage);
+    }
+    return id;
+  }
+}
+
+/** The helper's functions by call, on its own StagedSimd and (bound on first use) cblas_sgemm. */
+function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...args: Arg[]) => void> {
+  const vec: VectorOps = StagedSimd.create() ?? ops;
+  let gemm: ArrayGemm | undefined;
+  const arrayGemm = (): ArrayGemm => {
+    if (gemm) return gemm;
+    if (!blasPath) throw new Error('no BLAS library for the helper thread');
+    const sgemm = bindSgemm(blasPath);
+    gemm = (tA, tB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) =>
+      sgemm(tA, tB, m, n, k, alpha, A.subarray(aOff), lda, B.subarray(bOff), ldb, beta, C.subarray(cOff), ldc);
+    return gemm;
+  };
+  const vectorMethods = CALLS.filter((c): c is VectorMethod => !c.startsWith('attention'));
+  const bound = Object.fromEntries(vectorMethods.map((m) => [m, (vec[m] as (...args: Arg[]) => void).bind(vec)]));
+  type A = Float32Array;
+  return {
+    ...(bound as Record<VectorMethod, (...args: Arg[]) => void>),
+    attentionForward: (...args: Arg[]) => {
+      const n = args as number[];
+      const [qkv, prefixKey, prefixValue, mask, probs, context, dropped] = args.slice(10, 17) as A[];
+      forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18]);
+    },
+    attentionBackward: (...args: Arg[]) => {
+      const n = args as number[];
+      const [qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, dP, dropped] = args.slice(10, 20) as A[];
+      backwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, dP, dropped}, n[20], n[21]);
+    },
+  };
+}
+
+/** The helper's loop (worker thread): wait for a call, run it, say so. */
+export function serveCalls(workerData: HelperData): void {
+  const functions = helperFunctions(workerData.blasPath);
+  const control = new Int32Array(workerData.control);
+  const a = new Float64Array(workerData.args);
+  const buffers = new Map<number, SharedArrayBuffer>();
+  Atomics.store(control, STATE, STATE_READY);
+  Atomics.notify(control, STATE);
+  for (let seq = 0; ; ) {
+    Atomics.wait(control, SEQ, seq);
+    seq = Atomics.load(control, SEQ);
+    for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
+      const m = message.message as HelperMessage;
+      if (m.type === 'buffer') buffers.set(m.id, m.buffer);
+      else buffers.delete(m.id);
+    }
+    try {
+      const kind = control[KIND];
+      const args: Arg[] = [];
+      for (let i = 0; i < kind >> 8; i++) {
+        const at = i * SLOT;
+        const tag = a[at];
+        if (tag === TAG_NUMBER) args.push(a[at + 1]);
+        else if (tag === TAG_ARRAY) args.push(new Float32Array(buffers.get(a[at + 1])!, a[at + 2], a[at + 3]));
+        else args.push(tag === TAG_NONE ? undefined : tag === TAG_TRUE);
+      }
+      functions[CALLS[kind & 0xff]](...args);
+      control[FAILED] = 0;
+    } catch {
+      control[FAILED] = 1;
+    }
+    Atomics.store(control, DONE, seq);
+    Atomics.notify(control, DONE);
+  }
+}
+
+let helper: HelperThread | null | undefined;
+
+/** Whether the blas backend gets a helper thread (and so shared output arrays). */
+export function helperWanted(env = process.env): boolean {
+  return threadBudget(env) >= 2 && env.PTV2_HELPER !== '0' && typeof SharedArrayBuffer === 'function';
+}
+
+/** The helper thread (started on first call), or null when off. */
+export function helperThread(): HelperThread | null {
+  if (helper === undefined) helper = helperWanted() ? new HelperThread() : null;
+  return helper;
+}

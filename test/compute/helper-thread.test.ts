@@ -1,0 +1,175 @@
+/**
+ * The blas backend's helper thread (helper-thread.ts) against the main thread alone: every
+ * VectorOps method split in two (parallel-vec.ts) on arrays in shared memory, large enough to be
+ * split, with odd row counts and widths; and attention's (example, head) pairs, half of them
+ * run by the helper (attention-pairs.ts), with a prefix, padding and dropout. The helper's half
+ * must be written (outputs start as NaN) and equal what the main thread alone computes.
+ * LayerNorm's dγ and dβ are two partial sums added, so they agree to float rounding; everything
+ * else bit for bit.
+ */
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {backwardPairs, forwardPairs, shapeArgs, zeroColumns, type ArrayGemm, type AttentionShape} from '../../src/compute/attention-pairs.js';
+import {findBlas} from '../../src/compute/blas.js';
+import {helperThread} from '../../src/compute/helper-thread.js';
+import {ParallelVec} from '../../src/compute/parallel-vec.js';
+import {StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
+import * as ops from '../../src/compute/vector-ops.js';
+import {mulberry32, normalArray} from '../../src/random.js';
+
+const single: VectorOps = StagedSimd.create() ?? ops;
+const helper = helperThread();
+const skip = helper ? undefined : 'needs two cores (the helper thread is off with PTV2_THREADS=1 or on one core)';
+
+function shared(n: number, fill?: number[]): Float32Array {
+  const a = new Float32Array(new SharedArrayBuffer(4 * n));
+  if (fill) a.set(fill);
+  else a.fill(NaN);
+  return a;
+}
+
+async function twoThreads(): Promise<VectorOps> {
+  // The helper thread starts asynchronously; calls before it is ready run on one thread.
+  for (let i = 0; i < 200 && !helper!.ready; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.ok(helper!.ready, 'the helper thread started');
+  const vec = ParallelVec.wrap(single);
+  assert.notEqual(vec, single);
+  return vec;
+}
+
+function assertSame(actual: Float32Array, expected: Float32Array, what: string, tolerance = 0): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const ok = tolerance === 0 ? Object.is(actual[i], expected[i]) : Math.abs(actual[i] - expected[i]) <= tolerance * Math.max(1, Math.abs(expected[i]));
+    assert.ok(ok, `${what}[${i}]: ${actual[i]} on two threads, ${expected[i]} on one`);
+  }
+}
+
+const rows = 301;
+const width = 148;
+const n = rows * width;
+
+test('GELU, its gradient and dropout (flat and by rows) on two threads equal one thread', {skip}, async () => {
+  const vec = await twoThreads();
+  const rng = mulberry32(3);
+  const x = shared(n, Array.from(normalArray(rng, n, 2)));
+  const dy = shared(n, Array.from(normalArray(rng, n, 1)));
+  const cases: [string, (v: VectorOps, out: Float32Array) => void][] = [
+    ['gelu', (v, out) => v.gelu(x, out, 0, n - 3, false)],
+    ['geluGrad', (v, out) => v.geluGrad(x, dy, out, 0, n - 3, false)],
+    ['dropout flat', (v, out) => v.dropoutRows(x, 5, out, 5, 1, n - 9, 0, 17, 0.1, 5)],
+    ['dropout rows', (v, out) => v.dropoutRows(x, 0, out, 0, rows, width, width - 4, 17, 0.1, 100)],
+  ];
+  for (const [what, run] of cases) {
+    const one = shared(n);
+    const two = shared(n);
+    run(single, one);
+    run(vec, two);
+    assertSame(two, one, what);
+  }
+});
+
+test('softmax and its gradient by rows on two threads equal one thread', {skip}, async () => {
+  const vec = await twoThreads();
+  const rng = mulberry32(5);
+  const scores = Array.from(normalArray(rng, n, 3));
+  const mask = Float32Array.from({length: width}, (_, j) => (j % 7 === 6 ? -1e9 : 0));
+  const one = shared(n, scores);
+  const two = shared(n, scores);
+  single.softmaxRows(one, 0, rows, width, mask, 0);
+  vec.softmaxRows(two, 0, rows, width, mask, 0);
+  assertSame(two, one, 'softmax');
+  const upstream = Array.from(normalArray(rng, n, 1));
+  const dOne = shared(n, upstream);
+  const dTwo = shared(n, upstream);
+  single.softmaxGradRows(dOne, 0, one, 0, rows, width, width, 9, 0.1, 0);
+  vec.softmaxGradRows(dTwo, 0, two, 0, rows, width, width, 9, 0.1, 0);
+  assertSame(dTwo, dOne, 'softmax gradient');
+});
+
+test('LayerNorm and its gradient on two threads equal one thread (dγ, dβ to rounding)', {skip}, async () => {
+  const vec = await twoThreads();
+  const rng = mulberry32(7);
+  const x = shared(n, Array.from(normalArray(rng, n, 2)));
+  // γ and β as a frozen checkpoint holds them: not in shared memory (they are staged).
+  const gamma = normalArray(rng, width, 1);
+  const beta = normalArray(rng, width, 1);
+  const outs = () => [shared(n), shared(rows), shared(rows)] as const;
+  const [y1, m1, r1] = outs();
+  const [y2, m2, r2] = outs();
+  single.layerNormRows(x, gamma, beta, y1, m1, r1, rows, width, 1e-12);
+  vec.layerNormRows(x, gamma, beta, y2, m2, r2, rows, width, 1e-12);
+  assertSame(y2, y1, 'y');
+  assertSame(m2, m1, 'mean');
+  assertSame(r2, r1, 'rstd');
+  const dy = shared(n, Array.from(normalArray(rng, n, 1)));
+  const grads = () => [shared(n), new Float32Array(width).fill(NaN), new Float32Array(width).fill(NaN)] as const;
+  const [dx1, dg1, db1] = grads();
+  const [dx2, dg2, db2] = grads();
+  single.layerNormGradRows(dy, x, gamma, m1, r1, dx1, dg1, db1, rows, width);
+  vec.layerNormGradRows(dy, x, gamma, m2, r2, dx2, dg2, db2, rows, width);
+  assertSame(dx2, dx1, 'dx');
+  assertSame(dg2, dg1, 'dgamma', 1e-4);
+  assertSame(db2, db1, 'dbeta', 1e-4);
+});
+
+test('arrays outside shared memory and small calls stay on the main thread, with the same results', {skip}, async () => {
+  const vec = await twoThreads();
+  const x = Float32Array.from(normalArray(mulberry32(9), n, 1));
+  const [one, two] = [new Float32Array(n), new Float32Array(n)];
+  single.gelu(x, one, 0, n, false);
+  vec.gelu(x, two, 0, n, false);
+  assertSame(two, one, 'gelu, unshared');
+  const small = shared(64, Array.from(x.subarray(0, 64)));
+  const [s1, s2] = [shared(64), shared(64)];
+  single.gelu(small, s1, 0, 64, false);
+  vec.gelu(small, s2, 0, 64, false);
+  assertSame(s2, s1, 'gelu, small');
+});
+
+test('attention pairs run by the helper thread equal those of the main thread, forward and backward', {skip: skip ?? (findBlas().blas ? undefined : 'needs a BLAS library')}, async () => {
+  await twoThreads();
+  const blas = findBlas().blas!;
+  const gemm: ArrayGemm = (tA, tB, m, n, k, alpha, A, aO, lda, B, bO, ldb, beta, C, cO, ldc) =>
+    blas.sgemm(tA, tB, m, n, k, alpha, A.subarray(aO), lda, B.subarray(bO), ldb, beta, C.subarray(cO), ldc, true);
+  const [B, H, S, P, d] = [3, 2, 9, 3, 8];
+  const K = P + S;
+  const s: AttentionShape = {B, H, S, P, K, K4: Math.ceil(K / 4) * 4, d, h: H * d};
+  const {K4, h} = s;
+  const rng = mulberry32(11);
+  const filled = (count: number) => shared(count, Array.from(normalArray(rng, count, 1)));
+  const qkv = filled(B * S * 3 * h);
+  const prefixKey = filled(B * H * P * d);
+  const prefixValue = filled(B * H * P * d);
+  const mask = shared(B * K4, Array.from({length: B * K4}, (_, i) => (i % K4 >= K || (i % K4) % 5 === 4 ? -1e9 : 0)));
+  const dContext = filled(B * S * h);
+  const [rate, seed, pairs, half] = [0.2, 13, B * H, 3];
+  const scratch = () => {
+    const a = shared(S * K4);
+    zeroColumns(a, S, K4, K);
+    return a;
+  };
+  const run = (onHelper: boolean) => {
+    const probs = shared(B * H * S * K4);
+    zeroColumns(probs, B * H * S, K4, K);
+    const context = shared(B * S * h);
+    const forward = {qkv, prefixKey, prefixValue, mask, probs, context};
+    const theirs = [shared(S * K4), scratch(), shared(S * K4)];
+    if (onHelper) helper!.start('attentionForward', [...shapeArgs(s), rate, seed, qkv, prefixKey, prefixValue, mask, probs, context, theirs[0], half, pairs]);
+    forwardPairs(gemm, single, s, rate, seed, {...forward, dropped: shared(S * K4)}, 0, onHelper ? half : pairs);
+    if (onHelper) helper!.wait();
+    const dqkv = shared(B * S * 3 * h);
+    const [dPrefixKey, dPrefixValue] = [shared(B * H * P * d), shared(B * H * P * d)];
+    const backward = {qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue};
+    if (onHelper) {
+      helper!.start('attentionBackward', [...shapeArgs(s), rate, seed, qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, theirs[1], theirs[2], half, pairs]);
+    }
+    backwardPairs(gemm, single, s, rate, seed, {...backward, dP: scratch(), dropped: shared(S * K4)}, 0, onHelper ? half : pairs);
+    if (onHelper) helper!.wait();
+    return {probs, context, dqkv, dPrefixKey, dPrefixValue};
+  };
+  const one = run(false);
+  const two = run(true);
+  for (const key of Object.keys(one) as (keyof typeof one)[]) assertSame(two[key], one[key], key);
+  assert.ok(one.dPrefixKey.some((x) => Math.abs(x) > 1e-3), 'the prefix gets a gradient');
+});
