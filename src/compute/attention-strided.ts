@@ -14,7 +14,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import {backwardPairs, forwardPairs, shapeArgs, zeroColumns, type AttentionShape} from './attention-pairs.js';
-import {helperThread, isShared, type Arg} from './helper-thread.js';
+import {splitWork} from './helper-thread.js';
 import type {KernelMemory} from './kernels.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -27,25 +27,6 @@ interface Sources {
 
 /** Pairs below which attention stays on the main thread. */
 const MIN_PAIRS = 4;
-
-/**
- * Runs pairs [0, half) here and [half, pairs) on the helper thread (`theirs(half)` gives its call),
- * or all of them here when the helper is off, not ready, or some array is not shared.
- */
-function splitPairs(pairs: number, arrays: (Float32Array | undefined)[], mine: (oneThread: boolean, from: number, to: number) => void, theirs: (from: number) => ['attentionForward' | 'attentionBackward', Arg[]]): void {
-  const helper = helperThread();
-  if (!helper || !helper.ready || pairs < MIN_PAIRS || !arrays.every((a) => !a || isShared(a))) {
-    mine(false, 0, pairs);
-    return;
-  }
-  const half = pairs >> 1;
-  helper.start(...theirs(half));
-  try {
-    mine(true, 0, half);
-  } finally {
-    helper.wait();
-  }
-}
 
 /** A scratch [S, K4] array per thread (the helper's second), or none. */
 function scratch(mem: KernelMemory, s: AttentionShape, wanted: boolean): [TensorInfo, TensorInfo] | undefined {
@@ -68,10 +49,10 @@ export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: T
   const f = (t: TensorInfo | undefined) => (t ? mem.f32(t) : undefined);
   const arrays = {qkv: mem.f32(src.qkv), prefixKey: f(src.prefixKey), prefixValue: f(src.prefixValue), mask: PM, probs: mem.f32(probs), context: mem.f32(context)};
   const theirDropped = f(dropped?.[1]);
-  splitPairs(
-    B * H, [...Object.values(arrays), theirDropped],
+  splitWork(
+    B * H, MIN_PAIRS, [...Object.values(arrays), theirDropped],
     (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to),
-    (from) => ['attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, arrays.probs, arrays.context, theirDropped, from, B * H]],
+    (from, to) => ['attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, arrays.probs, arrays.context, theirDropped, from, to]],
   );
   for (const t of [paddedMask, ...(dropped ?? [])]) mem.free(t);
   return [context, probs];
@@ -92,12 +73,12 @@ export function attentionBackwardStrided(mem: KernelMemory, src: Sources, dConte
     dqkv: mem.f32(dqkv), dPrefixKey: f(dPrefixKey), dPrefixValue: f(dPrefixValue),
   };
   const [theirDP, theirDropped] = [mem.f32(dP[1]), f(dropped?.[1])];
-  splitPairs(
-    B * H, [...Object.values(arrays), theirDP, theirDropped],
+  splitWork(
+    B * H, MIN_PAIRS, [...Object.values(arrays), theirDP, theirDropped],
     (oneThread, from, to) => backwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dP: mem.f32(dP[0]), dropped: f(dropped?.[0])}, from, to),
-    (from) => [
+    (from, to) => [
       'attentionBackward',
-      [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, arrays.dContext, arrays.probs, arrays.dqkv, arrays.dPrefixKey, arrays.dPrefixValue, theirDP, theirDropped, from, B * H],
+      [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, arrays.dContext, arrays.probs, arrays.dqkv, arrays.dPrefixKey, arrays.dPrefixValue, theirDP, theirDropped, from, to],
     ],
   );
   for (const t of [...dP, ...(dropped ?? [])]) mem.free(t);

@@ -46,11 +46,16 @@ const JOB_TIMEOUT_MS = 120_000;
 
 export type VectorMethod = keyof VectorOps;
 /**
- * What the helper runs: a VectorOps method, or attention's pair loops (attention-pairs.ts) with
- * arguments (shape as 8 numbers, rate, seed, arrays in the order of the interface, from, to).
+ * What the helper runs: a VectorOps method; attention's pair loops (attention-pairs.ts) with
+ * arguments (shape as 8 numbers, rate, seed, arrays in the order of the interface, from, to);
+ * or vector-ops.ts's AdamW update and squared sum (optimizer-kernel.ts).
  */
-export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward';
-const CALLS: HelperCall[] = ['gelu', 'geluGrad', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows', 'attentionForward', 'attentionBackward'];
+export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum';
+const CALLS: HelperCall[] = [
+  'gelu', 'geluGrad', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows',
+  'attentionForward', 'attentionBackward', 'adamWRange', 'squaredSum',
+];
+const VECTOR_METHODS = CALLS.slice(0, 7) as VectorMethod[];
 
 export type Arg = Float32Array | number | boolean | undefined;
 
@@ -170,8 +175,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
       sgemm(tA, tB, m, n, k, alpha, A.subarray(aOff), lda, B.subarray(bOff), ldb, beta, C.subarray(cOff), ldc);
     return gemm;
   };
-  const vectorMethods = CALLS.filter((c): c is VectorMethod => !c.startsWith('attention'));
-  const bound = Object.fromEntries(vectorMethods.map((m) => [m, (vec[m] as (...args: Arg[]) => void).bind(vec)]));
+  const bound = Object.fromEntries(VECTOR_METHODS.map((m) => [m, (vec[m] as (...args: Arg[]) => void).bind(vec)]));
   type A = Float32Array;
   return {
     ...(bound as Record<VectorMethod, (...args: Arg[]) => void>),
@@ -180,6 +184,8 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
       const [qkv, prefixKey, prefixValue, mask, probs, context, dropped] = args.slice(10, 17) as A[];
       forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18]);
     },
+    adamWRange: ops.adamWRange as (...args: Arg[]) => void,
+    squaredSum: ops.squaredSum as (...args: Arg[]) => void,
     attentionBackward: (...args: Arg[]) => {
       const n = args as number[];
       const [qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, dP, dropped] = args.slice(10, 20) as A[];
@@ -221,6 +227,30 @@ export function serveCalls(workerData: HelperData): void {
     }
     Atomics.store(control, DONE, seq);
     Atomics.notify(control, DONE);
+  }
+}
+
+/**
+ * Runs a call over n items in two halves: [0, mid) here (`mine`, told to keep its products on
+ * one thread) and [mid, n) on the helper (`theirs` gives its call and arguments), mid a multiple
+ * of `align`; or all of it here (`mine(false, 0, n)`) when the helper is off or busy starting,
+ * n is under `min`, or an array is not in shared memory.
+ */
+export function splitWork(
+  n: number, min: number, arrays: (Float32Array | undefined)[],
+  mine: (oneThread: boolean, from: number, to: number) => void, theirs: (from: number, to: number) => [HelperCall, Arg[]], align = 1,
+): void {
+  const h = helperThread();
+  if (!h || !h.ready || n < min || !arrays.every((a) => !a || isShared(a))) {
+    mine(false, 0, n);
+    return;
+  }
+  const mid = Math.floor(n / 2 / align) * align;
+  h.start(...theirs(mid, n));
+  try {
+    mine(true, 0, mid);
+  } finally {
+    h.wait();
   }
 }
 

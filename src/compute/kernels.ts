@@ -346,6 +346,7 @@ export const KERNEL_NAMES = {
   attentionGrad: 'Ptv2AttentionGrad',
   frozenMatMul: 'Ptv2FrozenMatMul',
   adamW: 'Ptv2AdamW',
+  squaredSum: 'Ptv2SquaredSum',
 } as const;
 
 const KERNELS = new Map<string, KernelImpl>([

@@ -223,3 +223,30 @@ export function transposeStrided(
     for (let to = dstOffset + r; from < end; from++, to += dstStride) dst[to] = src[from];
   }
 }
+
+/**
+ * One AdamW update of elements [from, to) (optimizer-kernel.ts), the gradient first scaled by
+ * `gradScale` (global-norm clipping):
+ *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p·decay − stepSize · m / (√v/bc2 + ε).
+ */
+export function adamWRange(
+  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+  beta1: number, beta2: number, eps: number, decay: number, stepSize: number, biasCorrection2: number, gradScale: number, from: number, to: number,
+): void {
+  const [c1, c2] = [1 - beta1, 1 - beta2];
+  for (let i = from; i < to; i++) {
+    const gi = g[i] * gradScale;
+    const mi = beta1 * m[i] + c1 * gi;
+    const vi = beta2 * v[i] + c2 * gi * gi;
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / biasCorrection2 + eps);
+  }
+}
+
+/** out[at] ← Σ x[i]² over [from, to), summed in float64. */
+export function squaredSum(x: Float32Array, from: number, to: number, out: Float32Array | Float64Array, at: number): void {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += x[i] * x[i];
+  out[at] = sum;
+}

@@ -41,8 +41,12 @@ export class AdamW {
     this.v = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
   }
 
-  /** One update; `grads[i]` belongs to `variables[i]`; a variable without a gradient (unused this step) is left as it is. */
-  apply(grads: (tf.Tensor | undefined)[], lr: number): void {
+  /**
+   * One update; `grads[i]` belongs to `variables[i]`; a variable without a gradient (unused this
+   * step) is left as it is. `gradScale` multiplies every gradient first (global-norm clipping,
+   * `clipScale`), inside the update rather than on copies of the gradients.
+   */
+  apply(grads: (tf.Tensor | undefined)[], lr: number, gradScale = 1): void {
     this.t += 1;
     const {beta1, beta2, eps} = this;
     const stepSize = lr / (1 - beta1 ** this.t);
@@ -55,14 +59,15 @@ export class AdamW {
       tf.tidy(() => {
         if (fastKernels()) {
           // One pass (src/compute/optimizer-kernel.ts) instead of the ops below.
-          const [np, nm, nv] = runKernel(KERNEL_NAMES.adamW, {p, g, m: this.m[i], v: this.v[i]}, {beta1, beta2, eps, decay, stepSize, biasCorrection2});
+          const [np, nm, nv] = runKernel(KERNEL_NAMES.adamW, {p, g, m: this.m[i], v: this.v[i]}, {beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale});
           this.m[i].assign(nm);
           this.v[i].assign(nv);
           p.assign(np);
           return;
         }
-        const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
+        const scaled = gradScale === 1 ? g : tf.mul(g, gradScale);
+        const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(scaled, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(scaled), 1 - beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
         const decayed = decay !== 1 ? tf.mul(p, decay) : p;
@@ -77,13 +82,24 @@ export class AdamW {
   }
 }
 
+/** The global L2 norm of the gradients (undefined ones skipped), read back as a number. */
+export function globalNorm(grads: (tf.Tensor | undefined)[]): number {
+  return tf.tidy(() => {
+    const present = grads.filter((g): g is tf.Tensor => g !== undefined && g !== null);
+    if (present.length === 0) return 0;
+    const squares = present.map((g) => (fastKernels() ? runKernel(KERNEL_NAMES.squaredSum, {x: g})[0] : tf.sum(tf.square(g))));
+    return Math.sqrt(squares.length === 1 ? squares[0].dataSync()[0] : tf.addN(squares).dataSync()[0]);
+  });
+}
+
+/** The factor that brings gradients of global norm `norm` down to at most maxNorm (0 = off). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return maxNorm <= 0 || norm <= maxNorm ? 1 : maxNorm / (norm + 1e-6);
+}
+
 /** Scale gradients so their global L2 norm is at most maxNorm (0 = off). Returns new tensors and the norm before clipping. */
 export function clipByGlobalNorm<G extends tf.Tensor | undefined>(grads: G[], maxNorm: number): {grads: G[]; norm: number} {
-  return tf.tidy(() => {
-    const present = grads.filter((g): g is NonNullable<G> => g !== undefined && g !== null);
-    const squares = present.map((g) => tf.sum(tf.square(g)));
-    const norm = Math.sqrt(squares.length === 1 ? squares[0].dataSync()[0] : tf.addN(squares).dataSync()[0]);
-    const scale = maxNorm <= 0 || norm <= maxNorm ? 1 : maxNorm / (norm + 1e-6);
-    return {grads: grads.map((g) => (g ? tf.keep(scale === 1 ? g.clone() : tf.mul(g, scale)) : undefined) as G), norm};
-  });
+  const norm = globalNorm(grads);
+  const scale = clipScale(norm, maxNorm);
+  return tf.tidy(() => ({grads: grads.map((g) => (g ? tf.keep(scale === 1 ? g.clone() : tf.mul(g, scale)) : undefined) as G), norm}));
 }

@@ -10,7 +10,7 @@
  * ends training between two steps, with the signal's reason as the error.
  */
 import * as tf from '@tensorflow/tfjs';
-import {AdamW, clipByGlobalNorm} from './optimizer.js';
+import {AdamW, clipScale, globalNorm} from './optimizer.js';
 import {learningRateAt, warmupSteps, type Schedule} from './schedule.js';
 
 export type TrainEvent =
@@ -84,16 +84,17 @@ export async function train<B>(opts: TrainerOptions<B>): Promise<TrainResult> {
         // Forward and backward; only the trainable variables get gradients.
         const {value, grads} = tf.variableGrads(() => opts.lossOf(batches[i], true), opts.variables);
         const ordered = opts.variables.map((v) => grads[v.name] ?? undefined);
-        const clipped = clipByGlobalNorm(ordered, opts.maxGradNorm);
+        // Clipping is a factor the update applies, not a scaled copy of every gradient.
+        const gradNorm = globalNorm(ordered);
         // Update.
-        optimizer.apply(clipped.grads, lr);
+        optimizer.apply(ordered, lr, clipScale(gradNorm, opts.maxGradNorm));
         const loss = value.dataSync()[0];
-        tf.dispose([value, ...Object.values(grads), ...clipped.grads.filter((g) => g !== undefined)]);
+        tf.dispose([value, ...Object.values(grads)]);
         if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step + 1}; lower train.lr or raise prompt.init_std`);
         lossSum += loss;
         step += 1;
         if (step % opts.logEvery === 0 || i === batches.length - 1) {
-          emit({type: 'step', epoch, step, totalSteps, loss, lr, gradNorm: clipped.norm});
+          emit({type: 'step', epoch, step, totalSteps, loss, lr, gradNorm});
         }
         emit({type: 'progress', epoch, step, totalSteps, loss});
         // Let signals, timers and the display run; stop here if asked to.

@@ -15,6 +15,7 @@ import {helperThread} from '../../src/compute/helper-thread.js';
 import {ParallelVec} from '../../src/compute/parallel-vec.js';
 import {StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
 import * as ops from '../../src/compute/vector-ops.js';
+import {splitWork} from '../../src/compute/helper-thread.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 
 const single: VectorOps = StagedSimd.create() ?? ops;
@@ -172,4 +173,29 @@ test('attention pairs run by the helper thread equal those of the main thread, f
   const two = run(true);
   for (const key of Object.keys(one) as (keyof typeof one)[]) assertSame(two[key], one[key], key);
   assert.ok(one.dPrefixKey.some((x) => Math.abs(x) > 1e-3), 'the prefix gets a gradient');
+});
+
+test('an AdamW update and a squared sum split with the helper thread equal the main thread alone', {skip}, async () => {
+  await twoThreads();
+  const count = 200_003;
+  const rng = mulberry32(17);
+  const [p, g, m, v] = [1, 1, 0.1, 0.01].map((scale) => shared(count, Array.from(normalArray(rng, count, scale)).map((x) => (scale === 0.01 ? x * x : x))));
+  const numbers = [0.9, 0.999, 1e-8, 0.999, 0.01, 0.03, 0.5];
+  const update = (split: boolean) => {
+    const outs = [shared(count), shared(count), shared(count)];
+    const arrays = [p, g, m, v, ...outs];
+    const run = (from: number, to: number) => (ops.adamWRange as (...a: unknown[]) => void)(...arrays, ...numbers, from, to);
+    if (split) splitWork(count, 1, arrays, (_, from, to) => run(from, to), (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]]);
+    else run(0, count);
+    return outs;
+  };
+  const [one, two] = [update(false), update(true)];
+  ['p', 'm', 'v'].forEach((name, i) => assertSame(two[i], one[i], name));
+  const theirs = shared(1);
+  const mine = new Float64Array(1);
+  splitWork(count, 1, [g], (_, from, to) => ops.squaredSum(g, from, to, mine, 0), (from, to) => ['squaredSum', [g, from, to, theirs, 0]]);
+  const all = new Float64Array(1);
+  ops.squaredSum(g, 0, count, all, 0);
+  assert.ok(theirs[0] > 0, 'the helper summed its half');
+  assert.ok(Math.abs(mine[0] + theirs[0] - all[0]) <= 1e-6 * all[0], `${mine[0] + theirs[0]} vs ${all[0]}`);
 });

@@ -1,7 +1,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {AdamW, clipByGlobalNorm, decays} from '../../src/train/optimizer.js';
+import {AdamW, clipByGlobalNorm, clipScale, decays, globalNorm} from '../../src/train/optimizer.js';
 import {learningRateAt} from '../../src/train/schedule.js';
 
 test('AdamW matches two hand-computed steps with decoupled weight decay', async () => {
@@ -46,6 +46,38 @@ test('global-norm clipping scales to the limit and leaves small gradients alone'
   const untouched = clipByGlobalNorm(grads, 10);
   assert.deepEqual(Array.from(untouched.grads[0].dataSync()), [3, 0]);
   tf.dispose([...grads, ...clipped.grads, ...untouched.grads]);
+});
+
+test('clipping as a factor of the update equals AdamW on clipped copies; the fused norm equals the stock one', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    const {useBackend} = await import('../helpers/tiny.js');
+    await useBackend(backend as 'cpu' | 'wasm');
+    await tf.setBackend(backend);
+    const grads = [tf.tensor2d([[3, -1], [0.5, 2]]), tf.tensor1d([4, -2, 1])];
+    const expectedNorm = Math.hypot(3, -1, 0.5, 2, 4, -2, 1);
+    assert.ok(Math.abs(globalNorm([grads[0], undefined, grads[1]]) - expectedNorm) < 1e-5, `${backend}: fused norm`);
+    const scale = clipScale(expectedNorm, 1);
+    assert.ok(Math.abs(scale - 1 / (expectedNorm + 1e-6)) < 1e-12);
+    const run = (useScale: boolean) => {
+      const vars = [tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, `w.weight#${backend}${useScale}`), tf.variable(tf.tensor1d([0, 1, 2]), true, `w.bias#${backend}${useScale}`)];
+      const opt = new AdamW(vars, {weightDecay: 0.01});
+      for (let step = 0; step < 3; step++) {
+        if (useScale) opt.apply(grads, 0.1, scale);
+        else {
+          const clipped = clipByGlobalNorm(grads, 1);
+          opt.apply(clipped.grads, 0.1);
+          tf.dispose(clipped.grads);
+        }
+      }
+      const values = vars.flatMap((v) => Array.from(v.dataSync()));
+      opt.dispose();
+      tf.dispose(vars);
+      return values;
+    };
+    const [a, b] = [run(true), run(false)];
+    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-6, `${backend}: parameter ${i}: ${x} vs ${b[i]}`));
+    tf.dispose(grads);
+  }
 });
 
 test('linear warm-up then linear decay', () => {
