@@ -10,6 +10,7 @@
  * Other shapes and dtypes go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import type {Blas} from './blas.js';
 import {outputArray} from './buffer-pool.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -85,8 +86,15 @@ function binary(op: Op, stock: tf.KernelFunc): tf.KernelFunc {
   }) as unknown as tf.KernelFunc;
 }
 
-/** Sum of float32 x over `axis` when the axes are a leading run (column sums) or all axes. */
-function sum(stock: tf.KernelFunc): tf.KernelFunc {
+/** A ones vector of at least n floats, for column sums as a product. */
+let ones = new Float32Array(0);
+
+/**
+ * Sum of float32 x over `axis` when the axes are a leading run (column sums) or all axes. With a
+ * BLAS, column sums of many rows (bias gradients, [tokens, n]) are the product 1ᵀ·X on sgemm:
+ * vectorised and on all cores, where the JS loop ran one (b ft: 21 sums, ~60 ms a step).
+ */
+function sum(stock: tf.KernelFunc, blas?: Blas): tf.KernelFunc {
   return ((args: {inputs: tf.NamedTensorInfoMap; backend: ArrayBackend; attrs: {axis: number | number[]; keepDims: boolean}}) => {
     const x = args.inputs.x as TensorInfo;
     const rank = x.shape.length;
@@ -96,12 +104,18 @@ function sum(stock: tf.KernelFunc): tf.KernelFunc {
     const rows = size(x.shape.slice(0, axes.length));
     const width = size(x.shape.slice(axes.length));
     const values = args.backend.data.get(x.dataId).values as Float32Array;
+    const shape = args.attrs.keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    if (blas && rows >= 64 && width >= 16) {
+      if (ones.length < rows) ones = new Float32Array(rows).fill(1);
+      const out = outputArray(args.backend, width);
+      blas.sgemm(false, false, 1, width, rows, 1, ones, rows, values, width, 0, out, width);
+      return args.backend.makeTensorInfo(shape, 'float32', out);
+    }
     const acc = new Float64Array(width);
     for (let r = 0; r < rows; r++) {
       const o = r * width;
       for (let j = 0; j < width; j++) acc[j] += values[o + j];
     }
-    const shape = args.attrs.keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     return args.backend.makeTensorInfo(shape, 'float32', Float32Array.from(acc));
   }) as unknown as tf.KernelFunc;
 }
@@ -114,7 +128,7 @@ function replace(backendName: string, name: string, make: (stock: tf.KernelFunc)
 }
 
 /** Replaces the kernels above on `backendName` (registered already, e.g. copied from 'cpu'). */
-export function installArrayKernels(backendName: string): void {
+export function installArrayKernels(backendName: string, blas?: Blas): void {
   for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv'] as const) replace(backendName, op, (stock) => binary(op, stock));
-  replace(backendName, 'Sum', sum);
+  replace(backendName, 'Sum', (stock) => sum(stock, blas));
 }

@@ -139,7 +139,7 @@ export function registerBlasBackend(blas: Blas): void {
     tf.registerKernel({...config, backendName: BLAS_BACKEND});
   }
   installArrayCopyKernels(BLAS_BACKEND);
-  installArrayKernels(BLAS_BACKEND);
+  installArrayKernels(BLAS_BACKEND, blas);
   const stockMatMul = stock.get('BatchMatMul')!.kernelFunc;
   const stockFused = stock.get('_FusedMatMul')!.kernelFunc;
   for (const name of ['BatchMatMul', '_FusedMatMul']) tf.unregisterKernel(name, BLAS_BACKEND);

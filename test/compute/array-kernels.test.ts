@@ -49,6 +49,8 @@ const CASES: {name: string; f: (...xs: tf.Tensor[]) => tf.Tensor; shapes: number
     {name: `${op} column broadcast (stock)`, f: (a: tf.Tensor, b: tf.Tensor) => tf[op](a, b), shapes: [[4, 6], [4, 1]]},
   ]),
   {name: 'sum over axis 0', f: (x) => tf.sum(x, 0), shapes: [[7, 5]]},
+  {name: 'sum over axis 0 of many rows (1ᵀ·X on sgemm)', f: (x) => tf.sum(x, 0), shapes: [[300, 37]]},
+  {name: 'sum over axes 0, 1 of many rows, keepDims (sgemm)', f: (x) => tf.sum(x, [0, 1], true), shapes: [[3, 50, 20]]},
   {name: 'sum over axes 0, 1 keepDims', f: (x) => tf.sum(x, [0, 1], true), shapes: [[2, 3, 4]]},
   {name: 'sum over all', f: (x) => tf.sum(x), shapes: [[3, 4]]},
   {name: 'sum over the last axis (stock)', f: (x) => tf.sum(x, -1), shapes: [[3, 4]]},
