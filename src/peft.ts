@@ -30,9 +30,16 @@
  *   way the real tokens sit at positions P, P+1, …: passed ids are shifted by P, and without ids
  *   transformers' BERT/RoBERTa embeddings count from the past_key_values length, P. That is
  *   ptv2's default, `prompt.shift_positions: true`; a run trained with false is refused.
+ *
+ * P-tuning's prompt encoder (`ptv1`, src/model/prompt-encoder.ts) is a training-time
+ * reparameterisation of an input prompt: once trained, its output is a fixed [P, h] table, the
+ * one ptv2 feeds the input layer and saves with the run as `prompt.table`. That table is a
+ * PROMPT_TUNING adapter's `prompt_embeddings`, as PEFT saves a reparameterised prefix's output
+ * rather than its MLP.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import {PROMPT_ENCODER_KINDS} from './config/schema.js';
 import {readJsonObject} from './data/text-file.js';
 import {UserError} from './errors.js';
 import type {EncoderConfig} from './model/checkpoint.js';
@@ -82,6 +89,8 @@ export interface PeftAdapter {
   tensors: Map<string, NamedTensor>;
   /** Positions PEFT's sequence outputs have before the first real token (input prompts only). */
   outputOffset: number;
+  /** ptv1: the prompt encoder whose output `prompt_embeddings` holds (PEFT's config has no field for it). */
+  materialisedFrom?: {prompt_encoder: PromptEncoderKind; hidden_size: number};
 }
 
 /** A run as the store records it, with what export needs from its checkpoint and trained state. */
@@ -124,12 +133,19 @@ const FAMILY_HEADS = new Map<string, HeadKind>([
   ['qa', 'span'],
 ]);
 
+/** Methods whose prompt is P vectors before the input embeddings (PROMPT_TUNING); the others' are deep (PREFIX_TUNING). */
+const INPUT_PROMPT_METHODS = new Set(['pt', 'ptv1']);
+const EXPORTED_METHODS = new Set([...INPUT_PROMPT_METHODS, 'prefix', 'pt2', 'mpt2']);
+type PromptEncoderKind = (typeof PROMPT_ENCODER_KINDS)[number];
+
 export interface PromptSettings {
   length: number;
   reparameterize: boolean;
   reparamHidden: number;
   depth: number | null;
   shiftPositions: boolean;
+  /** ptv1 only: the network whose output is the prompt. */
+  encoder: PromptEncoderKind | null;
 }
 
 /** What a run exports as, decided from its row alone (no tensors needed). */
@@ -161,16 +177,18 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isCountOrNull = (v: unknown): v is number | null => v === null || isCount(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+const isEncoderKind = (v: unknown): v is PromptEncoderKind => PROMPT_ENCODER_KINDS.includes(v as PromptEncoderKind);
 
 /**
  * The checks that need only the run row: method, stage, status, head, positions. Deep prompts
- * become PREFIX_TUNING, `pt` PROMPT_TUNING; everything else is refused with its reason.
+ * become PREFIX_TUNING, `pt` and `ptv1` (its encoder's output) PROMPT_TUNING; everything else is
+ * refused with its reason.
  */
 export function planExport(run: RunForExport): ExportPlan {
   if (run.method === 'ft') {
     refuse(run, 'ft trains every encoder weight, and a PEFT prompt adapter holds only a prompt and a head over a frozen base model');
   }
-  if (!['pt', 'prefix', 'pt2', 'mpt2'].includes(run.method)) refuse(run, `unknown method "${run.method}"`);
+  if (!EXPORTED_METHODS.has(run.method)) refuse(run, `unknown method "${run.method}"`);
   if (run.stage === 'shared') {
     refuse(run, 'it is the shared stage of mpt2, with one head per task', ['export one of the experiment\'s mpt2 fine-tuning runs (one per task)']);
   }
@@ -181,7 +199,7 @@ export function planExport(run: RunForExport): ExportPlan {
   const target = HEAD_TASKS.get(head)!;
   if ('refusal' in target) refuse(run, target.refusal);
 
-  const deep = run.method !== 'pt';
+  const deep = !INPUT_PROMPT_METHODS.has(run.method);
   const prompt: PromptSettings = {
     length: param(run, ['prompt', 'length'], isCount, 'an integer >= 1'),
     // prefix is always reparameterised over every layer, whatever the config said (src/model/prompt.ts).
@@ -189,6 +207,7 @@ export function planExport(run: RunForExport): ExportPlan {
     reparamHidden: param(run, ['prompt', 'reparam_hidden'], isCount, 'an integer >= 1'),
     depth: run.method === 'prefix' ? null : param(run, ['prompt', 'depth'], isCountOrNull, 'an integer >= 1 or null'),
     shiftPositions: param(run, ['prompt', 'shift_positions'], isBool, 'true or false'),
+    encoder: run.method === 'ptv1' ? param(run, ['prompt', 'encoder'], isEncoderKind, '"lstm" or "mlp"') : null,
   };
   if (deep && !prompt.shiftPositions) {
     refuse(run, 'it ran with prompt.shift_positions: false (real tokens at positions 0, 1, …), but under PEFT the real tokens start at position P: given past_key_values transformers\' BERT and RoBERTa count positions from P, and PEFT 0.19+ adds P to any position_ids passed to it (older releases dropped them)',
@@ -197,6 +216,11 @@ export function planExport(run: RunForExport): ExportPlan {
   if (!deep && head === 'classification') {
     refuse(run, 'its input prompt comes before [CLS], and with PROMPT_TUNING transformers\' *ForSequenceClassification pools the first position, which is then the first prompt vector, not [CLS] as ptv2 trained',
       ['train pt2 or prefix for classification tasks to export them']);
+  }
+  // Runs recorded before the head key existed all had the linear head.
+  if (run.params.head === 'verbalizer') {
+    refuse(run, 'its head is the verbalizer (label words scored by the checkpoint\'s MLM head at the [MASK] of a template), and PEFT\'s SEQ_CLS, TOKEN_CLS and QUESTION_ANS adapters hold a new linear head; the template and label words have no place in an adapter',
+      ['train with head: linear to export']);
   }
   return {
     peftType: deep ? 'PREFIX_TUNING' : 'PROMPT_TUNING',
@@ -224,7 +248,9 @@ export function buildPeftAdapter(inputs: ExportInputs, plan: ExportPlan = planEx
   const tensor = (name: string, shape: number[]) => trainedTensor(inputs, name, shape);
   const P = plan.prompt.length;
   let table: NamedTensor;
-  if (!deep) table = tensor('prompt.embeddings', [P, h]);
+  // ptv1 saved its encoder's output beside the encoder's weights: the table its input layer read.
+  if (plan.prompt.encoder !== null) table = tensor('prompt.table', [P, h]);
+  else if (!deep) table = tensor('prompt.embeddings', [P, h]);
   else if (!plan.prompt.reparameterize) table = tensor('prompt.embeddings', [P, 2 * L * h]);
   else {
     const r = plan.prompt.reparamHidden;
@@ -251,7 +277,8 @@ export function buildPeftAdapter(inputs: ExportInputs, plan: ExportPlan = planEx
   const config: PeftPromptConfig = deep
     ? {...common, peft_type: 'PREFIX_TUNING', encoder_hidden_size: plan.prompt.reparameterize ? plan.prompt.reparamHidden : h, prefix_projection: plan.prompt.reparameterize}
     : {...common, peft_type: 'PROMPT_TUNING', prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_name_or_path: null};
-  return {config, tensors, outputOffset: deep ? 0 : P};
+  const materialisedFrom = plan.prompt.encoder === null ? {} : {materialisedFrom: {prompt_encoder: plan.prompt.encoder, hidden_size: h}};
+  return {config, tensors, outputOffset: deep ? 0 : P, ...materialisedFrom};
 }
 
 function trainedTensor(inputs: ExportInputs, name: string, shape: number[]): NamedTensor {

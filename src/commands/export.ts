@@ -1,14 +1,15 @@
 import {Args, Flags} from '@oclif/core';
 import {Ptv2Command} from '../cli/base.js';
 import {UserError} from '../errors.js';
+import type {PeftAdapter} from '../peft.js';
 import type {MetricRow, RunRow, Store} from '../store/index.js';
 
 export default class Export extends Ptv2Command {
-  static override description = `Write a finished pt, prefix, pt2 or mpt2 run as a HuggingFace PEFT adapter directory.
+  static override description = `Write a finished pt, ptv1, prefix, pt2 or mpt2 run as a HuggingFace PEFT adapter directory.
 
-The directory holds adapter_config.json and adapter_model.safetensors, which peft.PeftModel.from_pretrained(base_model, DIR) loads onto the run's checkpoint, opened with the matching transformers AutoModelFor{SequenceClassification,TokenClassification,QuestionAnswering}. Deep prompts become PREFIX_TUNING, pt becomes PROMPT_TUNING, and the head goes in under transformers' module names. ptv2_export.json beside them gives the run, its labels (id2label, label2id) and its metrics.
+The directory holds adapter_config.json and adapter_model.safetensors, which peft.PeftModel.from_pretrained(base_model, DIR) loads onto the run's checkpoint, opened with the matching transformers AutoModelFor{SequenceClassification,TokenClassification,QuestionAnswering}. Deep prompts become PREFIX_TUNING, pt becomes PROMPT_TUNING, and so does ptv1, whose prompt is its prompt encoder's output as the run's best epoch fed it to the input layer; the head goes in under transformers' module names. ptv2_export.json beside them gives the run, its labels (id2label, label2id), its metrics and, for ptv1, the encoder the prompt was materialised from.
 
-Runs PEFT cannot express are refused with the reason: ft, a prompt in fewer than all layers, deep prompts trained without shifted positions, multiple-choice heads, and heads that are not transformers' head for the task.`;
+Runs PEFT cannot express are refused with the reason: ft, a prompt in fewer than all layers, deep prompts trained without shifted positions, input prompts (pt, ptv1) on classification, multiple-choice heads, the verbalizer head, and heads that are not transformers' head for the task.`;
 
   static override examples = [
     '<%= config.bin %> export 2 --out runs/adapters/rte-pt2',
@@ -91,7 +92,7 @@ function notFound(store: Store, runId: number, db: string): never {
 function exportInfo(
   run: RunRow,
   plan: {labels: string[]},
-  adapter: {config: {peft_type: string; task_type: string | null}; outputOffset: number},
+  adapter: Pick<PeftAdapter, 'config' | 'outputOffset' | 'materialisedFrom'>,
   metrics: MetricRow[],
   labels: {id2label: Record<string, string>; label2id: Record<string, number>},
 ): Record<string, unknown> {
@@ -113,6 +114,8 @@ function exportInfo(
     prompt: run.params.prompt ?? null,
     // PROMPT_TUNING prepends the prompt to the input, so PEFT's per-token outputs start with it.
     output_offset: adapter.outputOffset,
+    // ptv1: PEFT loads a plain [P, h] table; this says which trained network produced it.
+    ...(adapter.materialisedFrom ? {materialised_from: {method: run.method, ...adapter.materialisedFrom}} : {}),
     key_metric: run.keyMetric,
     best_epoch: run.bestEpoch,
     best_value: run.bestValue,

@@ -34,7 +34,7 @@ const tensor = (shape: number[], values?: number[]): NamedTensor => {
 };
 
 /** A completed pt2 run on a 2-layer, 16-wide, 2-head tiny checkpoint (L·2·h = 64), P = 3. */
-function syntheticRun(overrides: {method?: string; stage?: string; status?: string; family?: string; prompt?: object; model?: object; labels?: string[]} = {}): RunForExport {
+function syntheticRun(overrides: {method?: string; stage?: string; status?: string; family?: string; prompt?: object; model?: object; labels?: string[]; head?: string} = {}): RunForExport {
   return {
     id: 7,
     task: 'demo',
@@ -46,6 +46,7 @@ function syntheticRun(overrides: {method?: string; stage?: string; status?: stri
       prompt: {length: 3, reparameterize: false, reparam_hidden: 4, depth: null, depth_order: 'ascending', shift_positions: true, ...overrides.prompt},
       model: {use_pooler: true, ...overrides.model},
       task: {family: overrides.family ?? 'classification', labels: overrides.labels ?? ['no', 'yes', 'maybe']},
+      ...(overrides.head ? {head: overrides.head} : {}),
     },
   };
 }
@@ -116,6 +117,7 @@ test('runs PEFT cannot express are refused, naming the run and the reason', () =
     {name: 'head on [CLS] (BERT)', run: syntheticRun({model: {use_pooler: false}}), message: /classified \[CLS\] directly \(model.use_pooler was false\).*pooler's output/},
     {name: 'head on [CLS] (RoBERTa)', run: syntheticRun({model: {use_pooler: false}}), modelType: 'roberta' as const, message: /RobertaForSequenceClassification puts dense → tanh/},
     {name: 'deep prompt on DeBERTa', run: syntheticRun(), modelType: 'deberta-v2' as const, message: /DebertaV2Model takes no past_key_values/},
+    {name: 'verbalizer head', run: syntheticRun({head: 'verbalizer'}), message: /its head is the verbalizer .*new linear head/},
     {name: 'bad params', run: syntheticRun({prompt: {length: 'long'}}), message: /runs\/x\.db prompt\.length: run 7 params_json: expected an integer >= 1, got "long"/},
   ];
   for (const c of CASES) {
