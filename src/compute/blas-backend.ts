@@ -16,7 +16,7 @@ import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {installArrayKernels} from './array-kernels.js';
 import type {Blas} from './blas.js';
 import {BufferPool, outputArray} from './buffer-pool.js';
-import {helperWanted} from './helper-thread.js';
+import {helperThread, helperWanted, isShared} from './helper-thread.js';
 import {installArrayCopyKernels} from './copy-kernels.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -88,6 +88,11 @@ function relu(x: Float32Array): void {
 export class PooledCpuBackend extends MathBackendCPU {
   readonly pool = BufferPool.fromEnv(process.env, helperWanted());
 
+  constructor() {
+    super();
+    this.pool.onDrop = (buffer) => helperThread()?.forget(buffer);
+  }
+
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
     const id = super.write(values, shape, dtype);
     if (values instanceof Float32Array) this.pool.written(values);
@@ -108,7 +113,11 @@ export class PooledCpuBackend extends MathBackendCPU {
   override disposeData(dataId: tf.DataId, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
-    if (released && values instanceof Float32Array && !this.data.has(dataId)) this.pool.recycle(values);
+    if (released && values instanceof Float32Array && !this.data.has(dataId) && !this.pool.recycle(values) && isShared(values)) {
+      // Neither reused nor held by another tensor any more (a view's tensor holds its own
+      // reference): the helper thread must not keep it alive.
+      helperThread()?.forget(values.buffer);
+    }
     return released;
   }
 }

@@ -23,7 +23,7 @@
  * vector-ops.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import {outputArray} from './buffer-pool.js';
+import {outputArray, poolOf} from './buffer-pool.js';
 import type {ArrayGemm} from './attention-pairs.js';
 import {findBlas, type Blas} from './blas.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
@@ -65,6 +65,12 @@ export interface KernelMemory {
    * helper thread multiplies too (helper-thread.ts).
    */
   arrayGemm?(oneThread: boolean): ArrayGemm;
+  /**
+   * `blas` only: a tensor sharing t's data (an output that is the input, updated in place), when
+   * t's array belongs to t alone — one reference, from the pool, never read out or viewed
+   * (buffer-pool.ts); else undefined.
+   */
+  reuse?(t: TensorInfo): TensorInfo | undefined;
 }
 
 export type KernelImpl = (mem: KernelMemory, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[];
@@ -93,6 +99,8 @@ interface CpuBackend {
   data: {get(id: tf.DataId): {values: Float32Array | Int32Array}};
   makeTensorInfo(shape: number[], dtype: string, values?: Float32Array | Int32Array): TensorInfo;
   disposeData(id: tf.DataId): boolean;
+  refCount(id: tf.DataId): number;
+  incRef(id: tf.DataId): void;
 }
 
 /**
@@ -169,7 +177,7 @@ class WasmHeap implements KernelMemory {
 class CpuArrays implements KernelMemory {
   readonly vec: VectorOps = ops;
 
-  constructor(private readonly backend: CpuBackend) {}
+  constructor(protected readonly backend: CpuBackend) {}
 
   address(): number {
     throw new Error('the CPU backend has no heap addresses');
@@ -230,6 +238,13 @@ class BlasArrays extends CpuArrays {
 
   arrayGemm(oneThread: boolean): ArrayGemm {
     return this.gemms[oneThread ? 1 : 0];
+  }
+
+  reuse(t: TensorInfo): TensorInfo | undefined {
+    const pool = poolOf(this.backend);
+    if (!pool || t.dtype !== 'float32' || this.backend.refCount(t.dataId) !== 1 || !pool.owns(this.f32(t))) return undefined;
+    this.backend.incRef(t.dataId);
+    return {dataId: t.dataId, shape: t.shape, dtype: t.dtype};
   }
 }
 

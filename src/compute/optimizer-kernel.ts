@@ -34,9 +34,13 @@ const MIN_SPLIT = 1 << 16;
 function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo[] {
   const {p, g, m, v} = inputs as Record<string, tf.TensorInfo>;
   const {beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale = 1} = attrs as unknown as AdamWAttrs;
-  const outP = mem.output(p.shape);
-  const outM = mem.output(p.shape);
-  const outV = mem.output(p.shape);
+  // In place where p, m and v each belong to their variable alone (from the second step on, on
+  // blas): no three new arrays per variable per step. A first step's p still shares its data
+  // with the checkpoint's tensor, and a best-epoch snapshot shares it too: those get new arrays.
+  const [reusedP, reusedM, reusedV] = mem.reuse ? [p, m, v].map((t) => mem.reuse!(t)) : [];
+  const outP = reusedP ?? mem.output(p.shape);
+  const outM = reusedM ?? mem.output(p.shape);
+  const outV = reusedV ?? mem.output(p.shape);
   const arrays = [p, g, m, v, outP, outM, outV].map((t) => mem.f32(t));
   const numbers = [beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale];
   const [P, G, M, V, P2, M2, V2] = arrays;

@@ -6,7 +6,8 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {BufferPool, poolOf} from '../../src/compute/buffer-pool.js';
+import os from 'node:os';
+import {BufferPool, poolOf, sizeClass} from '../../src/compute/buffer-pool.js';
 import {requireBlas} from '../helpers/blas.js';
 import {useBackend} from '../helpers/tiny.js';
 
@@ -14,15 +15,27 @@ const {skip} = requireBlas();
 
 test('a taken array is owned by its first tensor and comes back when that tensor is freed', () => {
   const pool = new BufferPool(1 << 20);
-  const a = pool.take(8);
+  const a = pool.take(20);
+  assert.equal(a.length, 20);
+  assert.equal(a.buffer.byteLength, 4 * sizeClass(20));
   pool.written(a);
-  pool.recycle(a);
-  assert.equal(pool.bytes, 32);
-  const b = pool.take(8);
-  assert.equal(b, a, 'the same array is handed out again');
+  assert.ok(pool.owns(a));
+  assert.ok(pool.recycle(a));
+  assert.equal(pool.bytes, 4 * sizeClass(20));
+  const b = pool.take(18);
+  assert.equal(b.buffer, a.buffer, 'the same memory is handed out again, for any length of its size class');
+  assert.equal(b.length, 18);
   assert.equal(pool.bytes, 0);
-  assert.notEqual(pool.take(8), a, 'and only once');
+  assert.notEqual(pool.take(20).buffer, a.buffer, 'and only once');
   assert.deepEqual({...pool.stats}, {taken: 3, reused: 1, recycled: 1, shared: 0, escaped: 0, dropped: 0});
+});
+
+test('size classes: at most 12.5% slack, 8 per power of two', () => {
+  for (const n of [1, 16, 17, 255, 256, 257, 1000, 1024, 1025, 131072 + 1, 3 * 2 ** 20 + 5]) {
+    const c = sizeClass(n);
+    assert.ok(c >= n && (n <= 256 ? c - n < 16 : c <= n * 1.125), `${n} -> ${c}`);
+  }
+  assert.equal(new Set(Array.from({length: 1024}, (_, i) => sizeClass(1025 + i))).size, 8);
 });
 
 test('arrays that were read out, shared by two tensors or viewed are never recycled', () => {
@@ -30,7 +43,7 @@ test('arrays that were read out, shared by two tensors or viewed are never recyc
   const read = pool.take(4);
   pool.written(read);
   pool.escaped(read);
-  pool.recycle(read);
+  assert.equal(pool.recycle(read), false);
   const shared = pool.take(4);
   pool.written(shared);
   pool.written(shared);
@@ -48,19 +61,29 @@ test('arrays that were read out, shared by two tensors or viewed are never recyc
   assert.equal(pool.stats.shared, 2);
 });
 
-test('pooled bytes stay under the cap; PTV2_POOL_POISON fills reused arrays with NaN', () => {
-  const pool = new BufferPool(100, true);
-  const arrays = [pool.take(10), pool.take(10), pool.take(10)];
-  for (const a of arrays) {
+test('pooled bytes stay under the cap, the least recently used sizes go first; PTV2_POOL_POISON fills reused arrays with NaN', () => {
+  const pool = new BufferPool(3 * 64 * 4, true);
+  const dropped: ArrayBufferLike[] = [];
+  pool.onDrop = (buffer) => dropped.push(buffer);
+  const old = [pool.take(60), pool.take(60)];
+  const recent = pool.take(40);
+  for (const a of [...old, recent]) {
     a.fill(1);
     pool.written(a);
     pool.recycle(a);
   }
-  assert.equal(pool.bytes, 80, 'two arrays of 40 bytes fit under 100, the third is dropped');
-  assert.equal(pool.stats.dropped, 1);
-  assert.ok(pool.take(10).every(Number.isNaN));
+  assert.equal(pool.bytes, 2 * 64 * 4 + 48 * 4);
+  const next = pool.take(70);
+  next.fill(1);
+  pool.written(next);
+  // 64 + 64 + 48 + 80 floats do not fit in 192: the class of 64, used longest ago, goes.
+  assert.ok(pool.recycle(next));
+  assert.deepEqual(dropped, old.map((a) => a.buffer));
+  assert.equal(pool.stats.dropped, 2);
+  assert.equal(pool.bytes, (48 + 80) * 4);
+  assert.ok(pool.take(48).every(Number.isNaN));
   assert.equal(BufferPool.fromEnv({PTV2_POOL_MB: '0'}).capBytes, 0);
-  assert.equal(BufferPool.fromEnv({}).capBytes, 1024 * 2 ** 20);
+  assert.equal(BufferPool.fromEnv({}).capBytes, os.totalmem() / 4);
 });
 
 test('on the blas backend a dataSync result and a Slice view keep their values after their tensors are freed', {skip}, async () => {
