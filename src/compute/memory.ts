@@ -13,11 +13,12 @@
  * - `blas` (and the pure-JS `cpu` backend: the same JS arrays): the process's resident memory
  *   against the machine's RAM. Weights 1× for frozen ones (the checkpoint's [out, in] tensor is
  *   multiplied in place); ft holds per parameter the checkpoint copy, the variable, two Adam
- *   moments, the gradient and its clipped copy plus the one variable being updated: ~6×. The
- *   same activations as WASM, 5% for JS garbage not yet collected, plus the Node/tfjs/OpenBLAS
- *   baseline. Measured peak RSS (bench/run-one.ts on blas, one process per point, MiB):
- *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 2015, estimate 2032; ft 4091, estimate 4194
- *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3573, estimate 3372; ft 11144, estimate 10040
+ *   moments (updated in place) and the gradient, 5×, plus the arrays the output pool keeps for
+ *   reuse (buffer-pool.ts): ~6×. The same activations as WASM, 5% for JS garbage not yet
+ *   collected, plus the Node/tfjs/OpenBLAS baseline. Measured peak RSS (npm run bench on blas,
+ *   one process per point, MiB):
+ *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 2086, estimate 2032; ft 4524, estimate 4194
+ *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3636, estimate 3372; ft 10964, estimate 10040
  *   The refusal leaves 15% of RAM for the system and other processes.
  * - other backends (tfjs-node): not estimated.
  */
