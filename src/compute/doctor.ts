@@ -8,6 +8,7 @@ import {createRequire} from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import {findBlas, threadBudget} from './blas.js';
+import {helperStarted} from './helper-thread.js';
 import {initBackend, type BackendChoice} from './backend.js';
 
 export interface CpuInfo {
@@ -95,6 +96,9 @@ export async function diagnose(opts: {backend?: BackendChoice; gemm?: boolean; r
   const gemm: GemmResult[] = [];
   // The pure-JS CPU backend would take seconds per product: no self-test there.
   if (opts.gemm !== false && info.tfName !== 'cpu') {
+    // blas starts its helper thread on first use; its start-up would otherwise share the cores
+    // with the timed products (measured: half the GFLOP/s).
+    if (info.tfName === 'blas') await helperStarted();
     for (const [m, k, n] of SELF_TEST_SHAPES) {
       const a = tf.randomUniform([m, k]);
       const b = tf.randomUniform([k, n]);

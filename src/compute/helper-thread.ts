@@ -274,6 +274,12 @@ export function helperWanted(env = process.env): boolean {
   return threadBudget(env) >= 2 && env.PTV2_HELPER !== '0' && typeof SharedArrayBuffer === 'function';
 }
 
+/** Resolves once the helper thread (started here if need be) is up, or is off, or after `timeoutMs`. */
+export async function helperStarted(timeoutMs = 10_000): Promise<void> {
+  const h = helperThread();
+  for (const until = Date.now() + timeoutMs; h && !h.ready && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 /** The helper thread (started on first call), or null when off. */
 export function helperThread(): HelperThread | null {
   if (helper === undefined) helper = helperWanted() ? new HelperThread() : null;
