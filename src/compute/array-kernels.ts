@@ -14,6 +14,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type {Blas} from './blas.js';
 import {outputArray} from './buffer-pool.js';
+import {splitWork} from './helper-thread.js';
+import {BINARY_OPS, binaryEqual} from './vector-ops.js';
+
+/** Elements below which an equal-shape op stays on the main thread. */
+const MIN_SPLIT = 1 << 16;
 
 type TensorInfo = tf.TensorInfo;
 
@@ -24,17 +29,10 @@ interface ArrayBackend {
 
 type Op = 'Add' | 'Sub' | 'Multiply' | 'RealDiv';
 
-/** out[i] = a[i] op b[i % bn] for i < n (bn divides n: equal sizes, a scalar, or a row). */
+/** out[i] = a[i] op b[i % bn] for i < n (bn divides n: a scalar, or a row). */
 function run(op: Op, a: Float32Array, b: Float32Array, out: Float32Array): void {
   const n = out.length;
   const bn = b.length;
-  if (bn === n) {
-    if (op === 'Add') for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
-    else if (op === 'Sub') for (let i = 0; i < n; i++) out[i] = a[i] - b[i];
-    else if (op === 'Multiply') for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
-    else for (let i = 0; i < n; i++) out[i] = a[i] / b[i];
-    return;
-  }
   if (bn === 1) {
     const s = b[0];
     if (op === 'Add') for (let i = 0; i < n; i++) out[i] = a[i] + s;
@@ -98,7 +96,15 @@ function binary(op: Op, stock: tf.KernelFunc): tf.KernelFunc {
     const n = size(shape);
     const values = (t: TensorInfo) => args.backend.data.get(t.dataId).values as Float32Array;
     const out = outputArray(args.backend, n);
-    if (size(a.shape) === n && (size(b.shape) === n || size(b.shape) === 1 || isTrailing(b.shape, shape))) {
+    if (size(a.shape) === n && size(b.shape) === n) {
+      // Equal shapes (residual additions, gradient sums): split with the helper thread when large.
+      const [A, B, code] = [values(a), values(b), BINARY_OPS.indexOf(op)];
+      splitWork(
+        n, MIN_SPLIT, [A, B, out],
+        (_, from, to) => binaryEqual(code, A, B, out, from, to),
+        (from, to) => ['binaryEqual', [code, A, B, out, from, to]],
+      );
+    } else if (size(a.shape) === n && (size(b.shape) === 1 || isTrailing(b.shape, shape))) {
       run(op, values(a), values(b), out);
     } else if (size(b.shape) === n && (size(a.shape) === 1 || isTrailing(a.shape, shape))) {
       runReversed(op, values(b), values(a), out);

@@ -48,12 +48,13 @@ export type VectorMethod = keyof VectorOps;
 /**
  * What the helper runs: a VectorOps method; attention's pair loops (attention-pairs.ts) with
  * arguments (shape as 8 numbers, rate, seed, arrays in the order of the interface, from, to);
- * or vector-ops.ts's AdamW update and squared sum (optimizer-kernel.ts).
+ * or vector-ops.ts's AdamW update and squared sum (optimizer-kernel.ts) and equal-shape
+ * element-wise ops (array-kernels.ts).
  */
-export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum';
+export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum' | 'binaryEqual';
 const CALLS: HelperCall[] = [
   'gelu', 'geluGrad', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows',
-  'attentionForward', 'attentionBackward', 'adamWRange', 'squaredSum',
+  'attentionForward', 'attentionBackward', 'adamWRange', 'squaredSum', 'binaryEqual',
 ];
 const VECTOR_METHODS = CALLS.slice(0, 7) as VectorMethod[];
 
@@ -199,6 +200,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
     },
     adamWRange: ops.adamWRange as (...args: Arg[]) => void,
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,
+    binaryEqual: ops.binaryEqual as (...args: Arg[]) => void,
     attentionBackward: (...args: Arg[]) => {
       const n = args as number[];
       const [qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, dP, dropped] = args.slice(10, 20) as A[];

@@ -250,3 +250,14 @@ export function squaredSum(x: Float32Array, from: number, to: number, out: Float
   for (let i = from; i < to; i++) sum += x[i] * x[i];
   out[at] = sum;
 }
+
+/** Add, Sub, Multiply, RealDiv by index (array-kernels.ts, and the helper thread's calls). */
+export const BINARY_OPS = ['Add', 'Sub', 'Multiply', 'RealDiv'] as const;
+
+/** out[i] ← a[i] op b[i] over [from, to), op an index into BINARY_OPS. */
+export function binaryEqual(op: number, a: Float32Array, b: Float32Array, out: Float32Array, from: number, to: number): void {
+  if (op === 0) for (let i = from; i < to; i++) out[i] = a[i] + b[i];
+  else if (op === 1) for (let i = from; i < to; i++) out[i] = a[i] - b[i];
+  else if (op === 2) for (let i = from; i < to; i++) out[i] = a[i] * b[i];
+  else for (let i = from; i < to; i++) out[i] = a[i] / b[i];
+}

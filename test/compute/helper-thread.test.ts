@@ -175,7 +175,7 @@ test('attention pairs run by the helper thread equal those of the main thread, f
   assert.ok(one.dPrefixKey.some((x) => Math.abs(x) > 1e-3), 'the prefix gets a gradient');
 });
 
-test('an AdamW update and a squared sum split with the helper thread equal the main thread alone', {skip}, async () => {
+test('an AdamW update, equal-shape element-wise ops and a squared sum split with the helper thread equal the main thread alone', {skip}, async () => {
   await twoThreads();
   const count = 200_003;
   const rng = mulberry32(17);
@@ -191,6 +191,12 @@ test('an AdamW update and a squared sum split with the helper thread equal the m
   };
   const [one, two] = [update(false), update(true)];
   ['p', 'm', 'v'].forEach((name, i) => assertSame(two[i], one[i], name));
+  for (let op = 0; op < ops.BINARY_OPS.length; op++) {
+    const [one, two] = [shared(count), shared(count)];
+    ops.binaryEqual(op, p, v, one, 0, count);
+    splitWork(count, 1, [p, v, two], (_, from, to) => ops.binaryEqual(op, p, v, two, from, to), (from, to) => ['binaryEqual', [op, p, v, two, from, to]]);
+    assertSame(two, one, ops.BINARY_OPS[op]);
+  }
   const theirs = shared(1);
   const mine = new Float64Array(1);
   splitWork(count, 1, [g], (_, from, to) => ops.squaredSum(g, from, to, mine, 0), (from, to) => ['squaredSum', [g, from, to, theirs, 0]]);
