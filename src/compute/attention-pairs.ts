@@ -33,10 +33,15 @@ export function shapeFromArgs([B, H, S, P, K, K4, d, h]: number[]): AttentionSha
   return {B, H, S, P, K, K4, d, h};
 }
 
-/** Offsets of pair (b, hd): its q, k, v columns in qkv (row stride 3h) and its prefix block. */
-function offsets(s: AttentionShape, b: number, hd: number): {q: number; k: number; v: number; prefix: number} {
+/**
+ * Where pair bh = b·H + hd reads and writes: its q, k, v columns in qkv (row stride 3h), its
+ * prefix block, its rows of probs and its columns of context (row stride h).
+ */
+function pairAt(s: AttentionShape, bh: number): {b: number; q: number; k: number; v: number; prefix: number; pOffset: number; cOffset: number} {
+  const b = Math.floor(bh / s.H);
+  const hd = bh % s.H;
   const row = b * s.S * 3 * s.h + hd * s.d;
-  return {q: row, k: row + s.h, v: row + 2 * s.h, prefix: (b * s.H + hd) * s.P * s.d};
+  return {b, q: row, k: row + s.h, v: row + 2 * s.h, prefix: bh * s.P * s.d, pOffset: bh * s.S * s.K4, cOffset: b * s.S * s.h + hd * s.d};
 }
 
 /** Zeroes columns [from, width) of `rows` rows of `width` floats. */
@@ -44,10 +49,14 @@ export function zeroColumns(x: Float32Array, rows: number, width: number, from: 
   if (from < width) for (let r = 0; r < rows; r++) x.fill(0, r * width + from, (r + 1) * width);
 }
 
-export interface ForwardArrays {
+/** What every pair reads: the fused projection [B·S, 3h] and the prefix [B, H, P, d] when P > 0. */
+interface PairSources {
   qkv: Float32Array;
   prefixKey?: Float32Array;
   prefixValue?: Float32Array;
+}
+
+export interface ForwardArrays extends PairSources {
   /** [B, K4] mask with padded keys at −1e9. */
   mask: Float32Array;
   /** Outputs: probs [B, H, S, K4] (padded columns already zero), context [B·S, h]. */
@@ -59,16 +68,15 @@ export interface ForwardArrays {
 
 /** Pairs [from, to) of pair index b·H + hd: scores, softmax, dropout, context. */
 export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape, rate: number, seed: number, a: ForwardArrays, from: number, to: number): void {
-  const {H, S, P, K, K4, d, h} = s;
+  const {S, P, K, K4, d, h} = s;
   const scale = 1 / Math.sqrt(d);
   for (let bh = from; bh < to; bh++) {
-    const b = Math.floor(bh / H);
-    const at = offsets(s, b, bh % H);
-    const pOffset = bh * S * K4;
+    const at = pairAt(s, bh);
+    const {pOffset, cOffset} = at;
     // scores = q·kᵀ/√d: prefix keys into columns [0, P), the sequence's into [P, P + S)
     if (P > 0) gemm(false, true, S, P, d, scale, a.qkv, at.q, 3 * h, a.prefixKey!, at.prefix, d, 0, a.probs, pOffset, K4);
     gemm(false, true, S, S, d, scale, a.qkv, at.q, 3 * h, a.qkv, at.k, 3 * h, 0, a.probs, pOffset + P, K4);
-    vec.softmaxRows(a.probs, pOffset, S, K4, a.mask, b * K4);
+    vec.softmaxRows(a.probs, pOffset, S, K4, a.mask, at.b * K4);
     let weights = a.probs;
     let wOffset = pOffset;
     if (a.dropped) {
@@ -76,16 +84,12 @@ export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape,
       [weights, wOffset] = [a.dropped, 0];
     }
     // context = weights·v, written into columns hd·d of context [T, h]
-    const cOffset = b * S * h + (bh % H) * d;
     if (P > 0) gemm(false, false, S, d, P, 1, weights, wOffset, K4, a.prefixValue!, at.prefix, d, 0, a.context, cOffset, h);
     gemm(false, false, S, d, S, 1, weights, wOffset + P, K4, a.qkv, at.v, 3 * h, P > 0 ? 1 : 0, a.context, cOffset, h);
   }
 }
 
-export interface BackwardArrays {
-  qkv: Float32Array;
-  prefixKey?: Float32Array;
-  prefixValue?: Float32Array;
+export interface BackwardArrays extends PairSources {
   dContext: Float32Array;
   probs: Float32Array;
   /** Outputs: dqkv [B·S, 3h], and the prefix's gradients [B, H, P, d] when P > 0. */
@@ -99,13 +103,11 @@ export interface BackwardArrays {
 
 /** Pairs [from, to): the gradients of q, k, v and the prefix from dContext. */
 export function backwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape, rate: number, seed: number, a: BackwardArrays, from: number, to: number): void {
-  const {H, S, P, K, K4, d, h} = s;
+  const {S, P, K, K4, d, h} = s;
   const scale = 1 / Math.sqrt(d);
   for (let bh = from; bh < to; bh++) {
-    const b = Math.floor(bh / H);
-    const at = offsets(s, b, bh % H);
-    const pOffset = bh * S * K4;
-    const cOffset = b * S * h + (bh % H) * d;
+    const at = pairAt(s, bh);
+    const {pOffset, cOffset} = at;
     let weights = a.probs;
     let wOffset = pOffset;
     if (a.dropped) {

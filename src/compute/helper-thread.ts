@@ -19,21 +19,17 @@
  * thread as before. OpenBLAS's own threads sleep between products (OPENBLAS_THREAD_TIMEOUT,
  * blas.ts), so the helper never competes with them.
  */
-import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
+import {MessageChannel, type MessagePort} from 'node:worker_threads';
 import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
 import {bindSgemm, findBlas, threadBudget} from './blas.js';
 import {StagedSimd, type VectorOps} from './staged-simd.js';
 import * as ops from './vector-ops.js';
+import {awaitJob, FIRST_FREE_WORD, postJob, serveJobs, startWorker, workerReady} from './worker-jobs.js';
 
-/** Control words (Int32Array over a SharedArrayBuffer). */
-const SEQ = 0;
-const DONE = 1;
-const STATE = 2;
-const FAILED = 3;
-const KIND = 4;
-const CONTROL_WORDS = 8;
-const STATE_READY = 1;
-const STATE_FAILED = -1;
+/** Control words after worker-jobs.ts's own. */
+const FAILED = FIRST_FREE_WORD;
+const KIND = FIRST_FREE_WORD + 1;
+const CONTROL_WORDS = FIRST_FREE_WORD + 2;
 /** Argument slots (Float64Array): per argument a tag and up to three numbers. */
 const MAX_ARGS = 24;
 const SLOT = 4;
@@ -42,7 +38,6 @@ const TAG_ARRAY = 1;
 const TAG_TRUE = 2;
 const TAG_FALSE = 3;
 const TAG_NONE = 4;
-const JOB_TIMEOUT_MS = 120_000;
 
 export type VectorMethod = keyof VectorOps;
 /**
@@ -61,29 +56,14 @@ const VECTOR_METHODS = CALLS.slice(0, 7) as VectorMethod[];
 export type Arg = Float32Array | number | boolean | undefined;
 
 interface HelperData {
-  moduleUrl: string;
   /** The BLAS library the main thread loaded, for attention's products. */
   blasPath?: string;
-  tsx?: string;
   control: SharedArrayBuffer;
   args: SharedArrayBuffer;
   port: MessagePort;
 }
 
 type HelperMessage = {type: 'buffer'; id: number; buffer: SharedArrayBuffer} | {type: 'free'; id: number};
-
-// Runs inside the worker: load this module (through tsx when the main thread runs TypeScript).
-const BOOTSTRAP = `
-const {workerData} = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  (await import(workerData.moduleUrl)).serveCalls(workerData);
-})().catch((error) => {
-  const control = new Int32Array(workerData.control);
-  Atomics.store(control, ${STATE}, ${STATE_FAILED});
-  Atomics.notify(control, ${STATE});
-  throw error;
-});`;
 
 export function isShared(a: Float32Array): boolean {
   return a.buffer instanceof SharedArrayBuffer;
@@ -103,21 +83,17 @@ export class HelperThread {
     const {port1, port2} = new MessageChannel();
     this.port = port1;
     const workerData: HelperData = {
-      moduleUrl: import.meta.url,
       blasPath: findBlas().blas?.path,
-      tsx: import.meta.url.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined,
       control: this.control.buffer as SharedArrayBuffer,
       args: this.args.buffer as SharedArrayBuffer,
       port: port2,
     };
-    const worker = new Worker(BOOTSTRAP, {eval: true, workerData, transferList: [port2]});
-    worker.unref();
+    startWorker(import.meta.url, 'serveCalls', {...workerData});
     this.port.unref();
-    worker.on('error', () => Atomics.store(this.control, STATE, STATE_FAILED));
   }
 
   get ready(): boolean {
-    return Atomics.load(this.control, STATE) === STATE_READY && !this.pending;
+    return workerReady(this.control) && !this.pending;
   }
 
   /** Starts `method(...args)` on the helper; `wait` must follow before the results are used. */
@@ -133,23 +109,15 @@ export class HelperThread {
     });
     const c = this.control;
     c[KIND] = CALLS.indexOf(method) | (args.length << 8);
-    const seq = ++this.seq;
     this.pending = true;
-    Atomics.store(c, SEQ, seq);
-    Atomics.notify(c, SEQ);
+    postJob(c, ++this.seq);
   }
 
   /** Blocks until the started call is done. */
   wait(): void {
-    const c = this.control;
-    const seq = this.seq;
     this.pending = false;
-    while (Atomics.load(c, DONE) !== seq) {
-      if (Atomics.wait(c, DONE, seq - 1, JOB_TIMEOUT_MS) === 'timed-out' || Atomics.load(c, STATE) === STATE_FAILED) {
-        throw new Error('the blas helper thread stopped responding');
-      }
-    }
-    if (c[FAILED]) throw new Error('the blas helper thread failed on a call');
+    awaitJob(this.control, this.seq, 'blas helper thread');
+    if (this.control[FAILED]) throw new Error('the blas helper thread failed on a call');
   }
 
   /**
@@ -215,16 +183,12 @@ export function serveCalls(workerData: HelperData): void {
   const control = new Int32Array(workerData.control);
   const a = new Float64Array(workerData.args);
   const buffers = new Map<number, SharedArrayBuffer>();
-  Atomics.store(control, STATE, STATE_READY);
-  Atomics.notify(control, STATE);
-  for (let seq = 0; ; ) {
-    Atomics.wait(control, SEQ, seq);
-    seq = Atomics.load(control, SEQ);
-    for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
-      const m = message.message as HelperMessage;
-      if (m.type === 'buffer') buffers.set(m.id, m.buffer);
-      else buffers.delete(m.id);
-    }
+  const onMessage = (message: unknown) => {
+    const m = message as HelperMessage;
+    if (m.type === 'buffer') buffers.set(m.id, m.buffer);
+    else buffers.delete(m.id);
+  };
+  serveJobs(control, workerData.port, onMessage, () => {
     try {
       const kind = control[KIND];
       const args: Arg[] = [];
@@ -240,9 +204,7 @@ export function serveCalls(workerData: HelperData): void {
     } catch {
       control[FAILED] = 1;
     }
-    Atomics.store(control, DONE, seq);
-    Atomics.notify(control, DONE);
-  }
+  });
 }
 
 /**

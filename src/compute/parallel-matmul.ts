@@ -20,29 +20,24 @@
 import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
+import {MessageChannel, type MessagePort} from 'node:worker_threads';
+import {awaitJob, FIRST_FREE_WORD, postJob, serveJobs, startWorker, workerReady} from './worker-jobs.js';
 import type * as tf from '@tensorflow/tfjs';
 
 type TensorInfo = tf.TensorInfo;
 
-/** Control words (Int32Array over a SharedArrayBuffer). */
-const SEQ = 0;
-const DONE = 1;
-const STATE = 2;
-const M = 3;
-const K = 4;
-const WEIGHT = 5;
-const BIAS = 6;
-const FAILED = 7;
+/** Control words after worker-jobs.ts's own. */
+const M = FIRST_FREE_WORD;
+const K = FIRST_FREE_WORD + 1;
+const WEIGHT = FIRST_FREE_WORD + 2;
+const BIAS = FIRST_FREE_WORD + 3;
+const FAILED = FIRST_FREE_WORD + 4;
 const CONTROL_WORDS = 16;
-const STATE_READY = 1;
-const STATE_FAILED = -1;
 
 /** Below this many multiply-adds a job's fixed costs (wake-up, copies) outweigh the second core. */
 const MIN_WORK = 1 << 22;
 /** Bytes of weights the helper may copy (see header). */
 const HELPER_BUDGET_BYTES = Number(process.env.PTV2_HELPER_MB ?? 128) * 1024 * 1024;
-const JOB_TIMEOUT_MS = 120_000;
 
 interface WasmBackend {
   wasm: {
@@ -59,8 +54,6 @@ interface WasmBackend {
 }
 
 interface HelperData {
-  moduleUrl: string;
-  tsx?: string;
   wasmDir: string;
   control: SharedArrayBuffer;
   data: SharedArrayBuffer;
@@ -72,24 +65,10 @@ type HelperMessage =
   | {type: 'free'; id: number}
   | {type: 'buffer'; data: SharedArrayBuffer};
 
-// Runs inside the worker: load this module (through tsx when the main thread runs TypeScript).
-const BOOTSTRAP = `
-const {workerData} = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await (await import(workerData.moduleUrl)).serveMatMuls(workerData);
-})().catch((error) => {
-  const control = new Int32Array(workerData.control);
-  Atomics.store(control, ${STATE}, ${STATE_FAILED});
-  Atomics.notify(control, ${STATE});
-  throw error;
-});`;
-
 export class MatMulHelper {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private data = new Float32Array(new SharedArrayBuffer(4 << 20));
   private readonly port: MessagePort;
-  private readonly worker: Worker;
   private readonly ids = new WeakMap<tf.DataId, number>();
   private readonly released = new FinalizationRegistry<number>((id) => this.port.postMessage({type: 'free', id} satisfies HelperMessage));
   private nextId = 1;
@@ -104,21 +83,17 @@ export class MatMulHelper {
     this.shapes = backend.wasm._malloc(24);
     const require = createRequire(import.meta.url);
     const workerData: HelperData = {
-      moduleUrl: import.meta.url,
-      tsx: import.meta.url.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined,
       wasmDir: path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep,
       control: this.control.buffer as SharedArrayBuffer,
       data: this.data.buffer as SharedArrayBuffer,
       port: port2,
     };
-    this.worker = new Worker(BOOTSTRAP, {eval: true, workerData, transferList: [port2]});
-    this.worker.unref();
+    startWorker(import.meta.url, 'serveMatMuls', {...workerData});
     this.port.unref();
-    this.worker.on('error', () => Atomics.store(this.control, STATE, STATE_FAILED));
   }
 
   get ready(): boolean {
-    return Atomics.load(this.control, STATE) === STATE_READY;
+    return workerReady(this.control);
   }
 
   /** Worth a job: large enough, and the helper is up. */
@@ -148,16 +123,11 @@ export class MatMulHelper {
     c[WEIGHT] = weight;
     c[BIAS] = biasId;
     const seq = ++this.seq;
-    Atomics.store(c, SEQ, seq);
-    Atomics.notify(c, SEQ);
+    postJob(c, seq);
 
     this.xnn(a, w, bias, out, mine, k, n);
 
-    while (Atomics.load(c, DONE) !== seq) {
-      if (Atomics.wait(c, DONE, seq - 1, JOB_TIMEOUT_MS) === 'timed-out' || Atomics.load(c, STATE) === STATE_FAILED) {
-        throw new Error('the matmul helper thread stopped responding');
-      }
-    }
+    awaitJob(c, seq, 'matmul helper thread');
     if (c[FAILED]) throw new Error('the matmul helper thread failed on a job');
     this.backend.typedArrayFromHeap(out).set(this.data.subarray(theirs * k, theirs * (k + n)), mine * n);
   }
@@ -208,21 +178,15 @@ export async function serveMatMuls(workerData: HelperData): Promise<void> {
   const control = new Int32Array(workerData.control);
   let data = new Float32Array(workerData.data);
   const tensors = new Map<number, tf.Tensor>();
-  Atomics.store(control, STATE, STATE_READY);
-  Atomics.notify(control, STATE);
-
-  for (let seq = 0; ; ) {
-    Atomics.wait(control, SEQ, seq);
-    seq = Atomics.load(control, SEQ);
-    for (let message = receiveMessageOnPort(workerData.port); message; message = receiveMessageOnPort(workerData.port)) {
-      const m = message.message as HelperMessage;
-      if (m.type === 'tensor') tensors.set(m.id, tf.keep(tf.tensor(m.values, m.shape)));
-      else if (m.type === 'free') {
-        tensors.get(m.id)?.dispose();
-        tensors.delete(m.id);
-      }
-      else data = new Float32Array(m.data);
-    }
+  const onMessage = (message: unknown) => {
+    const m = message as HelperMessage;
+    if (m.type === 'tensor') tensors.set(m.id, tf.keep(tf.tensor(m.values, m.shape)));
+    else if (m.type === 'free') {
+      tensors.get(m.id)?.dispose();
+      tensors.delete(m.id);
+    } else data = new Float32Array(m.data);
+  };
+  serveJobs(control, workerData.port, onMessage, () => {
     const [rows, k] = [control[M], control[K]];
     try {
       tf.tidy(() => {
@@ -235,9 +199,7 @@ export async function serveMatMuls(workerData: HelperData): Promise<void> {
     } catch {
       control[FAILED] = 1;
     }
-    Atomics.store(control, DONE, seq);
-    Atomics.notify(control, DONE);
-  }
+  });
 }
 
 let helper: MatMulHelper | null | undefined;

@@ -1,0 +1,75 @@
+/**
+ * The protocol of ptv2's compute worker threads (parallel-matmul.ts on WASM, helper-thread.ts on
+ * blas): one job at a time, synchronous for the main thread. Control words in an Int32Array over
+ * a SharedArrayBuffer: the main thread writes a job's inputs, bumps SEQ and notifies; the worker
+ * wakes, first reads any messages queued on its port (data it must know before the job), runs the
+ * job and stores its number in DONE; the main thread waits on DONE (Atomics.wait). STATE says
+ * whether the worker is up or failed. Words from FIRST_FREE_WORD on are the caller's.
+ */
+import {receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
+
+const SEQ = 0;
+const DONE = 1;
+const STATE = 2;
+export const FIRST_FREE_WORD = 3;
+const STATE_READY = 1;
+const STATE_FAILED = -1;
+const JOB_TIMEOUT_MS = 120_000;
+
+/**
+ * Starts a worker that imports `moduleUrl` (through tsx when the main thread runs TypeScript) and
+ * calls its export `entry` with the worker data (`control`, `port` and the caller's fields).
+ */
+export function startWorker(moduleUrl: string, entry: string, data: {control: SharedArrayBuffer; port: MessagePort} & Record<string, unknown>): Worker {
+  const tsx = moduleUrl.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined;
+  const bootstrap = `
+const {workerData} = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await (await import(workerData.moduleUrl))[${JSON.stringify(entry)}](workerData);
+})().catch((error) => {
+  const control = new Int32Array(workerData.control);
+  Atomics.store(control, ${STATE}, ${STATE_FAILED});
+  Atomics.notify(control, ${STATE});
+  throw error;
+});`;
+  const control = new Int32Array(data.control);
+  const worker = new Worker(bootstrap, {eval: true, workerData: {...data, moduleUrl, tsx}, transferList: [data.port]});
+  worker.unref();
+  data.port.unref();
+  worker.on('error', () => Atomics.store(control, STATE, STATE_FAILED));
+  return worker;
+}
+
+export function workerReady(control: Int32Array): boolean {
+  return Atomics.load(control, STATE) === STATE_READY;
+}
+
+/** Main thread: hands job number `seq` (one more than the last) to the worker. */
+export function postJob(control: Int32Array, seq: number): void {
+  Atomics.store(control, SEQ, seq);
+  Atomics.notify(control, SEQ);
+}
+
+/** Main thread: blocks until job `seq` is done; throws naming `worker` if it stops responding. */
+export function awaitJob(control: Int32Array, seq: number, worker: string): void {
+  while (Atomics.load(control, DONE) !== seq) {
+    if (Atomics.wait(control, DONE, seq - 1, JOB_TIMEOUT_MS) === 'timed-out' || Atomics.load(control, STATE) === STATE_FAILED) {
+      throw new Error(`the ${worker} stopped responding`);
+    }
+  }
+}
+
+/** Worker: says it is up, then runs jobs forever, reading queued port messages before each. */
+export function serveJobs(control: Int32Array, port: MessagePort, onMessage: (message: unknown) => void, run: () => void): void {
+  Atomics.store(control, STATE, STATE_READY);
+  Atomics.notify(control, STATE);
+  for (let seq = 0; ; ) {
+    Atomics.wait(control, SEQ, seq);
+    seq = Atomics.load(control, SEQ);
+    for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) onMessage(message.message);
+    run();
+    Atomics.store(control, DONE, seq);
+    Atomics.notify(control, DONE);
+  }
+}
