@@ -3,10 +3,10 @@
  * ones for the shapes a training step uses:
  * - Add, Sub, Multiply, RealDiv on equal shapes, a scalar, a row broadcast ([n] or [1, n]
  *   against [m, n]) or a column broadcast ([m, 1] against [m, n], softmax's max and sum), either
- *   side. The stock kernel computes a multi-index per element for a broadcast (MLM pretraining's
- *   softmax over the vocabulary, blas: 35% of the profile). The stock binary kernels call the op through one shared
- *   closure and index with `%` per element, even for equal shapes (measured, blas, config b:
- *   Add 0.8 s of a 2.8 s pt2 profile; Multiply and RealDiv of AdamW 3.3 s of an 18 s ft profile).
+ *   side. The stock binary kernels call the op through one shared closure and index with `%` per
+ *   element, even for equal shapes (measured, blas, config b: Add 0.8 s of a 2.8 s pt2 profile;
+ *   Multiply and RealDiv of AdamW 3.3 s of an 18 s ft profile), and compute a multi-index per
+ *   element for a broadcast (MLM pretraining's softmax over the vocabulary: 35% of its profile).
  * - Sum over leading axes (bias gradients: column sums of [tokens, n]) or all axes: stock Sum
  *   first transposes the reduced axes innermost (2.1 s of that ft profile).
  * Other shapes and dtypes go to the stock kernel.

@@ -158,13 +158,6 @@ export class BufferPool {
   get bytes(): number {
     return this.pooledBytes;
   }
-
-  /** Drops every pooled array (to the GC). */
-  clear(): void {
-    for (const list of this.free.values()) for (const array of list) this.onDrop?.(array.buffer);
-    this.free.clear();
-    this.pooledBytes = 0;
-  }
 }
 
 /** The pool of a backend that has one (`blas`), else undefined. */

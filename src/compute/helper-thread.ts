@@ -113,6 +113,16 @@ export class HelperThread {
     postJob(c, ++this.seq);
   }
 
+  /** Runs `method(...args)` on the helper while `mine` runs here; returns when both are done. */
+  alongside(method: HelperCall, args: Arg[], mine: () => void): void {
+    this.start(method, args);
+    try {
+      mine();
+    } finally {
+      this.wait();
+    }
+  }
+
   /** Blocks until the started call is done. */
   wait(): void {
     this.pending = false;
@@ -223,12 +233,7 @@ export function splitWork(
     return;
   }
   const mid = Math.floor(n / 2 / align) * align;
-  h.start(...theirs(mid, n));
-  try {
-    mine(true, 0, mid);
-  } finally {
-    h.wait();
-  }
+  h.alongside(...theirs(mid, n), () => mine(true, 0, mid));
 }
 
 let helper: HelperThread | null | undefined;

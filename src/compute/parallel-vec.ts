@@ -51,11 +51,9 @@ export class ParallelVec implements VectorOps {
 
   /** Runs `method(...theirs)` on the helper and `mine` here, and returns when both are done. */
   private split(method: VectorMethod, theirs: Arg[], mine: () => void): void {
-    this.helper.start(method, theirs);
     try {
-      mine();
+      this.helper.alongside(method, theirs, mine);
     } finally {
-      this.helper.wait();
       this.staged = 0;
     }
   }

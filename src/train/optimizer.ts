@@ -96,10 +96,3 @@ export function globalNorm(grads: (tf.Tensor | undefined)[]): number {
 export function clipScale(norm: number, maxNorm: number): number {
   return maxNorm <= 0 || norm <= maxNorm ? 1 : maxNorm / (norm + 1e-6);
 }
-
-/** Scale gradients so their global L2 norm is at most maxNorm (0 = off). Returns new tensors and the norm before clipping. */
-export function clipByGlobalNorm<G extends tf.Tensor | undefined>(grads: G[], maxNorm: number): {grads: G[]; norm: number} {
-  const norm = globalNorm(grads);
-  const scale = clipScale(norm, maxNorm);
-  return tf.tidy(() => ({grads: grads.map((g) => (g ? tf.keep(scale === 1 ? g.clone() : tf.mul(g, scale)) : undefined) as G), norm}));
-}
