@@ -11,18 +11,10 @@
 import os from 'node:os';
 import type Database from 'better-sqlite3';
 import type {MetricRow, RunStatus, Store} from './index.js';
+import type {RunRow} from './rows.js';
 
 /** What a queued run row holds before a worker has started it. */
-export interface QueuedRunStart {
-  task: string;
-  method: string;
-  stage: string;
-  sweepKey: string | null;
-  sweepValue: string | null;
-  params: Record<string, unknown>;
-  seed: number;
-  modelPath: string | null;
-  keyMetric: string;
+export interface QueuedRunStart extends Pick<RunRow, 'task' | 'method' | 'stage' | 'sweepKey' | 'sweepValue' | 'params' | 'seed' | 'modelPath' | 'keyMetric'> {
   /** The planned job's id (`rte/pt2/prompt.length=4`). */
   jobKey: string;
 }
