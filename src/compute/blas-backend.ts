@@ -16,7 +16,7 @@ import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {installArrayKernels} from './array-kernels.js';
 import type {Blas} from './blas.js';
 import {BufferPool, outputArray} from './buffer-pool.js';
-import {helperThread, helperWanted, isShared} from './helper-thread.js';
+import {helperWanted, isShared, runningHelper} from './helper-thread.js';
 import {installArrayCopyKernels} from './copy-kernels.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -90,7 +90,7 @@ export class PooledCpuBackend extends MathBackendCPU {
 
   constructor() {
     super();
-    this.pool.onDrop = (buffer) => helperThread()?.forget(buffer);
+    this.pool.onDrop = (buffer) => runningHelper()?.forget(buffer);
   }
 
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
@@ -116,7 +116,7 @@ export class PooledCpuBackend extends MathBackendCPU {
     if (released && values instanceof Float32Array && !this.data.has(dataId) && !this.pool.recycle(values) && isShared(values)) {
       // Neither reused nor held by another tensor any more (a view's tensor holds its own
       // reference): the helper thread must not keep it alive.
-      helperThread()?.forget(values.buffer);
+      runningHelper()?.forget(values.buffer);
     }
     return released;
   }

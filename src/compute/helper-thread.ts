@@ -227,7 +227,7 @@ export function splitWork(
   n: number, min: number, arrays: (Float32Array | undefined)[],
   mine: (oneThread: boolean, from: number, to: number) => void, theirs: (from: number, to: number) => [HelperCall, Arg[]], align = 1,
 ): void {
-  const h = helperThread();
+  const h = helper;
   if (!h || !h.ready || n < min || !arrays.every((a) => !a || isShared(a))) {
     mine(false, 0, n);
     return;
@@ -237,6 +237,11 @@ export function splitWork(
 }
 
 let helper: HelperThread | null | undefined;
+
+/** The helper thread if the `blas` backend started it, else null (never starts it). */
+export function runningHelper(): HelperThread | null {
+  return helper ?? null;
+}
 
 /** Whether the blas backend gets a helper thread (and so shared output arrays). */
 export function helperWanted(env = process.env): boolean {
@@ -249,7 +254,10 @@ export async function helperStarted(timeoutMs = 10_000): Promise<void> {
   for (const until = Date.now() + timeoutMs; h && !h.ready && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
-/** The helper thread (started on first call), or null when off. */
+/**
+ * The helper thread (started on first call), or null when off. Only the `blas` backend starts it
+ * (its kernels' arrays are shared); code shared with other backends uses `runningHelper`.
+ */
 export function helperThread(): HelperThread | null {
   if (helper === undefined) helper = helperWanted() ? new HelperThread() : null;
   return helper;

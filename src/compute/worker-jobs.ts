@@ -5,6 +5,12 @@
  * wakes, first reads any messages queued on its port (data it must know before the job), runs the
  * job and stores its number in DONE; the main thread waits on DONE (Atomics.wait). STATE says
  * whether the worker is up or failed. Words from FIRST_FREE_WORD on are the caller's.
+ *
+ * A process that exits while one of these workers is still starting waits (up to
+ * EXIT_WAIT_MS, in its 'exit' event) until the worker is up or has failed. Node ends workers at
+ * exit, and one ended while it loads a native addon (koffi, which the blas helper binds
+ * cblas_sgemm with) aborts the whole process with `FATAL ERROR: ... napi_throw` instead of the
+ * exit status the command chose: a short `ptv2 run` stopped by a signal exited with a crash.
  */
 import {receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
 
@@ -15,13 +21,28 @@ export const FIRST_FREE_WORD = 3;
 const STATE_READY = 1;
 const STATE_FAILED = -1;
 const JOB_TIMEOUT_MS = 120_000;
+/** Longest an exiting process waits for workers still starting (a start takes well under 2 s). */
+const EXIT_WAIT_MS = 15_000;
+
+/** Control words of the workers started in this thread, for the wait at exit. */
+const started: Int32Array[] = [];
+
+/** At exit: blocks until no worker is still starting, or EXIT_WAIT_MS have passed. */
+function waitForStartingWorkers(): void {
+  const until = Date.now() + EXIT_WAIT_MS;
+  for (const control of started) {
+    for (let left = until - Date.now(); Atomics.load(control, STATE) === 0 && left > 0; left = until - Date.now()) {
+      Atomics.wait(control, STATE, 0, left);
+    }
+  }
+}
 
 /**
  * Starts a worker that imports `moduleUrl` (through tsx when the main thread runs TypeScript) and
  * calls its export `entry` with the worker data (`control`, `port` and the caller's fields).
  */
 export function startWorker(moduleUrl: string, entry: string, data: {control: SharedArrayBuffer; port: MessagePort} & Record<string, unknown>): Worker {
-  const tsx = moduleUrl.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined;
+  const tsx = /\.[cm]?ts$/.test(moduleUrl) ? import.meta.resolve('tsx/esm/api') : undefined;
   const bootstrap = `
 const {workerData} = require('node:worker_threads');
 (async () => {
@@ -37,7 +58,10 @@ const {workerData} = require('node:worker_threads');
   const worker = new Worker(bootstrap, {eval: true, workerData: {...data, moduleUrl, tsx}, transferList: [data.port]});
   worker.unref();
   data.port.unref();
-  worker.on('error', () => Atomics.store(control, STATE, STATE_FAILED));
+  const failed = () => Atomics.compareExchange(control, STATE, 0, STATE_FAILED);
+  worker.on('error', failed);
+  worker.on('exit', failed);
+  if (started.push(control) === 1) process.once('exit', waitForStartingWorkers);
   return worker;
 }
 
