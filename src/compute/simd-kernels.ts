@@ -65,6 +65,9 @@ const LOG2E = Math.LOG2E;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
 const EXP_MIN = -87.3;
+/** 1.5·2²³: x + ROUND rounds x to an integer kept in the low bits of the sum (|x| < 2²²). */
+const ROUND = 12582912;
+const ROUND_BITS = 0x4b400000;
 const EXP_MAX = 88.3;
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -74,14 +77,22 @@ const GOLDEN = 0x9e3779b1 | 0;
 const MIX1 = 0x85ebca6b | 0;
 const MIX2 = 0xc2b2ae35 | 0;
 
-/** Local `dst` ← exp(value of `src`) lane-wise; 0 below EXP_MIN. `n`, `r` are scratch v128 locals. */
+/**
+ * Local `dst` ← exp(value of `src`) lane-wise; 0 below EXP_MIN. `n`, `r` are scratch v128 locals.
+ * exp(x) = 2ⁿ·exp(r), n = round(x·log₂e). The rounding adds ROUND (1.5·2²³), which leaves n in
+ * the low mantissa bits, so 2ⁿ's bits are one integer add and a shift away; with pmin/pmax for
+ * the clamp this replaced nearest, trunc_sat, min and max, whose NaN and overflow rules V8
+ * expands to several x86 instructions each: GELU's loop went from 145 to 129 instructions per
+ * four elements (V8 12, x64), about 5–10% faster, close to this machine's run-to-run spread.
+ */
 function exp(src: Code, dst: number, n: number, r: number): Code[] {
+  const nearest = (): Code[] => [op.get(n), splat(ROUND), v.sub];
   return [
-    src, splat(EXP_MIN), v.max, splat(EXP_MAX), v.min, op.set(r),
-    op.get(r), splat(LOG2E), v.mul, v.nearest, op.set(n),
-    op.get(r), op.get(n), splat(LN2_HI), v.mul, v.sub, op.get(n), splat(LN2_LO), v.mul, v.sub, op.set(r),
+    src, splat(EXP_MIN), v.pmax, splat(EXP_MAX), v.pmin, op.set(r),
+    op.get(r), splat(LOG2E), v.mul, splat(ROUND), v.add, op.set(n),
+    op.get(r), ...nearest(), splat(LN2_HI), v.mul, v.sub, ...nearest(), splat(LN2_LO), v.mul, v.sub, op.set(r),
     ...horner(r, EXP_POLY),
-    op.get(n), v.truncSat, op.i32(127), v.splatI32, v.iAdd, op.i32(23), v.shl,
+    op.get(n), v.i32x4([0, 0, 0, 0].map(() => 127 - ROUND_BITS) as [number, number, number, number]), v.iAdd, op.i32(23), v.shl,
     v.mul,
     src, splat(EXP_MIN), v.fGe, v.and,
     op.set(dst),
