@@ -115,3 +115,28 @@ test('on the blas backend a dataSync result and a Slice view keep their values a
   assert.deepEqual(Array.from(next.dataSync()).slice(0, 3), [3, 4, 5]);
   tf.dispose([x, view, next, ...later]);
 });
+
+test('on the blas backend AdamW updates its moments in place from the first step: zerosLike comes from the pool', {skip}, async () => {
+  await useBackend('blas');
+  await tf.setBackend('blas');
+  const {AdamW} = await import('../../src/train/optimizer.js');
+  const backend = tf.backend() as unknown as {data: {get(id: tf.DataId): {values: Float32Array}}};
+  const arrayOf = (t: tf.Tensor) => backend.data.get(t.dataId).values;
+  // A variable over an op's output (as the encoder's transposed weights are), owned by the pool.
+  const p = tf.tidy(() => tf.variable(tf.mul(tf.range(0, 4096, 1, 'float32'), 0.001), true, 'w.weight'));
+  const opt = new AdamW([p], {weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8});
+  const moments = opt as unknown as {m: tf.Variable[]; v: tf.Variable[]};
+  const zeros = moments.m[0].dataSync();
+  assert.ok(zeros.every((x) => x === 0), 'the moments start at zero');
+  // dataSync above let m's array escape; v's stays private and must be updated where it is.
+  const vArray = arrayOf(moments.v[0]);
+  const pArray = arrayOf(p);
+  const g = tf.onesLike(p);
+  opt.apply([g], 0.01);
+  assert.equal(arrayOf(moments.v[0]), vArray, "v's array was updated in place at the first step");
+  assert.equal(arrayOf(p), pArray, "p's too");
+  assert.notEqual(arrayOf(moments.m[0]), zeros, 'an array read out is never written over');
+  assert.ok(Math.abs(moments.v[0].dataSync()[7] - 0.001) < 1e-9, 'v = (1 − β2)·g²');
+  opt.dispose();
+  tf.dispose([p, g]);
+});
