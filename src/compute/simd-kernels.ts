@@ -83,7 +83,7 @@ const MIX2 = 0xc2b2ae35 | 0;
  * the low mantissa bits, so 2ⁿ's bits are one integer add and a shift away; with pmin/pmax for
  * the clamp this replaced nearest, trunc_sat, min and max, whose NaN and overflow rules V8
  * expands to several x86 instructions each: GELU's loop went from 145 to 129 instructions per
- * four elements (V8 12, x64), about 5–10% faster, close to this machine's run-to-run spread.
+ * four elements (V8 11, x64), about 5–10% faster, close to this machine's run-to-run spread.
  */
 function exp(src: Code, dst: number, n: number, r: number): Code[] {
   const nearest = (): Code[] => [op.get(n), splat(ROUND), v.sub];

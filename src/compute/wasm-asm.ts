@@ -4,7 +4,9 @@
  * time, with no toolchain and no binary blob in the repository. simd-kernels.ts is its only user.
  *
  * Instructions are byte arrays; a function body is a list of them. Helpers cover the handful of
- * scalar and f32x4/i32x4 instructions the kernels use.
+ * scalar and f32x4/i32x4 instructions the kernels use. v128 constants become mutable globals
+ * (constantsAsGlobals): measured on GELU's loop, 129 → 97 x64 instructions per four floats and
+ * 3.6–4.2 → 2.9–3.1 ns per element.
  */
 
 export type Code = number[];
@@ -86,7 +88,7 @@ export const v = {
   load: (offset = 0): Code => [...simd(0x00), 2, ...uleb(offset)],
   store: (offset = 0): Code => [...simd(0x0b), 2, ...uleb(offset)],
   loadSplat: (offset = 0): Code => [...simd(0x09), 2, ...uleb(offset)],
-  i32x4: (lanes: [number, number, number, number]): Code => [...simd(0x0c), ...new Uint8Array(new Int32Array(lanes).buffer)],
+  i32x4: (lanes: [number, number, number, number]): Code => constant([...simd(0x0c), ...new Uint8Array(new Int32Array(lanes).buffer)]),
   splatI32: simd(0x11),
   /** i8x16.shuffle picking 32-bit lanes: 0–3 from the first operand, 4–7 from the second. */
   shuffleLanes: (lanes: [number, number, number, number]): Code => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
@@ -118,9 +120,39 @@ export const v = {
   pmax: simd(0xeb),
 };
 
-/** f32 constant in all four lanes (one v128.const, which V8 keeps out of loops better than a splat). */
+/** f32 constant in all four lanes (`assemble` makes it a read of a mutable v128 global). */
 export function splat(x: number): Code {
-  return [...simd(0x0c), ...new Uint8Array(new Float32Array([x, x, x, x]).buffer)];
+  return constant([...simd(0x0c), ...new Uint8Array(new Float32Array([x, x, x, x]).buffer)]);
+}
+
+const CONSTANT = Symbol('v128.const');
+
+/** Marks a v128.const for constantsAsGlobals (it stays marked only as one chunk of a body, not spread into another). */
+function constant(code: Code): Code {
+  return Object.assign(code, {[CONSTANT]: true as const});
+}
+
+/**
+ * Bodies whose v128 constants read mutable globals instead (one global per distinct value).
+ * V8 (x64) rebuilds a v128.const at every use, three instructions (movq, vmovq, vpunpcklqdq)
+ * inside the hottest loops; a mutable global it cannot fold, so a use is one load.
+ */
+function constantsAsGlobals(bodies: Code[][]): {bodies: Code[][]; globals: Code[]} {
+  const index = new Map<string, number>();
+  const globals: Code[] = [];
+  const out = bodies.map((body) =>
+    body.map((chunk) => {
+      if (!(chunk as Code & {[CONSTANT]?: true})[CONSTANT]) return chunk;
+      const key = chunk.join(',');
+      let i = index.get(key);
+      if (i === undefined) {
+        i = globals.push([V128, 0x01, ...chunk, ...op.end]) - 1;
+        index.set(key, i);
+      }
+      return [0x23, ...uleb(i)];
+    }),
+  );
+  return {bodies: out, globals};
 }
 
 // ---- Loop and arithmetic patterns shared by the kernels ----------------------------------------
@@ -180,9 +212,10 @@ export function assemble(functions: WasmFunction[]): Uint8Array {
   const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec((f.results ?? []).map((t) => [t]))]);
   const imports = [[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]];
   const exports = functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]);
-  const bodies = functions.map((f) => {
+  const {bodies: rewritten, globals} = constantsAsGlobals(functions.map((f) => f.body));
+  const bodies = functions.map((f, i) => {
     const locals = (f.locals ?? []).map((t) => [1, t]);
-    const content = [...vec(locals), ...f.body.flat(), ...op.end];
+    const content = [...vec(locals), ...rewritten[i].flat(), ...op.end];
     return [...uleb(content.length), ...content];
   });
   return new Uint8Array([
@@ -190,6 +223,7 @@ export function assemble(functions: WasmFunction[]): Uint8Array {
     ...section(1, vec(types)),
     ...section(2, vec(imports)),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(6, vec(globals)),
     ...section(7, vec(exports)),
     ...section(10, vec(bodies)),
   ]);
