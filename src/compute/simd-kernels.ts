@@ -99,17 +99,20 @@ function exp(src: Code, dst: number, n: number, r: number): Code[] {
   ];
 }
 
-/** Local `dst` ← Φ(x) = P(N(0,1) ≤ x) for x in local `x` (erfc of vector-ops.ts). Scratch v128 locals: t, e, n, r. */
+/**
+ * Local `dst` ← Φ(x) = P(N(0,1) ≤ x) for x in local `x` (erfc of vector-ops.ts), and local `e` ←
+ * exp(−x²/2), which is √(2π)·φ(x) (GELU's gradient needs it too). Scratch v128 locals: t, n, r.
+ */
 function normalCdf(x: number, dst: number, t: number, e: number, n: number, r: number): Code[] {
   return [
     // z = |x|/√2 (in dst for now), t = 1/(1 + p·z)
     op.get(x), v.abs, splat(INV_SQRT2), v.mul, op.set(dst),
     splat(1), splat(1), op.get(dst), splat(ERFC.p), v.mul, v.add, v.div, op.set(t),
-    // half = erfc(z)/2 = t·poly(t)·exp(−z²)/2
+    // half = erfc(z)/2 = t·poly(t)·exp(−z²)/2, in t
     ...exp([...op.get(dst), ...op.get(dst), ...v.mul, ...v.neg], e, n, r),
-    op.get(t), ...horner(t, ERFC.poly), v.mul, op.get(e), v.mul, splat(0.5), v.mul, op.set(e),
+    op.get(t), ...horner(t, ERFC.poly), v.mul, op.get(e), v.mul, splat(0.5), v.mul, op.set(t),
     // Φ = half for x ≤ 0, else 1 − half
-    op.get(e), splat(1), op.get(e), v.sub, op.get(x), splat(0), v.fLe, v.bitselect, op.set(dst),
+    op.get(t), splat(1), op.get(t), v.sub, op.get(x), splat(0), v.fLe, v.bitselect, op.set(dst),
   ];
 }
 
@@ -141,19 +144,19 @@ const geluFn: WasmFunction = {
 const geluGradFn: WasmFunction = {
   name: 'geluGrad',
   params: [I32, I32, I32, I32],
-  locals: [I32, V128, V128, V128, V128, V128, V128, V128],
-  body: ((x, dy, out, n, end, a, phi, t, e, nn, r, dens) => [
+  locals: [I32, V128, V128, V128, V128, V128, V128],
+  body: ((x, dy, out, n, end, a, phi, t, e, nn, r) => [
     ...endOf(x, n, end),
     ...vectorLoop(x, end, [x, dy, out], [
       op.get(x), v.load(), op.set(a),
+      // e = exp(−x²/2) from Φ's own exp: one exp per element.
       ...normalCdf(a, phi, t, e, nn, r),
-      ...exp([...op.get(a), ...op.get(a), ...v.mul, ...splat(-0.5), ...v.mul], dens, nn, r),
       op.get(out),
       op.get(dy), v.load(),
-      op.get(phi), op.get(a), op.get(dens), v.mul, splat(INV_SQRT_2PI), v.mul, v.add,
+      op.get(phi), op.get(a), op.get(e), v.mul, splat(INV_SQRT_2PI), v.mul, v.add,
       v.mul, v.store(),
     ]),
-  ])(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
+  ])(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
 };
 
 const dropoutRowsFn: WasmFunction = {
