@@ -13,12 +13,12 @@
  * - `blas` (and the pure-JS `cpu` backend: the same JS arrays): the process's resident memory
  *   against the machine's RAM. Weights 1× for frozen ones (the checkpoint's [out, in] tensor is
  *   multiplied in place); ft holds per parameter the checkpoint copy, the variable, two Adam
- *   moments (updated in place) and the gradient, 5×, plus the arrays the output pool keeps for
- *   reuse (buffer-pool.ts): ~6×. The same activations as WASM, 5% for JS garbage not yet
- *   collected, plus the Node/tfjs/OpenBLAS baseline. Measured peak RSS (npm run bench on blas,
- *   one process per point, MiB):
- *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 2086, estimate 2032; ft 4524, estimate 4194
- *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3636, estimate 3372; ft 10964, estimate 10040
+ *   moments (updated in place from the first step) and the gradient: 5×. The same activations
+ *   as WASM (the output pool, buffer-pool.ts, keeps their arrays between steps), 5% for JS
+ *   garbage not yet collected, plus the Node/tfjs/OpenBLAS baseline. Measured peak RSS (npm run
+ *   bench on blas, one process per point, MiB):
+ *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 2085, estimate 2032; ft 3719, estimate 3755
+ *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3614, estimate 3372; ft 8433, estimate 8699
  *   The refusal leaves 15% of RAM for the system and other processes.
  * - other backends (tfjs-node): not estimated.
  */
@@ -80,7 +80,7 @@ export function estimateWasmHeapBytes(cfg: EncoderSizes, step: StepShape): numbe
 /** Peak resident memory of a step on `blas` (or `cpu`): see the header for the measured points. */
 export function estimateJsMemoryBytes(cfg: EncoderSizes, step: StepShape): number {
   const {linear, embedding} = parameterFloats(cfg);
-  const weightFloats = (linear + embedding) * (step.method === 'ft' ? 6 : 1);
+  const weightFloats = (linear + embedding) * (step.method === 'ft' ? 5 : 1);
   return JS_BASELINE_BYTES + 4 * (weightFloats + activationFloats(cfg, step)) * 1.05;
 }
 
