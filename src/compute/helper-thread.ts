@@ -176,7 +176,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
       const [qkv, prefixKey, prefixValue, mask, probs, context, dropped] = args.slice(10, 17) as A[];
       forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18]);
     },
-    adamWRange: ops.adamWRange as (...args: Arg[]) => void,
+    adamWRange: (vec instanceof StagedSimd ? vec.adamWRange.bind(vec) : ops.adamWRange) as (...args: Arg[]) => void,
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,
     binaryEqual: ops.binaryEqual as (...args: Arg[]) => void,
     attentionBackward: (...args: Arg[]) => {

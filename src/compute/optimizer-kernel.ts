@@ -5,13 +5,15 @@
  *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p·decay − stepSize · m / (√v/bc2 + ε).
  * Measured on blas, BERT-base-shaped ft (110M parameters): the stock ops held ~14 temporaries of
  * every variable until the step's end (peak RSS 7.4 GB) and took seconds per step in JS.
- * Float64 arithmetic inside; results stored as float32. Large variables are split between the
+ * Float32 SIMD arithmetic (staged-simd.ts; the JS reference, float64, where SIMD is missing), as
+ * PyTorch's AdamW on float32 tensors. Large variables are split between the
  * main thread and the helper thread (helper-thread.ts). Ptv2SquaredSum gives global-norm clipping
  * the sum of squares of a gradient in one pass, without a squared copy.
  */
 import type * as tf from '@tensorflow/tfjs';
 import {splitWork} from './helper-thread.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
+import {StagedSimd} from './staged-simd.js';
 import {adamWRange, squaredSum} from './vector-ops.js';
 
 export interface AdamWAttrs {
@@ -31,6 +33,14 @@ export interface AdamWAttrs {
 /** Elements below which the update stays on the main thread. */
 const MIN_SPLIT = 1 << 16;
 
+/** The update's SIMD loop (staged-simd.ts), or the JS reference where WebAssembly SIMD is missing. */
+let simd: StagedSimd | null | undefined;
+const update: typeof adamWRange = (...args) => {
+  simd ??= StagedSimd.create() ?? null;
+  if (simd) simd.adamWRange(...args);
+  else adamWRange(...args);
+};
+
 function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo[] {
   const {p, g, m, v} = inputs as Record<string, tf.TensorInfo>;
   const {beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale = 1} = attrs as unknown as AdamWAttrs;
@@ -46,8 +56,10 @@ function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.Named
   const [P, G, M, V, P2, M2, V2] = arrays;
   splitWork(
     P.length, MIN_SPLIT, arrays,
-    (_, from, to) => adamWRange(P, G, M, V, P2, M2, V2, beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale, from, to),
+    (_, from, to) => update(P, G, M, V, P2, M2, V2, beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale, from, to),
     (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]],
+    // Halves on a multiple of 4: only the variable's last < 4 elements take the JS tail.
+    4,
   );
   return [outP, outM, outV];
 }

@@ -56,6 +56,12 @@ export interface SimdKernels {
   copyRows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number, scale: number): void;
   /** dst[c·dstStride + r] ← src[r·srcStride + c] for r < rows, c < cols, both multiples of 4. */
   transpose(src: number, srcStride: number, dst: number, dstStride: number, rows: number, cols: number): void;
+  /**
+   * One AdamW update of n floats in place (vector-ops.ts adamWRange, in float32): g ← g·gradScale;
+   * m ← β1·m + c1·g; v ← β2·v + c2·g²; p ← p·decay − stepSize·m / (√v·invBc2 + eps), where c1 = 1 − β1
+   * and c2 = 1 − β2 come in rounded from float64 (1 − f32(0.999) is 5·10⁻⁵ off, which showed).
+   */
+  adamW(p: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, eps: number, decay: number, stepSize: number, invBc2: number, gradScale: number): void;
   /** dx per row; adds into dgamma and dbeta (zero them first). */
   layerNormGradRows(dy: number, x: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number, rows: number, width: number): void;
 }
@@ -313,13 +319,36 @@ const layerNormGradRowsFn: WasmFunction = {
 
 
 
+const adamWFn: WasmFunction = {
+  name: 'adamW',
+  params: [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32],
+  locals: [I32, V128, V128, V128],
+  body: ((p, g, m, vv, n, beta1, c1, beta2, c2, eps, decay, stepSize, invBc2, gradScale, end, gi, mi, vi) => {
+    const lanes = (x: number): Code[] => [op.get(x), v.splatF32];
+    return [
+      ...endOf(p, n, end),
+      ...vectorLoop(p, end, [p, g, m, vv], [
+        op.get(g), v.load(), ...lanes(gradScale), v.mul, op.set(gi),
+        ...lanes(beta1), op.get(m), v.load(), v.mul, ...lanes(c1), op.get(gi), v.mul, v.add, op.set(mi),
+        ...lanes(beta2), op.get(vv), v.load(), v.mul, ...lanes(c2), op.get(gi), op.get(gi), v.mul, v.mul, v.add, op.set(vi),
+        op.get(m), op.get(mi), v.store(),
+        op.get(vv), op.get(vi), v.store(),
+        op.get(p),
+        op.get(p), v.load(), ...lanes(decay), v.mul,
+        ...lanes(stepSize), op.get(mi), v.mul, op.get(vi), v.sqrt, ...lanes(invBc2), v.mul, ...lanes(eps), v.add, v.div,
+        v.sub, v.store(),
+      ]),
+    ];
+  })(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
+};
+
 let compiled: object | undefined;
 
 /** The kernels on `memory`, or undefined when this runtime lacks WebAssembly SIMD. */
 export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
   try {
     compiled ??= new WebAssembly.Module(
-      assemble([geluFn, geluGradFn, dropoutRowsFn, softmaxRowsFn, softmaxGradRowsFn, layerNormRowsFn, layerNormGradRowsFn, gemmFunction('gemm', false), gemmFunction('gemmTransposedA', true), copyRowsFn, transposeFn]),
+      assemble([geluFn, geluGradFn, dropoutRowsFn, softmaxRowsFn, softmaxGradRowsFn, layerNormRowsFn, layerNormGradRowsFn, gemmFunction('gemm', false), gemmFunction('gemmTransposedA', true), copyRowsFn, transposeFn, adamWFn]),
     );
     return new WebAssembly.Instance(compiled, {env: {memory}}).exports as unknown as SimdKernels;
   } catch {

@@ -99,4 +99,24 @@ test('staged SIMD loops match the JS references across chunks and tails', {skip}
   simd.softmaxRows(p1, 0, 130, 144, mask, 0);
   ops.softmaxRows(p2, 0, 130, 144, mask, 0);
   close(p1, p2, 'softmax');
+
+  // AdamW: float32 SIMD against the float64 reference, over [3, n − 2) (chunks and both tails),
+  // with clipping (gradScale) and decay; the SIMD side in place, as the kernel runs from step 2.
+  const v0 = Float32Array.from(dy, (g) => g * g * 0.01);
+  const m0 = Float32Array.from(x, (a) => a * 0.1);
+  const numbers = [0.9, 0.999, 1e-8, 1 - 1e-3 * 0.01, 1e-3 / (1 - 0.9 ** 3), Math.sqrt(1 - 0.999 ** 3), 0.6] as const;
+  const [p, g] = [dy.map((a) => a * 0.5), x];
+  const inPlace = [p.slice(), m0.slice(), v0.slice()];
+  const reference = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  simd.adamWRange(inPlace[0], g, inPlace[1], inPlace[2], inPlace[0], inPlace[1], inPlace[2], ...numbers, 3, n - 2);
+  ops.adamWRange(p, g, m0, v0, reference[0], reference[1], reference[2], ...numbers, 3, n - 2);
+  // Within float32 rounding of the terms (p·decay and the step can cancel, so relative to both).
+  const before = [p, m0, v0];
+  for (const [k, name] of ['p', 'm', 'v'].entries()) {
+    for (let i = 3; i < n - 2; i++) {
+      const [a, b] = [inPlace[k][i], reference[k][i]];
+      assert.ok(Math.abs(a - b) <= 1e-6 * (Math.abs(b) + Math.abs(before[k][i])) + 1e-12, `adamW ${name}[${i}]: ${a} vs ${b}`);
+    }
+  }
+  assert.deepEqual([inPlace[0][2], inPlace[0][n - 2]], [p[2], p[n - 2]], 'elements outside [from, to) are left alone');
 });

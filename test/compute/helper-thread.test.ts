@@ -184,8 +184,10 @@ test('an AdamW update, equal-shape element-wise ops and a squared sum split with
   const update = (split: boolean) => {
     const outs = [shared(count), shared(count), shared(count)];
     const arrays = [p, g, m, v, ...outs];
-    const run = (from: number, to: number) => (ops.adamWRange as (...a: unknown[]) => void)(...arrays, ...numbers, from, to);
-    if (split) splitWork(count, 1, arrays, (_, from, to) => run(from, to), (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]]);
+    // The update the AdamW kernel runs: SIMD (staged) where there is SIMD, as the helper does.
+    const adamW = (single instanceof StagedSimd ? single.adamWRange.bind(single) : ops.adamWRange) as (...a: unknown[]) => void;
+    const run = (from: number, to: number) => adamW(...arrays, ...numbers, from, to);
+    if (split) splitWork(count, 1, arrays, (_, from, to) => run(from, to), (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]], 4);
     else run(0, count);
     return outs;
   };
