@@ -49,6 +49,17 @@ export function zeroColumns(x: Float32Array, rows: number, width: number, from: 
   if (from < width) for (let r = 0; r < rows; r++) x.fill(0, r * width + from, (r + 1) * width);
 }
 
+/**
+ * Pair bh's attention weights as [array, offset]: its rows of probs, or, with dropout, those rows
+ * dropped into the scratch `dropped` — the same mask forward and backward (indices count real
+ * keys: the pair's first is bh·S·K).
+ */
+function pairWeights(vec: VectorOps, s: AttentionShape, probs: Float32Array, pOffset: number, dropped: Float32Array | undefined, seed: number, rate: number, bh: number): [Float32Array, number] {
+  if (!dropped) return [probs, pOffset];
+  vec.dropoutRows(probs, pOffset, dropped, 0, s.S, s.K4, s.K, seed, rate, bh * s.S * s.K);
+  return [dropped, 0];
+}
+
 /** What every pair reads: the fused projection [B·S, 3h] and the prefix [B, H, P, d] when P > 0. */
 interface PairSources {
   qkv: Float32Array;
@@ -68,7 +79,7 @@ export interface ForwardArrays extends PairSources {
 
 /** Pairs [from, to) of pair index b·H + hd: scores, softmax, dropout, context. */
 export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape, rate: number, seed: number, a: ForwardArrays, from: number, to: number): void {
-  const {S, P, K, K4, d, h} = s;
+  const {S, P, K4, d, h} = s;
   const scale = 1 / Math.sqrt(d);
   for (let bh = from; bh < to; bh++) {
     const at = pairAt(s, bh);
@@ -77,12 +88,7 @@ export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape,
     if (P > 0) gemm(false, true, S, P, d, scale, a.qkv, at.q, 3 * h, a.prefixKey!, at.prefix, d, 0, a.probs, pOffset, K4);
     gemm(false, true, S, S, d, scale, a.qkv, at.q, 3 * h, a.qkv, at.k, 3 * h, 0, a.probs, pOffset + P, K4);
     vec.softmaxRows(a.probs, pOffset, S, K4, a.mask, at.b * K4);
-    let weights = a.probs;
-    let wOffset = pOffset;
-    if (a.dropped) {
-      vec.dropoutRows(a.probs, pOffset, a.dropped, 0, S, K4, K, seed, rate, (pOffset / K4) * K);
-      [weights, wOffset] = [a.dropped, 0];
-    }
+    const [weights, wOffset] = pairWeights(vec, s, a.probs, pOffset, a.dropped, seed, rate, bh);
     // context = weights·v, written into columns hd·d of context [T, h]
     if (P > 0) gemm(false, false, S, d, P, 1, weights, wOffset, K4, a.prefixValue!, at.prefix, d, 0, a.context, cOffset, h);
     gemm(false, false, S, d, S, 1, weights, wOffset + P, K4, a.qkv, at.v, 3 * h, P > 0 ? 1 : 0, a.context, cOffset, h);
@@ -108,12 +114,7 @@ export function backwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape
   for (let bh = from; bh < to; bh++) {
     const at = pairAt(s, bh);
     const {pOffset, cOffset} = at;
-    let weights = a.probs;
-    let wOffset = pOffset;
-    if (a.dropped) {
-      vec.dropoutRows(a.probs, pOffset, a.dropped, 0, S, K4, K, seed, rate, bh * S * K);
-      [weights, wOffset] = [a.dropped, 0];
-    }
+    const [weights, wOffset] = pairWeights(vec, s, a.probs, pOffset, a.dropped, seed, rate, bh);
     // dV = weightsᵀ·dC: the prefix's rows, then the sequence's into dqkv's v columns
     if (P > 0) gemm(true, false, P, d, S, 1, weights, wOffset, K4, a.dContext, cOffset, h, 0, a.dPrefixValue!, at.prefix, d);
     gemm(true, false, S, d, S, 1, weights, wOffset + P, K4, a.dContext, cOffset, h, 0, a.dqkv, at.v, 3 * h);
