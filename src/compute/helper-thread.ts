@@ -19,7 +19,7 @@
  * thread as before. OpenBLAS's own threads sleep between products (OPENBLAS_THREAD_TIMEOUT,
  * blas.ts), so the helper never competes with them.
  */
-import {MessageChannel, type MessagePort} from 'node:worker_threads';
+import type {MessagePort} from 'node:worker_threads';
 import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
 import {bindSgemm, findBlas, threadBudget} from './blas.js';
 import {StagedSimd, type VectorOps} from './staged-simd.js';
@@ -80,16 +80,12 @@ export class HelperThread {
   private pending = false;
 
   constructor() {
-    const {port1, port2} = new MessageChannel();
-    this.port = port1;
-    const workerData: HelperData = {
+    const workerData: Omit<HelperData, 'port'> = {
       blasPath: findBlas().blas?.path,
       control: this.control.buffer as SharedArrayBuffer,
       args: this.args.buffer as SharedArrayBuffer,
-      port: port2,
     };
-    startWorker(import.meta.url, 'serveCalls', {...workerData});
-    this.port.unref();
+    this.port = startWorker(import.meta.url, 'serveCalls', workerData);
   }
 
   get ready(): boolean {

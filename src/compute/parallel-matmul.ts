@@ -20,7 +20,7 @@
 import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import {MessageChannel, type MessagePort} from 'node:worker_threads';
+import type {MessagePort} from 'node:worker_threads';
 import {awaitJob, FIRST_FREE_WORD, postJob, serveJobs, startWorker, workerReady} from './worker-jobs.js';
 import type * as tf from '@tensorflow/tfjs';
 
@@ -78,18 +78,14 @@ export class MatMulHelper {
   private readonly shapes: number;
 
   constructor(private readonly backend: WasmBackend) {
-    const {port1, port2} = new MessageChannel();
-    this.port = port1;
     this.shapes = backend.wasm._malloc(24);
     const require = createRequire(import.meta.url);
-    const workerData: HelperData = {
+    const workerData: Omit<HelperData, 'port'> = {
       wasmDir: path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep,
       control: this.control.buffer as SharedArrayBuffer,
       data: this.data.buffer as SharedArrayBuffer,
-      port: port2,
     };
-    startWorker(import.meta.url, 'serveMatMuls', {...workerData});
-    this.port.unref();
+    this.port = startWorker(import.meta.url, 'serveMatMuls', workerData);
   }
 
   get ready(): boolean {

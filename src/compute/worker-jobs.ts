@@ -12,7 +12,7 @@
  * cblas_sgemm with) aborts the whole process with `FATAL ERROR: ... napi_throw` instead of the
  * exit status the command chose: a short `ptv2 run` stopped by a signal exited with a crash.
  */
-import {receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
+import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
 
 const SEQ = 0;
 const DONE = 1;
@@ -39,9 +39,11 @@ function waitForStartingWorkers(): void {
 
 /**
  * Starts a worker that imports `moduleUrl` (through tsx when the main thread runs TypeScript) and
- * calls its export `entry` with the worker data (`control`, `port` and the caller's fields).
+ * calls its export `entry` with the worker data: the caller's fields, and `port`, the worker's
+ * end of a channel whose other end is returned (neither keeps the process alive).
  */
-export function startWorker(moduleUrl: string, entry: string, data: {control: SharedArrayBuffer; port: MessagePort} & Record<string, unknown>): Worker {
+export function startWorker(moduleUrl: string, entry: string, data: {control: SharedArrayBuffer} & Record<string, unknown>): MessagePort {
+  const {port1, port2} = new MessageChannel();
   const tsx = /\.[cm]?ts$/.test(moduleUrl) ? import.meta.resolve('tsx/esm/api') : undefined;
   const bootstrap = `
 const {workerData} = require('node:worker_threads');
@@ -55,14 +57,14 @@ const {workerData} = require('node:worker_threads');
   throw error;
 });`;
   const control = new Int32Array(data.control);
-  const worker = new Worker(bootstrap, {eval: true, workerData: {...data, moduleUrl, tsx}, transferList: [data.port]});
+  const worker = new Worker(bootstrap, {eval: true, workerData: {...data, port: port2, moduleUrl, tsx}, transferList: [port2]});
   worker.unref();
-  data.port.unref();
+  port1.unref();
   const failed = () => Atomics.compareExchange(control, STATE, 0, STATE_FAILED);
   worker.on('error', failed);
   worker.on('exit', failed);
   if (started.push(control) === 1) process.once('exit', waitForStartingWorkers);
-  return worker;
+  return port1;
 }
 
 export function workerReady(control: Int32Array): boolean {

@@ -37,11 +37,9 @@ export function serve(data: {control: SharedArrayBuffer; port: import('node:work
 `);
   const started = Date.now();
   const r = runModule(dir, `
-import {MessageChannel} from 'node:worker_threads';
 import {pathToFileURL} from 'node:url';
 import {startWorker} from ${JSON.stringify(path.join(ROOT, 'src/compute/worker-jobs.ts'))};
-const {port2} = new MessageChannel();
-startWorker(pathToFileURL(${JSON.stringify(path.join(dir, 'slow-worker.mts'))}).href, 'serve', {control: new SharedArrayBuffer(64), port: port2});
+startWorker(pathToFileURL(${JSON.stringify(path.join(dir, 'slow-worker.mts'))}).href, 'serve', {control: new SharedArrayBuffer(64)});
 process.exit(7);
 `);
   assert.equal(r.code, 7, r.stderr);
