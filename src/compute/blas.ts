@@ -142,10 +142,14 @@ function loadedPath(file: string): string {
   }
 }
 
-type RawSgemm = (...args: unknown[]) => unknown;
-
-function bindRaw(lib: Lib): RawSgemm | undefined {
-  return optionalFunc(lib, 'cblas_sgemm', 'void', ['int', 'int', 'int', 'int', 'int', 'int', 'float', 'float *', 'int', 'float *', 'int', 'float', 'float *', 'int']);
+/** The library's cblas_sgemm, row-major with boolean transposes (an empty product does nothing), or undefined. */
+function bindRowMajor(lib: Lib): Blas['sgemm'] | undefined {
+  const raw = optionalFunc(lib, 'cblas_sgemm', 'void', ['int', 'int', 'int', 'int', 'int', 'int', 'float', 'float *', 'int', 'float *', 'int', 'float', 'float *', 'int']);
+  if (!raw) return undefined;
+  return (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    if (m === 0 || n === 0) return;
+    raw(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
 }
 
 /**
@@ -153,12 +157,9 @@ function bindRaw(lib: Lib): RawSgemm | undefined {
  * else: no thread setting, which is the library's global state and stays the main thread's.
  */
 export function bindSgemm(file: string): Blas['sgemm'] {
-  const raw = bindRaw(koffi.load(file));
-  if (!raw) throw new Error(`${file}: has no cblas_sgemm`);
-  return (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
-    if (m === 0 || n === 0) return;
-    raw(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  };
+  const sgemm = bindRowMajor(koffi.load(file));
+  if (!sgemm) throw new Error(`${file}: has no cblas_sgemm`);
+  return sgemm;
 }
 
 /** Loads one library and binds cblas_sgemm; throws with the reason when it cannot. */
@@ -170,8 +171,8 @@ export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
   } catch (error) {
     throw new Error(`${file}: cannot load (${(error as Error).message.split('\n')[0]})`);
   }
-  const raw = bindRaw(lib);
-  if (!raw) {
+  const rowMajor = bindRowMajor(lib);
+  if (!rowMajor) {
     lib.unload();
     throw new Error(`${file}: has no cblas_sgemm`);
   }
@@ -187,7 +188,7 @@ export function loadBlasFrom(file: string, threads = threadBudget()): Blas {
         setThreads(want);
         current = want;
       }
-      raw(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      rowMajor(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     },
   };
 }
