@@ -44,19 +44,20 @@ const update: typeof adamWRange = (...args) => {
 function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo[] {
   const {p, g, m, v} = inputs as Record<string, tf.TensorInfo>;
   const {beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale = 1} = attrs as unknown as AdamWAttrs;
-  // In place where p, m and v each belong to their variable alone (from the second step on, on
-  // blas): no three new arrays per variable per step. A first step's p still shares its data
-  // with the checkpoint's tensor, and a best-epoch snapshot shares it too: those get new arrays.
+  // In place where p, m and v each belong to their variable alone (on blas; the moments from the
+  // first step, as ZerosLike comes from the pool): no three new arrays per variable per step. A
+  // p that still shares its data with the checkpoint's tensor, or with a best-epoch snapshot,
+  // gets a new array.
   const [reusedP, reusedM, reusedV] = mem.reuse ? [p, m, v].map((t) => mem.reuse!(t)) : [];
   const outP = reusedP ?? mem.output(p.shape);
   const outM = reusedM ?? mem.output(p.shape);
   const outV = reusedV ?? mem.output(p.shape);
   const arrays = [p, g, m, v, outP, outM, outV].map((t) => mem.f32(t));
-  const numbers = [beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale];
+  const numbers = [beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale] as const;
   const [P, G, M, V, P2, M2, V2] = arrays;
   splitWork(
     P.length, MIN_SPLIT, arrays,
-    (_, from, to) => update(P, G, M, V, P2, M2, V2, beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale, from, to),
+    (_, from, to) => update(P, G, M, V, P2, M2, V2, ...numbers, from, to),
     (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]],
     // Halves on a multiple of 4: only the variable's last < 4 elements take the JS tail.
     4,

@@ -73,7 +73,8 @@ const LN2_LO = -2.12194440e-4;
 const EXP_MIN = -87.3;
 /** 1.5·2²³: x + ROUND rounds x to an integer kept in the low bits of the sum (|x| < 2²²). */
 const ROUND = 12582912;
-const ROUND_BITS = 0x4b400000;
+/** Added to the bits of x + ROUND (0x4b400000 + n): n + 127, the exponent field of 2ⁿ. */
+const EXP_BIAS = 127 - 0x4b400000;
 const EXP_MAX = 88.3;
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -98,7 +99,7 @@ function exp(src: Code, dst: number, n: number, r: number): Code[] {
     op.get(r), splat(LOG2E), v.mul, splat(ROUND), v.add, op.set(n),
     op.get(r), ...nearest(), splat(LN2_HI), v.mul, v.sub, ...nearest(), splat(LN2_LO), v.mul, v.sub, op.set(r),
     ...horner(r, EXP_POLY),
-    op.get(n), v.i32x4([0, 0, 0, 0].map(() => 127 - ROUND_BITS) as [number, number, number, number]), v.iAdd, op.i32(23), v.shl,
+    op.get(n), v.i32x4([EXP_BIAS, EXP_BIAS, EXP_BIAS, EXP_BIAS]), v.iAdd, op.i32(23), v.shl,
     v.mul,
     src, splat(EXP_MIN), v.fGe, v.and,
     op.set(dst),

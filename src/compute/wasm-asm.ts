@@ -113,7 +113,6 @@ export const v = {
   sub: simd(0xe5),
   mul: simd(0xe6),
   div: simd(0xe7),
-  min: simd(0xe8),
   max: simd(0xe9),
   /** Pseudo-min/max, b < a ? b : a and a < b ? b : a: one x86 instruction, where min/max take ~8 for NaN and −0 rules. */
   pmin: simd(0xea),
