@@ -48,7 +48,7 @@ export type VectorMethod = keyof VectorOps;
  */
 export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum' | 'binaryEqual';
 const CALLS: HelperCall[] = [
-  'gelu', 'geluGrad', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows',
+  'gelu', 'geluSlope', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows',
   'attentionForward', 'attentionBackward', 'adamWRange', 'squaredSum', 'binaryEqual',
 ];
 const VECTOR_METHODS = CALLS.slice(0, 7) as VectorMethod[];
@@ -174,7 +174,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
     },
     adamWRange: (vec instanceof StagedSimd ? vec.adamWRange.bind(vec) : ops.adamWRange) as (...args: Arg[]) => void,
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,
-    binaryEqual: ops.binaryEqual as (...args: Arg[]) => void,
+    binaryEqual: (vec instanceof StagedSimd ? vec.binaryEqual.bind(vec) : ops.binaryEqual) as (...args: Arg[]) => void,
     attentionBackward: (...args: Arg[]) => {
       const n = args as number[];
       const [qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, dP, dropped] = args.slice(10, 20) as A[];

@@ -5,7 +5,8 @@
  *
  * Why each exists (profiles in bench/README.md; background in PERF-NOTES.md):
  * - WASM element-wise kernels are scalar (erf ~25 ns per element); GELU, LayerNorm and dropout
- *   here are one SIMD pass each, forward and backward.
+ *   here are one SIMD pass each, forward and backward. While a gradient tape records, GELU also
+ *   writes its slope GELU′(x), so its backward pass is one multiply (layers.ts).
  * - tf.dropout builds its mask through a JS PRNG into a fresh tensor and keeps it for backprop;
  *   here the mask is a hash of (seed, element index), recomputed in the backward pass.
  * - Some stock WASM data-movement kernels copy far more than needed; `fastKernels()` swaps in the
@@ -30,7 +31,7 @@ import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
 import {ParallelVec} from './parallel-vec.js';
 import {isWasmMemory, simdKernels, type SimdKernels, type WasmMemory} from './simd-kernels.js';
-import {StagedSimd, type VectorOps} from './staged-simd.js';
+import {mainStaged, type VectorOps} from './staged-simd.js';
 import * as ops from './vector-ops.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -220,7 +221,7 @@ class CpuArrays implements KernelMemory {
 
 /** The `blas` backend's arrays (JS memory, as CPU) with the matrix products on cblas_sgemm. */
 class BlasArrays extends CpuArrays {
-  override readonly vec: VectorOps = ParallelVec.wrap(StagedSimd.create() ?? ops);
+  override readonly vec: VectorOps = ParallelVec.wrap(mainStaged() ?? ops);
 
   constructor(backend: CpuBackend, readonly blas: Blas) {
     super(backend);
@@ -282,21 +283,19 @@ function dropout(mem: KernelMemory, {x}: Inputs, attrs: Attrs): TensorInfo {
   return out;
 }
 
-function gelu(mem: KernelMemory, {x}: Inputs, {approximate}: Attrs): TensorInfo {
+/** GELU of x; with `slope` (training) also GELU′(x), so the backward pass is dy·slope. */
+function gelu(mem: KernelMemory, {x}: Inputs, {approximate, slope}: Attrs): TensorInfo | TensorInfo[] {
   const out = mem.output(x!.shape);
+  const g = slope ? mem.output(x!.shape) : undefined;
   const n = x!.shape.reduce((p, d) => p * d, 1);
   const n4 = approximate ? 0 : simdSpan(mem, n);
+  if (g) {
+    if (n4 > 0) mem.simd!.geluSlope(mem.address(x!), mem.address(out), mem.address(g), n4);
+    mem.vec.geluSlope(mem.f32(x!), mem.f32(out), mem.f32(g), n4, n, approximate as boolean);
+    return [out, g];
+  }
   if (n4 > 0) mem.simd!.gelu(mem.address(x!), mem.address(out), n4);
   mem.vec.gelu(mem.f32(x!), mem.f32(out), n4, n, approximate as boolean);
-  return out;
-}
-
-function geluGrad(mem: KernelMemory, {x, dy}: Inputs, {approximate}: Attrs): TensorInfo {
-  const out = mem.output(x!.shape);
-  const n = x!.shape.reduce((p, d) => p * d, 1);
-  const n4 = approximate ? 0 : simdSpan(mem, n);
-  if (n4 > 0) mem.simd!.geluGrad(mem.address(x!), mem.address(dy!), mem.address(out), n4);
-  mem.vec.geluGrad(mem.f32(x!), mem.f32(dy!), mem.f32(out), n4, n, approximate as boolean);
   return out;
 }
 
@@ -353,7 +352,6 @@ function gatherRows(mem: KernelMemory, {table, ids}: Inputs): TensorInfo {
 export const KERNEL_NAMES = {
   dropout: 'Ptv2Dropout',
   gelu: 'Ptv2Gelu',
-  geluGrad: 'Ptv2GeluGrad',
   layerNorm: 'Ptv2LayerNorm',
   layerNormGrad: 'Ptv2LayerNormGrad',
   gather: 'Ptv2GatherRows',
@@ -367,7 +365,6 @@ export const KERNEL_NAMES = {
 const KERNELS = new Map<string, KernelImpl>([
   [KERNEL_NAMES.dropout, dropout],
   [KERNEL_NAMES.gelu, gelu],
-  [KERNEL_NAMES.geluGrad, geluGrad],
   [KERNEL_NAMES.layerNorm, layerNorm],
   [KERNEL_NAMES.layerNormGrad, layerNormGrad],
   [KERNEL_NAMES.gather, gatherRows],

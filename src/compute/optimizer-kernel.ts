@@ -13,7 +13,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {splitWork} from './helper-thread.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
-import {StagedSimd} from './staged-simd.js';
+import {mainStaged} from './staged-simd.js';
 import {adamWRange, squaredSum} from './vector-ops.js';
 
 export interface AdamWAttrs {
@@ -34,9 +34,8 @@ export interface AdamWAttrs {
 const MIN_SPLIT = 1 << 16;
 
 /** The update's SIMD loop (staged-simd.ts), or the JS reference where WebAssembly SIMD is missing. */
-let simd: StagedSimd | null | undefined;
 const update: typeof adamWRange = (...args) => {
-  simd ??= StagedSimd.create() ?? null;
+  const simd = mainStaged();
   if (simd) simd.adamWRange(...args);
   else adamWRange(...args);
 };

@@ -64,10 +64,10 @@ export class ParallelVec implements VectorOps {
     this.split('gelu', [x, y, mid, to, approximate], () => this.inner.gelu(x, y, from, mid, approximate));
   }
 
-  geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, from: number, to: number, approximate: boolean): void {
-    if (!this.splits(to - from, x, dy, dx)) return this.inner.geluGrad(x, dy, dx, from, to, approximate);
+  geluSlope(x: Float32Array, y: Float32Array, g: Float32Array, from: number, to: number, approximate: boolean): void {
+    if (!this.splits(to - from, x, y, g)) return this.inner.geluSlope(x, y, g, from, to, approximate);
     const mid = from + (((to - from) >> 1) & ~3);
-    this.split('geluGrad', [x, dy, dx, mid, to, approximate], () => this.inner.geluGrad(x, dy, dx, from, mid, approximate));
+    this.split('geluSlope', [x, y, g, mid, to, approximate], () => this.inner.geluSlope(x, y, g, from, mid, approximate));
   }
 
   dropoutRows(x: Float32Array, xOffset: number, y: Float32Array, yOffset: number, rows: number, width: number, indexStride: number, seed: number, rate: number, index0: number): void {

@@ -34,8 +34,8 @@ export function isWasmMemory(x: unknown): x is WasmMemory {
 export interface SimdKernels {
   /** y ← x·Φ(x) for n floats. */
   gelu(x: number, y: number, n: number): void;
-  /** out ← dy·(Φ(x) + x·φ(x)) for n floats. */
-  geluGrad(x: number, dy: number, out: number, n: number): void;
+  /** y ← x·Φ(x) and g ← Φ(x) + x·φ(x) (the slope) for n floats. */
+  geluSlope(x: number, y: number, g: number, n: number): void;
   /** y ← x·keep/(1−rate) for rows × width floats; element (r, j) has mask index index0 + r·indexStride + j. */
   dropoutRows(x: number, y: number, rows: number, width: number, indexStride: number, seed: number, threshold: number, scale: number, index0: number): void;
   /** Each row of x [rows, width] ← softmax(row + mask), in place; mask is one row [width]. */
@@ -62,6 +62,11 @@ export interface SimdKernels {
    * and c2 = 1 − β2 come in rounded from float64 (1 − f32(0.999) is 5·10⁻⁵ off, which showed).
    */
   adamW(p: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, eps: number, decay: number, stepSize: number, invBc2: number, gradScale: number): void;
+  /** out ← a + b, a − b, a·b, a / b for n floats. */
+  binaryAdd(a: number, b: number, out: number, n: number): void;
+  binarySub(a: number, b: number, out: number, n: number): void;
+  binaryMultiply(a: number, b: number, out: number, n: number): void;
+  binaryRealDiv(a: number, b: number, out: number, n: number): void;
   /** dx per row; adds into dgamma and dbeta (zero them first). */
   layerNormGradRows(dy: number, x: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number, rows: number, width: number): void;
 }
@@ -148,23 +153,32 @@ const geluFn: WasmFunction = {
   ])(0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
 };
 
-const geluGradFn: WasmFunction = {
-  name: 'geluGrad',
+const geluSlopeFn: WasmFunction = {
+  name: 'geluSlope',
   params: [I32, I32, I32, I32],
   locals: [I32, V128, V128, V128, V128, V128, V128],
-  body: ((x, dy, out, n, end, a, phi, t, e, nn, r) => [
+  body: ((x, y, g, n, end, a, phi, t, e, nn, r) => [
     ...endOf(x, n, end),
-    ...vectorLoop(x, end, [x, dy, out], [
+    ...vectorLoop(x, end, [x, y, g], [
       op.get(x), v.load(), op.set(a),
-      // e = exp(−x²/2) from Φ's own exp: one exp per element.
+      // e = exp(−x²/2) from Φ's own exp: one exp per element for both outputs.
       ...normalCdf(a, phi, t, e, nn, r),
-      op.get(out),
-      op.get(dy), v.load(),
-      op.get(phi), op.get(a), op.get(e), v.mul, splat(INV_SQRT_2PI), v.mul, v.add,
-      v.mul, v.store(),
+      op.get(y), op.get(a), op.get(phi), v.mul, v.store(),
+      op.get(g), op.get(phi), op.get(a), op.get(e), v.mul, splat(INV_SQRT_2PI), v.mul, v.add, v.store(),
     ]),
   ])(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
 };
+
+/** out ← a op b for n floats, one function per op in the order of vector-ops.ts BINARY_OPS. */
+const binaryFns: WasmFunction[] = (['Add', 'Sub', 'Multiply', 'RealDiv'] as const).map((name, code) => ({
+  name: `binary${name}`,
+  params: [I32, I32, I32, I32],
+  locals: [I32],
+  body: ((a, b, out, n, end) => [
+    ...endOf(a, n, end),
+    ...vectorLoop(a, end, [a, b, out], [op.get(out), op.get(a), v.load(), op.get(b), v.load(), [v.add, v.sub, v.mul, v.div][code], v.store()]),
+  ])(0, 1, 2, 3, 4),
+}));
 
 const dropoutRowsFn: WasmFunction = {
   name: 'dropoutRows',
@@ -349,7 +363,7 @@ let compiled: object | undefined;
 export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
   try {
     compiled ??= new WebAssembly.Module(
-      assemble([geluFn, geluGradFn, dropoutRowsFn, softmaxRowsFn, softmaxGradRowsFn, layerNormRowsFn, layerNormGradRowsFn, gemmFunction('gemm', false), gemmFunction('gemmTransposedA', true), copyRowsFn, transposeFn, adamWFn]),
+      assemble([geluFn, geluSlopeFn, dropoutRowsFn, softmaxRowsFn, softmaxGradRowsFn, layerNormRowsFn, layerNormGradRowsFn, gemmFunction('gemm', false), gemmFunction('gemmTransposedA', true), copyRowsFn, transposeFn, adamWFn, ...binaryFns]),
     );
     return new WebAssembly.Instance(compiled, {env: {memory}}).exports as unknown as SimdKernels;
   } catch {

@@ -18,7 +18,7 @@ declare const WebAssembly: {Memory: new (d: {initial: number}) => WasmMemory};
 const CHUNK = 16 * 1024;
 const REGIONS = 6;
 
-export type VectorOps = Pick<typeof ops, 'gelu' | 'geluGrad' | 'dropoutRows' | 'softmaxRows' | 'softmaxGradRows' | 'layerNormRows' | 'layerNormGradRows'>;
+export type VectorOps = Pick<typeof ops, 'gelu' | 'geluSlope' | 'dropoutRows' | 'softmaxRows' | 'softmaxGradRows' | 'layerNormRows' | 'layerNormGradRows'>;
 
 export class StagedSimd implements VectorOps {
   private readonly heap: Float32Array;
@@ -55,21 +55,21 @@ export class StagedSimd implements VectorOps {
     ops.gelu(x, y, i, to, false);
   }
 
-  geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, from: number, to: number, approximate: boolean): void {
-    if (approximate) return ops.geluGrad(x, dy, dx, from, to, true);
+  geluSlope(x: Float32Array, y: Float32Array, g: Float32Array, from: number, to: number, approximate: boolean): void {
+    if (approximate) return ops.geluSlope(x, y, g, from, to, true);
     const [ax, ix] = this.region(0);
-    const [ad, id] = this.region(1);
-    const [ao, io] = this.region(2);
+    const [ay, iy] = this.region(1);
+    const [ag, ig] = this.region(2);
     let i = from;
     for (; to - i >= 4; ) {
       const n = Math.min(CHUNK, (to - i) & ~3);
       this.heap.set(x.subarray(i, i + n), ix);
-      this.heap.set(dy.subarray(i, i + n), id);
-      this.simd.geluGrad(ax, ad, ao, n);
-      dx.set(this.heap.subarray(io, io + n), i);
+      this.simd.geluSlope(ax, ay, ag, n);
+      y.set(this.heap.subarray(iy, iy + n), i);
+      g.set(this.heap.subarray(ig, ig + n), i);
       i += n;
     }
-    ops.geluGrad(x, dy, dx, i, to, false);
+    ops.geluSlope(x, y, g, i, to, false);
   }
 
   /**
@@ -97,6 +97,27 @@ export class StagedSimd implements VectorOps {
       i += n;
     }
     ops.adamWRange(p, g, m, v, pOut, mOut, vOut, beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale, i, to);
+  }
+
+  /**
+   * out[i] ← a[i] op b[i] over [from, to) (op an index into BINARY_OPS) on the SIMD loop. JS
+   * loops over Float32Arrays run ~1.8 ns per element here (no vectorisation); staged, the copies
+   * are memcpy and the op four lanes at a time.
+   */
+  binaryEqual(code: number, a: Float32Array, b: Float32Array, out: Float32Array, from: number, to: number): void {
+    const run = [this.simd.binaryAdd, this.simd.binarySub, this.simd.binaryMultiply, this.simd.binaryRealDiv][code];
+    const [aa, ia] = this.region(0);
+    const [ab, ib] = this.region(1);
+    let i = from;
+    for (; to - i >= 4; ) {
+      const n = Math.min(CHUNK, (to - i) & ~3);
+      this.heap.set(a.subarray(i, i + n), ia);
+      this.heap.set(b.subarray(i, i + n), ib);
+      run(aa, ab, aa, n);
+      out.set(this.heap.subarray(ia, ia + n), i);
+      i += n;
+    }
+    ops.binaryEqual(code, a, b, out, i, to);
   }
 
   dropoutRows(x: Float32Array, xOffset: number, y: Float32Array, yOffset: number, rows: number, width: number, indexStride: number, seed: number, rate: number, index0: number): void {
@@ -211,4 +232,12 @@ export class StagedSimd implements VectorOps {
     dgamma.set(this.heap.subarray(idg, idg + width));
     dbeta.set(this.heap.subarray(idb, idb + width));
   }
+}
+
+let main: StagedSimd | null | undefined;
+
+/** The main thread's StagedSimd (made on first use), or null where WebAssembly SIMD is missing. */
+export function mainStaged(): StagedSimd | null {
+  if (main === undefined) main = StagedSimd.create() ?? null;
+  return main;
 }

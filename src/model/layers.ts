@@ -166,13 +166,16 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   return norm(x, gamma, beta);
 }
 
+/**
+ * GELU on ptv2's kernel. While a gradient tape records (tf.grads, tf.variableGrads) the kernel
+ * also returns the slope GELU′(x), kept instead of x, so the backward pass is one multiply.
+ */
 function gelu(x: tf.Tensor2D, approximate: boolean): tf.Tensor2D {
+  if (tf.engine().state.gradientDepth === 0) return runKernel(KERNEL_NAMES.gelu, {x}, {approximate})[0] as tf.Tensor2D;
   const f = withGradient<(x: tf.Tensor2D) => tf.Tensor2D>((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
-    save([input]);
-    return {
-      value: runKernel(KERNEL_NAMES.gelu, {x: input}, {approximate})[0] as tf.Tensor2D,
-      gradFunc: (dy: tf.Tensor2D, [xs]: tf.Tensor[]) => runKernel(KERNEL_NAMES.geluGrad, {x: xs, dy}, {approximate})[0],
-    };
+    const [y, slope] = runKernel(KERNEL_NAMES.gelu, {x: input}, {approximate, slope: true});
+    save([slope]);
+    return {value: y as tf.Tensor2D, gradFunc: (dy: tf.Tensor2D, [g]: tf.Tensor[]) => tf.mul(dy, g)};
   });
   return f(x);
 }

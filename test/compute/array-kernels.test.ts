@@ -78,9 +78,16 @@ test('staged SIMD loops match the JS references across chunks and tails', {skip}
   simd.gelu(x, y1, 0, n, false);
   ops.gelu(x, y2, 0, n, false);
   close(y1, y2, 'gelu');
-  simd.geluGrad(x, dy, y1, 0, n, false);
-  ops.geluGrad(x, dy, y2, 0, n, false);
-  close(y1, y2, 'geluGrad');
+  const [g1, g2] = [new Float32Array(n), new Float32Array(n)];
+  simd.geluSlope(x, y1, g1, 0, n, false);
+  ops.geluSlope(x, y2, g2, 0, n, false);
+  close(y1, y2, 'geluSlope y');
+  close(g1, g2, 'geluSlope slope');
+  for (let code = 0; code < ops.BINARY_OPS.length; code++) {
+    simd.binaryEqual(code, x, dy, y1, 3, n);
+    ops.binaryEqual(code, x, dy, y2, 3, n);
+    y2.forEach((v, i) => assert.ok(i < 3 || Object.is(y1[i], v), `${ops.BINARY_OPS[code]}[${i}]: ${y1[i]} on SIMD, ${v} in JS`));
+  }
   simd.dropoutRows(x, 0, y1, 0, 1, n, 0, 9, 0.1, 0);
   ops.dropoutRows(x, 0, y2, 0, 1, n, 0, 9, 0.1, 0);
   close(y1, y2, 'dropout');

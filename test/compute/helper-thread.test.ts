@@ -50,14 +50,14 @@ const rows = 301;
 const width = 148;
 const n = rows * width;
 
-test('GELU, its gradient and dropout (flat and by rows) on two threads equal one thread', {skip}, async () => {
+test('GELU, its slope and dropout (flat and by rows) on two threads equal one thread', {skip}, async () => {
   const vec = await twoThreads();
   const rng = mulberry32(3);
   const x = shared(n, Array.from(normalArray(rng, n, 2)));
-  const dy = shared(n, Array.from(normalArray(rng, n, 1)));
   const cases: [string, (v: VectorOps, out: Float32Array) => void][] = [
     ['gelu', (v, out) => v.gelu(x, out, 0, n - 3, false)],
-    ['geluGrad', (v, out) => v.geluGrad(x, dy, out, 0, n - 3, false)],
+    ['GELU slope', (v, out) => v.geluSlope(x, shared(n), out, 0, n - 3, false)],
+    ['GELU with its slope', (v, out) => v.geluSlope(x, out, shared(n), 0, n - 3, false)],
     ['dropout flat', (v, out) => v.dropoutRows(x, 5, out, 5, 1, n - 9, 0, 17, 0.1, 5)],
     ['dropout rows', (v, out) => v.dropoutRows(x, 0, out, 0, rows, width, width - 4, 17, 0.1, 100)],
   ];
