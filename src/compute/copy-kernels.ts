@@ -12,7 +12,11 @@
  *   (a deep prompt's [B, P, 2L, H, d] → [2L, B, H, P, d] rearrangement took ~80 ms per step).
  * Here each copies contiguous runs of the innermost dimension between heap views.
  * On `blas` the stock CPU Transpose and Tile also index per element (measured, config b pt2: 0.5 s
- * of a 2.8 s profile); CPU Identity and contiguous Slice already share or view their input.
+ * of a 2.8 s profile), and so do a strided Slice and PadV2: the pooler's first token of each
+ * example, [B, S, h] → [B, 1, h], took 2–4 ms and its gradient (a pad) 5 ms of a ~300 ms step.
+ * Slice here copies even where stock CPU would return a view of its input: a view shares the
+ * input's array, which the output pool (buffer-pool.ts) then can never reuse. CPU Identity
+ * already shares its input.
  */
 import * as tf from '@tensorflow/tfjs';
 import {outputArray} from './buffer-pool.js';
@@ -85,6 +89,25 @@ function slice({inputs, backend, attrs}: KernelArgs): TensorInfo {
   return out;
 }
 
+/** x with `paddings` [before, after] per axis filled with constantValue: a fill, then x's rows copied in. */
+function pad({inputs, backend, attrs}: KernelArgs): TensorInfo {
+  const x = inputs.x!;
+  const mem = access(backend);
+  const paddings = attrs!.paddings as [number, number][];
+  const shape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const out = mem.makeOutput(shape, x.dtype);
+  const output = mem.typedArrayFromHeap(out);
+  output.fill(attrs!.constantValue as number);
+  if (x.shape.some((d) => d === 0)) return out;
+  const input = mem.typedArrayFromHeap(x);
+  const outStrides = stridesOf(shape);
+  const width = x.shape[x.shape.length - 1];
+  const base = paddings.reduce((sum, [before], i) => sum + before * outStrides[i], 0);
+  // Rows of x, each to where its index (shifted by the padding before) lands in the output.
+  forEachRow(x.shape, outStrides, base, (row, to) => output.set(input.subarray(row * width, (row + 1) * width), to));
+  return out;
+}
+
 function transpose({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const x = inputs.x!;
   const mem = access(backend);
@@ -140,6 +163,7 @@ const OVERRIDES = new Map<string, (args: KernelArgs) => TensorInfo>([
   ['Slice', slice],
   ['Transpose', transpose],
   ['Tile', tile],
+  ['PadV2', pad],
 ]);
 
 let installed = false;
@@ -148,14 +172,14 @@ let installed = false;
 export function installWasmCopyKernels(): void {
   if (installed) return;
   installed = true;
-  replaceKernels('wasm', [...OVERRIDES.keys()]);
+  replaceKernels('wasm', ['Identity', 'Slice', 'Transpose', 'Tile']);
 }
 
 const adapters = new WeakMap<object, ArrayAccess>();
 
 /**
- * Replaces Transpose and Tile of a backend whose tensors are JS typed arrays (tfjs's CPU backend
- * class: `data.get(id).values`, `makeTensorInfo`), e.g. `blas`.
+ * Replaces Slice, Transpose, Tile and PadV2 of a backend whose tensors are JS typed arrays
+ * (tfjs's CPU backend class: `data.get(id).values`, `makeTensorInfo`), e.g. `blas`.
  */
 export function installArrayCopyKernels(backendName: string): void {
   const wasmAccess = access;
@@ -176,7 +200,7 @@ export function installArrayCopyKernels(backendName: string): void {
     }
     return adapter;
   };
-  replaceKernels(backendName, ['Transpose', 'Tile']);
+  replaceKernels(backendName, ['Slice', 'Transpose', 'Tile', 'PadV2']);
 }
 
 function replaceKernels(backendName: string, names: string[]): void {

@@ -58,6 +58,11 @@ const CASES: {name: string; f: (...xs: tf.Tensor[]) => tf.Tensor; shapes: number
   {name: 'sum over the last axis (stock)', f: (x) => tf.sum(x, -1), shapes: [[3, 4]]},
   {name: 'transpose rank 5', f: (x) => tf.transpose(x, [2, 0, 3, 1, 4]), shapes: [[2, 3, 4, 2, 3]]},
   {name: 'tile', f: (x) => tf.tile(x, [2, 1, 3]), shapes: [[2, 3, 2]]},
+  {name: 'slice, first token of each example', f: (x) => tf.slice(x, [0, 0, 0], [3, 1, 4]), shapes: [[3, 5, 4]]},
+  {name: 'slice inside every axis', f: (x) => tf.slice(x, [1, 2, 1], [2, 2, 3]), shapes: [[3, 5, 4]]},
+  {name: 'slice, contiguous rows', f: (x) => tf.slice(x, [2, 0], [3, 6]), shapes: [[7, 6]]},
+  {name: 'pad rank 3 with a constant', f: (x) => tf.pad(x, [[1, 0], [0, 2], [3, 1]], 1.5), shapes: [[2, 3, 4]]},
+  {name: 'gradient of a strided slice (a pad)', f: (x) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.slice(t, [0, 1, 0], [2, 1, 3]), 2)))(x), shapes: [[2, 4, 3]]},
   ...[false, true].flatMap((ta) =>
     [false, true].map((tb) => ({name: `matMul transposeA ${ta} transposeB ${tb}`, f: (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb), shapes: [ta ? [2, 5, 3] : [2, 3, 5], tb ? [2, 4, 5] : [2, 5, 4]]})),
   ),
