@@ -48,10 +48,10 @@ export type VectorMethod = keyof VectorOps;
  */
 export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum' | 'binaryEqual';
 const CALLS: HelperCall[] = [
-  'gelu', 'geluSlope', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows',
+  'gelu', 'geluSlope', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows', 'residualLayerNormRows',
   'attentionForward', 'attentionBackward', 'adamWRange', 'squaredSum', 'binaryEqual',
 ];
-const VECTOR_METHODS = CALLS.slice(0, 7) as VectorMethod[];
+const VECTOR_METHODS = CALLS.slice(0, 8) as VectorMethod[];
 
 export type Arg = Float32Array | number | boolean | undefined;
 

@@ -315,6 +315,36 @@ function layerNorm(mem: KernelMemory, {x, gamma, beta}: Inputs, {eps}: Attrs): T
   return [y, mean, rstd];
 }
 
+/**
+ * y = LayerNorm(dropout(a) + residual) over rows [rows, width], a residual block's end in one
+ * pass (vector-ops.ts residualLayerNormRows): [y, mean, 1/σ], and with `keepSum` (training) the
+ * sum, which LayerNorm's backward pass reads as its x.
+ */
+function residualLayerNorm(mem: KernelMemory, {a, residual, gamma, beta}: Inputs, {eps, rate, seed, keepSum}: Attrs): TensorInfo[] {
+  const [rows, width] = a!.shape;
+  const n = rows * width;
+  const [dropRate, dropSeed] = [rate as number, (seed as number) | 0];
+  const y = mem.output([rows, width]);
+  const mean = mem.output([rows]);
+  const rstd = mem.output([rows]);
+  const onHeap = mem.simd && width % 4 === 0;
+  const sum = keepSum || onHeap ? mem.output([rows, width]) : undefined;
+  if (onHeap) {
+    // In place on the WASM heap: dropout (or a copy) of a into sum, + residual, then LayerNorm.
+    const [A, R, G, B, Y, M, RS, S] = [a!, residual!, gamma!, beta!, y, mean, rstd, sum!].map((t) => mem.address(t));
+    if (dropRate > 0) mem.simd!.dropoutRows(A, S, 1, n, 0, dropSeed, ops.dropThreshold(dropRate), 1 / (1 - dropRate), 0);
+    else mem.simd!.copyRows(A, n, S, n, 1, n, 1);
+    mem.simd!.binaryAdd(S, R, S, n);
+    mem.simd!.layerNormRows(S, G, B, Y, M, RS, rows, width, eps as number);
+  } else {
+    const [A, R, G, B, Y, M, RS] = [a!, residual!, gamma!, beta!, y, mean, rstd].map((t) => mem.f32(t));
+    mem.vec.residualLayerNormRows(A, R, G, B, Y, sum ? mem.f32(sum) : undefined, M, RS, rows, width, eps as number, dropRate, dropSeed, 0);
+  }
+  if (keepSum) return [y, mean, rstd, sum!];
+  if (sum) mem.free(sum);
+  return [y, mean, rstd];
+}
+
 /** dx, dγ, dβ of LayerNorm from dy and the forward pass's x, mean and 1/σ. */
 function layerNormGrad(mem: KernelMemory, {dy, x, gamma, mean, rstd}: Inputs): TensorInfo[] {
   const [rows, width] = x!.shape;
@@ -354,6 +384,7 @@ export const KERNEL_NAMES = {
   gelu: 'Ptv2Gelu',
   layerNorm: 'Ptv2LayerNorm',
   layerNormGrad: 'Ptv2LayerNormGrad',
+  residualLayerNorm: 'Ptv2ResidualLayerNorm',
   gather: 'Ptv2GatherRows',
   attention: 'Ptv2Attention',
   attentionGrad: 'Ptv2AttentionGrad',
@@ -367,6 +398,7 @@ const KERNELS = new Map<string, KernelImpl>([
   [KERNEL_NAMES.gelu, gelu],
   [KERNEL_NAMES.layerNorm, layerNorm],
   [KERNEL_NAMES.layerNormGrad, layerNormGrad],
+  [KERNEL_NAMES.residualLayerNorm, residualLayerNorm],
   [KERNEL_NAMES.gather, gatherRows],
 ]);
 

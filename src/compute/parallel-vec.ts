@@ -116,6 +116,24 @@ export class ParallelVec implements VectorOps {
     );
   }
 
+  residualLayerNormRows(
+    a: Float32Array, res: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, sum: Float32Array | undefined,
+    mean: Float32Array, rstd: Float32Array, rows: number, width: number, eps: number, rate: number, seed: number, index0: number,
+  ): void {
+    const ready = this.splits(rows * width, a, res, y, mean, rstd, ...(sum ? [sum] : []));
+    const g = ready ? this.share(gamma, width) : undefined;
+    const b = g ? this.share(beta, width) : undefined;
+    if (!g || !b) {
+      this.staged = 0;
+      return this.inner.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, rows, width, eps, rate, seed, index0);
+    }
+    const r = rows >> 1;
+    const o = r * width;
+    this.split('residualLayerNormRows', [a.subarray(o), res.subarray(o), g, b, y.subarray(o), sum?.subarray(o), mean.subarray(r), rstd.subarray(r), rows - r, width, eps, rate, seed, index0 + o], () =>
+      this.inner.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, r, width, eps, rate, seed, index0),
+    );
+  }
+
   layerNormGradRows(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, width: number): void {
     const ready = this.splits(rows * width, dy, x, mean, rstd, dx);
     const g = ready ? this.share(gamma, width) : undefined;

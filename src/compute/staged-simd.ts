@@ -18,7 +18,7 @@ declare const WebAssembly: {Memory: new (d: {initial: number}) => WasmMemory};
 const CHUNK = 16 * 1024;
 const REGIONS = 6;
 
-export type VectorOps = Pick<typeof ops, 'gelu' | 'geluSlope' | 'dropoutRows' | 'softmaxRows' | 'softmaxGradRows' | 'layerNormRows' | 'layerNormGradRows'>;
+export type VectorOps = Pick<typeof ops, 'gelu' | 'geluSlope' | 'dropoutRows' | 'softmaxRows' | 'softmaxGradRows' | 'layerNormRows' | 'layerNormGradRows' | 'residualLayerNormRows'>;
 
 export class StagedSimd implements VectorOps {
   private readonly heap: Float32Array;
@@ -198,6 +198,43 @@ export class StagedSimd implements VectorOps {
       this.heap.set(x.subarray(r * width, r * width + n), ix);
       this.simd.layerNormRows(ax, ag, ab, ay, am, ar, count, width, eps);
       y.set(this.heap.subarray(iy, iy + n), r * width);
+      mean.set(this.heap.subarray(im, im + count), r);
+      rstd.set(this.heap.subarray(ir, ir + count), r);
+    }
+  }
+
+  /**
+   * vector-ops.ts residualLayerNormRows: per chunk of rows, a and res are copied in once, and
+   * dropout, the sum and the LayerNorm run on the staged copy (in cache) before y and the sum go
+   * out; separately (dropout, Add, LayerNorm) the same rows went through memory three times.
+   */
+  residualLayerNormRows(
+    a: Float32Array, res: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, sum: Float32Array | undefined,
+    mean: Float32Array, rstd: Float32Array, rows: number, width: number, eps: number, rate: number, seed: number, index0: number,
+  ): void {
+    if (width % 4 !== 0 || width > CHUNK) return ops.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, rows, width, eps, rate, seed, index0);
+    const [ax, ix] = this.region(0);
+    const [ay, iy] = this.region(1);
+    const [am, im] = this.region(2);
+    const [ar, ir] = [am + (CHUNK / 2) * 4, im + CHUNK / 2];
+    const [as, is] = this.region(3);
+    const [ag, ig] = this.region(4);
+    const [ab, ib] = this.region(5);
+    this.heap.set(gamma.subarray(0, width), ig);
+    this.heap.set(beta.subarray(0, width), ib);
+    const [threshold, scale] = [ops.dropThreshold(rate), 1 / (1 - rate)];
+    const per = Math.floor(CHUNK / width);
+    for (let r = 0; r < rows; r += per) {
+      const count = Math.min(per, rows - r);
+      const n = count * width;
+      const o = r * width;
+      this.heap.set(a.subarray(o, o + n), ix);
+      if (rate > 0) this.simd.dropoutRows(ax, ax, 1, n, 0, seed, threshold, scale, index0 + o);
+      this.heap.set(res.subarray(o, o + n), is);
+      this.simd.binaryAdd(ax, as, ax, n);
+      sum?.set(this.heap.subarray(ix, ix + n), o);
+      this.simd.layerNormRows(ax, ag, ab, ay, am, ar, count, width, eps);
+      y.set(this.heap.subarray(iy, iy + n), o);
       mean.set(this.heap.subarray(im, im + count), r);
       rstd.set(this.heap.subarray(ir, ir + count), r);
     }

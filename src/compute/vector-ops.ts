@@ -179,6 +179,24 @@ export function layerNormRows(
   }
 }
 
+/**
+ * A residual block's end, y = LayerNorm(dropout(a) + res), in one pass: the sum goes to `sum`
+ * when given (the backward pass needs it), and the LayerNorm as layerNormRows. Dropout element
+ * (r, j) has mask index index0 + r·width + j, as dropoutRows on the flat [rows·width] run; no
+ * dropout when rate is 0.
+ */
+export function residualLayerNormRows(
+  a: Float32Array, res: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, sum: Float32Array | undefined,
+  mean: Float32Array, rstd: Float32Array, rows: number, width: number, eps: number, rate: number, seed: number, index0: number,
+): void {
+  const n = rows * width;
+  const s = sum ?? new Float32Array(n);
+  if (rate > 0) dropoutRows(a, 0, s, 0, 1, n, 0, seed, rate, index0);
+  else s.set(a.subarray(0, n));
+  for (let i = 0; i < n; i++) s[i] += res[i];
+  layerNormRows(s, gamma, beta, y, mean, rstd, rows, width, eps);
+}
+
 /** LayerNorm backward: dx per row, dγ and dβ summed over rows (overwritten). */
 export function layerNormGradRows(
   dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array,

@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import type {EncoderConfig} from './checkpoint.js';
 import type {DebertaSettings} from './deberta-config.js';
 import {prependOnes, prependZeros, type EncoderBatch, type EncoderWeights, type PromptHooks, type TextEncoder} from './encoder.js';
-import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, type Linear} from './layers.js';
+import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, residualLayerNorm, type Linear} from './layers.js';
 import {relativeEmbeddingRows, relativePositions} from './relative-position.js';
 
 interface DebertaLayer {
@@ -196,11 +196,9 @@ export class DebertaEncoder implements TextEncoder {
       const layer = this.layers[l];
       const prefix = hooks.layerPrefix?.[l] ?? null;
       const context = this.attention(layer, x, batch, seqLen, prefix, maskFor(prefix ? prefix.key.shape[2] : 0), lookup, flat, training);
-      const attended = this.dropout.apply(linear(layer.attnOut, context), this.hiddenDropout, training);
-      x = layerNorm(tf.add(attended, x) as tf.Tensor2D, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps);
+      x = residualLayerNorm(linear(layer.attnOut, context), x, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
       const inner = act(linear(layer.intermediate, x));
-      const out = this.dropout.apply(linear(layer.output, inner), this.hiddenDropout, training);
-      x = layerNorm(tf.add(out, x) as tf.Tensor2D, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps);
+      x = residualLayerNorm(linear(layer.output, inner), x, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
     }
     return x;
   }

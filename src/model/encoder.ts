@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {modelPrefix, type Checkpoint, type EncoderConfig} from './checkpoint.js';
 import type {NamedTensor} from './safetensors.js';
-import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, selfAttention, type Linear} from './layers.js';
+import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, residualLayerNorm, selfAttention, type Linear} from './layers.js';
 
 export interface PrefixKV {
   /** [batch, heads, P, headDim] */
@@ -281,13 +281,11 @@ export class Encoder implements TextEncoder {
         rate: attentionRate,
         seed: attentionRate > 0 ? this.dropout.nextSeed() : 0,
       });
-      const attended = this.dropout.apply(linear(layer.attnOut, context), this.hiddenDropout, training);
-      x = layerNorm(tf.add(attended, x) as tf.Tensor2D, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps);
+      x = residualLayerNorm(linear(layer.attnOut, context), x, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
 
       // Feed-forward.
       const inner = act(linear(layer.intermediate, x));
-      const out = this.dropout.apply(linear(layer.output, inner), this.hiddenDropout, training);
-      x = layerNorm(tf.add(out, x) as tf.Tensor2D, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps);
+      x = residualLayerNorm(linear(layer.output, inner), x, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
     }
     return x;
   }

@@ -167,6 +167,41 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
 }
 
 /**
+ * A residual block's end: LayerNorm(dropout(a) + residual), dropout only in training (its seed
+ * drawn from `dropout` as Dropout.apply draws it). On ptv2's kernels one pass (kernels.ts
+ * residualLayerNorm) instead of dropout, Add and LayerNorm; its backward pass is LayerNorm's,
+ * then the dropout mask on a's share.
+ */
+export function residualLayerNorm(
+  a: tf.Tensor2D, residual: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, dropout: Dropout, rate: number, training: boolean,
+): tf.Tensor2D {
+  if (!fastKernels()) return layerNorm(tf.add(dropout.apply(a, rate, training), residual) as tf.Tensor2D, gamma, beta, eps);
+  const dropRate = training ? rate : 0;
+  const seed = dropRate > 0 ? dropout.nextSeed() : 0;
+  const attrs = {eps, rate: dropRate, seed};
+  if (tf.engine().state.gradientDepth === 0) {
+    const [y, ...stats] = runKernel(KERNEL_NAMES.residualLayerNorm, {a, residual, gamma, beta}, attrs);
+    tf.dispose(stats);
+    return y as tf.Tensor2D;
+  }
+  const f = withGradient<(a: tf.Tensor2D, r: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor2D>(
+    (input: tf.Tensor2D, res: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      const [y, mean, rstd, sum] = runKernel(KERNEL_NAMES.residualLayerNorm, {a: input, residual: res, gamma: g, beta: b}, {...attrs, keepSum: true});
+      save([sum, g, mean, rstd]);
+      return {
+        value: y as tf.Tensor2D,
+        gradFunc: (dy: tf.Tensor2D, [xs, gs, ms, rs]: tf.Tensor[]) => {
+          const [dx, dgamma, dbeta] = runKernel(KERNEL_NAMES.layerNormGrad, {dy, x: xs, gamma: gs, mean: ms, rstd: rs});
+          const da = dropRate > 0 ? runKernel(KERNEL_NAMES.dropout, {x: dx}, {rate: dropRate, seed})[0] : tf.clone(dx);
+          return [da, dx, dgamma, dbeta];
+        },
+      };
+    },
+  );
+  return f(a, residual, gamma, beta);
+}
+
+/**
  * GELU on ptv2's kernel. While a gradient tape records (tf.grads, tf.variableGrads) the kernel
  * also returns the slope GELU′(x), kept instead of x, so the backward pass is one multiply.
  */

@@ -105,6 +105,14 @@ test('staged SIMD loops match the JS references across chunks and tails', {skip}
     impl.layerNormGradRows(dy, x, gamma, o.mean, o.rstd, o.dx, o.dg, o.db, rows, width);
   }
   for (const key of ['y', 'mean', 'rstd', 'dx'] as const) close(outs[0][key], outs[1][key], `layerNorm ${key}`);
+  // residual LayerNorm: dropout(x) + dy, normalised, against the JS reference; the sum as well.
+  const residual = outs.map(() => ({y: new Float32Array(rows * width), sum: new Float32Array(rows * width), mean: new Float32Array(rows), rstd: new Float32Array(rows)}));
+  for (const [impl, o] of [[simd, residual[0]], [ops, residual[1]]] as const) {
+    impl.residualLayerNormRows(x, dy, gamma, beta, o.y, o.sum, o.mean, o.rstd, rows, width, 1e-12, 0.2, 5, 11);
+  }
+  for (const key of ['y', 'sum', 'mean', 'rstd'] as const) close(residual[0][key], residual[1][key], `residual layerNorm ${key}`);
+  const dropped = residual[1].sum.filter((v, i) => v === dy[i]).length;
+  assert.ok(dropped > 0.1 * rows * width && dropped < 0.3 * rows * width, `dropout rate 0.2 dropped ${dropped} of ${rows * width}`);
   outs[1].dg.forEach((v, i) => assert.ok(Math.abs(outs[0].dg[i] - v) <= 1e-4 * Math.max(1, Math.abs(v)), `dgamma[${i}]`));
   const mask = new Float32Array(144).fill(0).fill(-1e9, 140);
   const [p1, p2] = [x.slice(0, 130 * 144), x.slice(0, 130 * 144)];

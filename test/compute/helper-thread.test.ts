@@ -114,6 +114,26 @@ test('LayerNorm and its gradient on two threads equal one thread (dγ, dβ to ro
   assertSame(db2, db1, 'dbeta', 1e-4);
 });
 
+test('residual LayerNorm with dropout on two threads equals one thread, with and without the sum', {skip}, async () => {
+  const vec = await twoThreads();
+  const rng = mulberry32(8);
+  const a = shared(n, Array.from(normalArray(rng, n, 2)));
+  const res = shared(n, Array.from(normalArray(rng, n, 1)));
+  const gamma = normalArray(rng, width, 1);
+  const beta = normalArray(rng, width, 1);
+  for (const [rate, keepSum] of [[0.1, true], [0, false]] as const) {
+    const outs = () => [shared(n), keepSum ? shared(n) : undefined, shared(rows), shared(rows)] as const;
+    const [y1, s1, m1, r1] = outs();
+    const [y2, s2, m2, r2] = outs();
+    single.residualLayerNormRows(a, res, gamma, beta, y1, s1, m1, r1, rows, width, 1e-12, rate, 23, 40);
+    vec.residualLayerNormRows(a, res, gamma, beta, y2, s2, m2, r2, rows, width, 1e-12, rate, 23, 40);
+    assertSame(y2, y1, `y, rate ${rate}`);
+    if (s1 && s2) assertSame(s2, s1, 'sum');
+    assertSame(m2, m1, 'mean');
+    assertSame(r2, r1, 'rstd');
+  }
+});
+
 test('arrays outside shared memory and small calls stay on the main thread, with the same results', {skip}, async () => {
   const vec = await twoThreads();
   const x = Float32Array.from(normalArray(mulberry32(9), n, 1));

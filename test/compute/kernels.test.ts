@@ -7,7 +7,7 @@
 import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, selfAttention} from '../../src/model/layers.js';
+import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, residualLayerNorm, selfAttention} from '../../src/model/layers.js';
 import {setFastKernels} from '../../src/compute/kernels.js';
 import {keeps} from '../../src/compute/vector-ops.js';
 import {mulberry32, normalArray} from '../../src/random.js';
@@ -79,6 +79,18 @@ const CASES: {name: string; inputs: () => tf.Tensor[]; f: (...xs: tf.Tensor[]) =
     tolerance: 1e-5,
   },
   {
+    name: 'residual LayerNorm and its gradients (a, residual, γ, β), width a multiple of 4',
+    inputs: () => [random([6, 12], 31), random([6, 12], 32), random([12], 33), random([12], 34)],
+    f: (a, r, g, b) => residualLayerNorm(a as tf.Tensor2D, r as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, new Dropout(1), 0.1, false),
+    tolerance: 1e-5,
+  },
+  {
+    name: 'residual LayerNorm, odd width',
+    inputs: () => [random([5, 7], 35), random([5, 7], 36), random([7], 37), random([7], 38)],
+    f: (a, r, g, b) => residualLayerNorm(a as tf.Tensor2D, r as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-12, new Dropout(1), 0.1, false),
+    tolerance: 1e-5,
+  },
+  {
     name: 'attention without prefix, padded keys masked (B 2, S 5, H 2, d 4)',
     inputs: () => [random([10, 24], 9)],
     f: (qkv) => selfAttention(qkv as tf.Tensor2D, additiveMask([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]), null, {heads: 2, rate: 0, seed: 0}),
@@ -132,6 +144,26 @@ for (const backend of BACKENDS) {
       // Row 4 is looked up twice, 0 and 2 once, 1, 3 and 5 never.
       assert.deepEqual(Array.from(tf.sum(grad, 1).dataSync()), [5, 0, 5, 0, 10, 0]);
       table.dispose();
+    });
+
+    test('residual LayerNorm with dropout equals dropout, Add and LayerNorm on the same mask, values and gradients', async () => {
+      await switchTo(backend);
+      for (const width of [12, 7]) {
+        const inputs = [random([9, width], 41), random([9, width], 42), random([width], 43), random([width], 44)] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        const fused = (a: tf.Tensor2D, r: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => residualLayerNorm(a, r, g, b, 1e-5, new Dropout(42), 0.3, true);
+        const apart = (a: tf.Tensor2D, r: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D) => layerNorm(tf.add(new Dropout(42).apply(a, 0.3, true), r), g, b, 1e-5);
+        const run = (f: typeof fused) => {
+          const weights = random([9, width], 45);
+          return [f(...inputs), ...tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...(xs as typeof inputs)), weights)))(inputs)];
+        };
+        const diff = maxRelativeDiff(run(fused), run(apart));
+        assert.ok(diff <= 1e-5, `width ${width}: max relative difference ${diff}`);
+        // The mask dropped some of a: its gradient is zero there and the residual's is not.
+        const [da, dr] = tf.grads((a: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(fused(a as tf.Tensor2D, r as tf.Tensor2D, inputs[2], inputs[3]), random([9, width], 46))))([inputs[0], inputs[1]]);
+        const [A, R] = [da.dataSync() as Float32Array, dr.dataSync() as Float32Array];
+        const dropped = A.reduce((n, v, i) => n + (v === 0 && R[i] !== 0 ? 1 : 0), 0);
+        assert.ok(dropped > 0 && dropped < A.length / 2, `dropped ${dropped} of ${A.length}`);
+      }
     });
 
     test('dropout keeps 1 − rate of the elements, scales them, and its gradient reuses the mask', async () => {
