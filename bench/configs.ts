@@ -76,3 +76,9 @@ export function parseConfigKeys(list: string): BenchConfig[] {
     return config;
   });
 }
+
+export function median(values: number[]): number {
+  const sorted = values.slice().sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

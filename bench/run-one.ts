@@ -13,7 +13,7 @@ import {checkStepFits} from '../src/compute/memory.js';
 import {TaskModel} from '../src/model/model.js';
 import {train} from '../src/train/trainer.js';
 import {mulberry32} from '../src/random.js';
-import {BENCH_CONFIGS, type BenchConfig, type BenchMethod} from './configs.js';
+import {BENCH_CONFIGS, median, type BenchConfig, type BenchMethod} from './configs.js';
 
 export interface RunRequest {
   config: string;
@@ -36,12 +36,6 @@ export interface RunResult {
   /** WASM linear memory at the end (it never shrinks), when the backend is WASM. */
   wasmHeapMb?: number;
   trainableParams: number;
-}
-
-export function median(values: number[]): number {
-  const sorted = values.slice().sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function fullBatch(c: BenchConfig, seed: number): {batch: EncoderBatch; labels: Int32Array} {

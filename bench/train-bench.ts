@@ -6,7 +6,12 @@
  * how to install the reference: bench/README.md.
  *
  * Flags: --quick (fewer steps, configs a and b), --configs a,b,c,d, --backends blas,wasm,cpu,
- *        --steps N, --no-torch, --json FILE (also write the results as JSON).
+ *        --steps N, --rounds N, --no-torch, --json FILE (also write the results as JSON).
+ *
+ * --rounds N measures every row N times, each round running ptv2's rows and PyTorch's back to
+ * back, and reports per row the median over rounds (and each round's ratio to PyTorch). On a
+ * shared machine whose speed drifts by 10–30% over minutes, one process after the other can land
+ * in a fast and a slow phase; interleaved rounds put both sides in the same ones.
  * PTV2_PYTHON picks the python interpreter for the reference.
  *
  * Two PyTorch rows per config and method: torch.set_num_threads(2), and "best", 1 intra-op
@@ -19,7 +24,7 @@ import fs from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {BENCH_CONFIGS, matmulFlops, METHODS, parseConfigKeys, type BenchConfig, type BenchMethod} from './configs.js';
+import {BENCH_CONFIGS, matmulFlops, median, METHODS, parseConfigKeys, type BenchConfig, type BenchMethod} from './configs.js';
 import {findBlas} from '../src/compute/blas.js';
 import type {RunRequest, RunResult} from './run-one.js';
 
@@ -32,6 +37,7 @@ interface Options {
   warmup: number;
   steps: number;
   evals: number;
+  rounds: number;
   torch: boolean;
   json?: string;
 }
@@ -52,6 +58,8 @@ interface Row {
   backend: string;
   method: BenchMethod;
   result?: Omit<RunResult, 'config' | 'backend' | 'method'>;
+  /** Each round's result, when there was more than one (`result` holds their medians). */
+  rounds?: (Row['result'] | undefined)[];
   note?: string;
 }
 
@@ -71,6 +79,7 @@ function parseArgs(argv: string[]): Options {
     warmup: quick ? 1 : 2,
     steps,
     evals: quick ? 2 : 7,
+    rounds: Math.max(1, Math.floor(Number(value('--rounds') ?? 1)) || 1),
     torch: !argv.includes('--no-torch'),
     json: value('--json'),
   };
@@ -153,12 +162,13 @@ function table(rows: Row[], torchVersion: string): string {
     ['pytorch', `pytorch ${torchVersion}, set_num_threads(2)`],
     ['pytorch-tuned', `pytorch ${torchVersion} best (1 thread + OpenBLAS 2)`],
   ]);
-  const header = '| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × best | eval × best | RSS × best | step × torch(2) |';
-  const lines = [header, '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const byRound = rows.some((r) => r.rounds);
+  const header = `| config | backend | method | ms/step | eval ms | tokens/s | GFLOP/s | peak RSS MB | step × best | eval × best | RSS × best | step × torch(2) |${byRound ? ' step × best by round | eval × best by round |' : ''}`;
+  const lines = [header, `|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${byRound ? '---|---|' : ''}`];
   for (const row of rows) {
     const label = labels.get(row.backend) ?? row.backend;
     if (!row.result) {
-      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | | | |`);
+      lines.push(`| ${row.config.key} | ${label} | ${row.method} | ${row.note} | | | | | | | | |${byRound ? ' | |' : ''}`);
       continue;
     }
     const r = row.result;
@@ -168,13 +178,29 @@ function table(rows: Row[], torchVersion: string): string {
     const tokens = row.config.batch * row.config.seq;
     const flops = matmulFlops(row.config, row.method).step;
     const ratio = (ours: number, theirs?: number) => (theirs && !labels.has(row.backend) ? `${fixed(ours / theirs, 2)}×` : '');
+    const bestRounds = rows.find((t) => t.backend === 'pytorch-tuned' && t.config === row.config && t.method === row.method)?.rounds;
+    const perRound = (key: 'stepMs' | 'evalMs') =>
+      row.rounds && bestRounds && !labels.has(row.backend) ? row.rounds.map((x, i) => (x && bestRounds[i] ? fixed(x[key] / bestRounds[i]![key], 2) : '—')).join(' ') : '';
     lines.push(
       `| ${row.config.key} | ${label} | ${row.method} | ${fixed(r.stepMs)} | ${fixed(r.evalMs)} | ${fixed(tokens / (r.stepMs / 1000))} | ` +
         `${fixed(flops / r.stepMs / 1e6, 1)} | ${fixed(r.peakRssMb)} | ${ratio(r.stepMs, best?.stepMs)} | ${ratio(r.evalMs, best?.evalMs)} | ` +
-        `${ratio(r.peakRssMb, best?.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} |`,
+        `${ratio(r.peakRssMb, best?.peakRssMb)} | ${ratio(r.stepMs, torch?.stepMs)} |${byRound ? ` ${perRound('stepMs')} | ${perRound('evalMs')} |` : ''}`,
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * One row from the rounds of a measurement: the median step, eval and peak RSS over the rounds
+ * that succeeded (the rounds kept beside it); a row that never succeeded keeps its first note.
+ */
+function combineRounds(rounds: Row[]): Row {
+  if (rounds.length === 1) return rounds[0];
+  const results = rounds.map((r) => r.result).filter((r): r is NonNullable<Row['result']> => !!r);
+  if (results.length === 0) return rounds[0];
+  const mid = (key: 'stepMs' | 'evalMs' | 'peakRssMb') => median(results.map((r) => r[key]));
+  const typical = results.reduce((a, b) => (Math.abs(b.stepMs - mid('stepMs')) < Math.abs(a.stepMs - mid('stepMs')) ? b : a));
+  return {...rounds[0], result: {...typical, stepMs: mid('stepMs'), evalMs: mid('evalMs'), peakRssMb: mid('peakRssMb')}, rounds: rounds.map((r) => r.result)};
 }
 
 async function main(): Promise<void> {
@@ -187,31 +213,41 @@ async function main(): Promise<void> {
   const started = Date.now();
   const writeJson = () => opts.json && fs.writeFileSync(opts.json, JSON.stringify(rows.map(({config, ...rest}) => ({config: config.key, ...rest})), null, 2));
   // Each row is written as it finishes, so an interrupted run keeps what it measured.
+  const report = (row: Row) => {
+    process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
+    return row;
+  };
   const record = (row: Row) => {
     rows.push(row);
-    process.stderr.write(`${row.result ? `${fixed(row.result.stepMs)} ms/step` : row.note}\n`);
     writeJson();
   };
   for (const config of opts.configs) {
     for (const method of METHODS) {
-      for (const backend of opts.backends) {
-        if (backend === 'cpu' && config.skipCpu) {
-          rows.push({config, backend, method, note: 'skipped: the pure-JS CPU backend takes minutes per step here'});
-          continue;
+      const measured: Row[][] = [];
+      for (let round = 1; round <= opts.rounds; round++) {
+        const tag = opts.rounds > 1 ? ` (round ${round}/${opts.rounds})` : '';
+        const runs: Row[] = [];
+        for (const backend of opts.backends) {
+          if (backend === 'cpu' && config.skipCpu) {
+            runs.push({config, backend, method, note: 'skipped: the pure-JS CPU backend takes minutes per step here'});
+            continue;
+          }
+          process.stderr.write(`${config.key} ${backend} ${method}${tag} … `);
+          runs.push(report(runTfjs(config, backend, method, opts)));
         }
-        process.stderr.write(`${config.key} ${backend} ${method} … `);
-        record(runTfjs(config, backend, method, opts));
+        for (const setting of torch ? TORCH_SETTINGS.keys() : []) {
+          process.stderr.write(`${config.key} ${setting} ${method}${tag} … `);
+          runs.push(report(runTorch(torch!.python, config, method, opts, setting)));
+        }
+        measured.push(runs);
       }
-      for (const setting of torch ? TORCH_SETTINGS.keys() : []) {
-        process.stderr.write(`${config.key} ${setting} ${method} … `);
-        record(runTorch(torch!.python, config, method, opts, setting));
-      }
+      for (let i = 0; i < measured[0].length; i++) record(combineRounds(measured.map((runs) => runs[i])));
     }
   }
   const configs = opts.configs.map((c) => `- ${c.label}: ffn ${c.ffn}, vocab ${c.vocab}, prompt length ${c.prompt}`).join('\n');
   process.stdout.write(
     `\n${table(rows, torch?.version ?? '')}\n\n${configs}\n\n` +
-      `Median of ${opts.steps} steps after ${opts.warmup} warm-up steps and of ${opts.evals} eval passes (c: 3 steps after 1, 3 evals; d: 2 after 1, 2 evals; pure-JS CPU on b: one step, no warm-up); ` +
+      `${opts.rounds > 1 ? `Median over ${opts.rounds} interleaved rounds of: ` : ''}Median of ${opts.steps} steps after ${opts.warmup} warm-up steps and of ${opts.evals} eval passes (c: 3 steps after 1, 3 evals; d: 2 after 1, 2 evals; pure-JS CPU on b: one step, no warm-up); ` +
       `step = forward + backward + clipping + AdamW; GFLOP/s counts matmul FLOPs of the step analytically ` +
       `(bench/configs.ts); tokens/s = batch·seq per training step. Total time ${fixed((Date.now() - started) / 1000)} s.\n`,
   );

