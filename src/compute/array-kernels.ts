@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type {Blas} from './blas.js';
 import {outputArray} from './buffer-pool.js';
-import {splitWork} from './helper-thread.js';
+import {shareWork} from './helper-thread.js';
 import {mainStaged} from './staged-simd.js';
 import {BINARY_OPS, binaryEqual} from './vector-ops.js';
 
@@ -103,10 +103,10 @@ function binary(op: Op, stock: tf.KernelFunc): tf.KernelFunc {
     if (size(a.shape) === n && size(b.shape) === n) {
       // Equal shapes (residual additions, gradient sums): split with the helper thread when large.
       const [A, B, code, simd] = [values(a), values(b), BINARY_OPS.indexOf(op), mainStaged()];
-      splitWork(
+      shareWork(
         n, MIN_SPLIT, [A, B, out],
         (_, from, to) => (simd ? simd.binaryEqual(code, A, B, out, from, to) : binaryEqual(code, A, B, out, from, to)),
-        (from, to) => ['binaryEqual', [code, A, B, out, from, to]],
+        'binaryEqual', [code, A, B, out], 4,
       );
     } else if (size(a.shape) === n && (size(b.shape) === 1 || isTrailing(b.shape, shape))) {
       run(op, values(a), values(b), out);

@@ -8,13 +8,14 @@
  * [P, P + S) of the scores), the second accumulating where both add into one output. Measured on
  * blas, config b pt2: the per-head copies of the general kernel took ~5% of a step.
  *
- * The (example, head) pairs are split between the main thread and the helper thread when it is
- * up and every array is in shared memory (helper-thread.ts): each runs its half of the loops of
- * attention-pairs.ts on one OpenBLAS thread, with scratch arrays of its own.
+ * The (example, head) pairs are shared between the main thread and the helper thread when it is
+ * up and every array is in shared memory (helper-thread.ts `shareWork`): each claims chunks of
+ * pairs and runs the loops of attention-pairs.ts on them on one OpenBLAS thread, with scratch
+ * arrays of its own.
  */
 import type * as tf from '@tensorflow/tfjs';
 import {backwardPairs, forwardPairs, shapeArgs, zeroColumns, type AttentionShape} from './attention-pairs.js';
-import {splitWork} from './helper-thread.js';
+import {shareWork} from './helper-thread.js';
 import type {KernelMemory} from './kernels.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -49,10 +50,10 @@ export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: T
   const f = (t: TensorInfo | undefined) => (t ? mem.f32(t) : undefined);
   const arrays = {qkv: mem.f32(src.qkv), prefixKey: f(src.prefixKey), prefixValue: f(src.prefixValue), mask: PM, probs: mem.f32(probs), context: mem.f32(context)};
   const theirDropped = f(dropped?.[1]);
-  splitWork(
+  shareWork(
     B * H, MIN_PAIRS, [...Object.values(arrays), theirDropped],
     (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to),
-    (from, to) => ['attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, arrays.probs, arrays.context, theirDropped, from, to]],
+    'attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, arrays.probs, arrays.context, theirDropped],
   );
   for (const t of [paddedMask, ...(dropped ?? [])]) mem.free(t);
   return [context, probs];
@@ -73,13 +74,11 @@ export function attentionBackwardStrided(mem: KernelMemory, src: Sources, dConte
     dqkv: mem.f32(dqkv), dPrefixKey: f(dPrefixKey), dPrefixValue: f(dPrefixValue),
   };
   const [theirDP, theirDropped] = [mem.f32(dP[1]), f(dropped?.[1])];
-  splitWork(
+  shareWork(
     B * H, MIN_PAIRS, [...Object.values(arrays), theirDP, theirDropped],
     (oneThread, from, to) => backwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dP: mem.f32(dP[0]), dropped: f(dropped?.[0])}, from, to),
-    (from, to) => [
-      'attentionBackward',
-      [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, arrays.dContext, arrays.probs, arrays.dqkv, arrays.dPrefixKey, arrays.dPrefixValue, theirDP, theirDropped, from, to],
-    ],
+    'attentionBackward',
+    [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, arrays.dContext, arrays.probs, arrays.dqkv, arrays.dPrefixKey, arrays.dPrefixValue, theirDP, theirDropped],
   );
   for (const t of [...dP, ...(dropped ?? [])]) mem.free(t);
   return dPrefixKey ? [dqkv, dPrefixKey, dPrefixValue!] : [dqkv];

@@ -23,13 +23,22 @@ import type {MessagePort} from 'node:worker_threads';
 import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
 import {bindSgemm, findBlas, threadBudget} from './blas.js';
 import {StagedSimd, type VectorOps} from './staged-simd.js';
+import {RANGE_CALLS, type RangeCall} from './vector-ranges.js';
 import * as ops from './vector-ops.js';
-import {awaitJob, FIRST_FREE_WORD, postJob, serveJobs, startWorker, workerReady} from './worker-jobs.js';
+import {awaitCount, awaitJob, FIRST_FREE_WORD, postJob, serveJobs, startWorker, workerReady} from './worker-jobs.js';
 
 /** Control words after worker-jobs.ts's own. */
 const FAILED = FIRST_FREE_WORD;
 const KIND = FIRST_FREE_WORD + 1;
-const CONTROL_WORDS = FIRST_FREE_WORD + 2;
+/** A shared call (`share`): its range [FROM, TO) in chunks of STEP (0: not shared), the next chunk to claim, the chunks the helper finished. */
+const RANGE_FROM = FIRST_FREE_WORD + 2;
+const RANGE_TO = FIRST_FREE_WORD + 3;
+const RANGE_STEP = FIRST_FREE_WORD + 4;
+const CLAIM = FIRST_FREE_WORD + 5;
+const HELPER_DONE = FIRST_FREE_WORD + 6;
+const CONTROL_WORDS = FIRST_FREE_WORD + 7;
+/** Added to HELPER_DONE by a failing helper, so that the main thread stops waiting. */
+const FAILED_CHUNKS = 1 << 28;
 /** Argument slots (Float64Array): per argument a tag and up to three numbers. */
 const MAX_ARGS = 24;
 const SLOT = 4;
@@ -46,10 +55,11 @@ export type VectorMethod = keyof VectorOps;
  * or vector-ops.ts's AdamW update and squared sum (optimizer-kernel.ts) and equal-shape
  * element-wise ops (array-kernels.ts).
  */
-export type HelperCall = VectorMethod | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum' | 'binaryEqual';
+export type HelperCall = VectorMethod | RangeCall | 'attentionForward' | 'attentionBackward' | 'adamWRange' | 'squaredSum' | 'binaryEqual';
 const CALLS: HelperCall[] = [
   'gelu', 'geluSlope', 'dropoutRows', 'softmaxRows', 'softmaxGradRows', 'layerNormRows', 'layerNormGradRows', 'residualLayerNormRows',
   'attentionForward', 'attentionBackward', 'adamWRange', 'squaredSum', 'binaryEqual',
+  ...(Object.keys(RANGE_CALLS) as RangeCall[]),
 ];
 const VECTOR_METHODS = CALLS.slice(0, 8) as VectorMethod[];
 
@@ -78,6 +88,8 @@ export class HelperThread {
   private nextId = 1;
   private seq = 0;
   private pending = false;
+  /** A shared call returned before the helper said it was done with it: wait before the next. */
+  private unacknowledged = false;
 
   constructor() {
     const workerData: Omit<HelperData, 'port'> = {
@@ -92,9 +104,13 @@ export class HelperThread {
     return workerReady(this.control) && !this.pending;
   }
 
-  /** Starts `method(...args)` on the helper; `wait` must follow before the results are used. */
-  start(method: HelperCall, args: Arg[]): void {
-    if (args.length > MAX_ARGS) throw new Error(`helper call ${method}: ${args.length} arguments, at most ${MAX_ARGS}`);
+  /**
+   * Starts `method(...args)` on the helper (with `range`: its chunks, see `share`); `wait` must
+   * follow before the results are used.
+   */
+  start(method: HelperCall, args: Arg[], range?: {from: number; to: number; step: number}): void {
+    if (this.unacknowledged) this.wait();
+    if (args.length + (range ? 2 : 0) > MAX_ARGS) throw new Error(`helper call ${method}: ${args.length} arguments, at most ${MAX_ARGS}`);
     const a = this.args;
     args.forEach((arg, i) => {
       const at = i * SLOT;
@@ -105,8 +121,43 @@ export class HelperThread {
     });
     const c = this.control;
     c[KIND] = CALLS.indexOf(method) | (args.length << 8);
+    [c[RANGE_FROM], c[RANGE_TO], c[RANGE_STEP], c[CLAIM], c[HELPER_DONE]] = range ? [range.from, range.to, range.step, 0, 0] : [0, 0, 0, 0, 0];
+    c[FAILED] = 0;
     this.pending = true;
     postJob(c, ++this.seq);
+  }
+
+  /**
+   * Runs `method(...args, lo, hi)` over [from, to) in chunks of `step`, which this thread (`mine`)
+   * and the helper claim one at a time from a shared counter, and returns when every chunk is
+   * done. A helper that wakes late, or whose core the machine gives to something else, takes
+   * fewer chunks instead of holding this thread up: with two fixed halves the main thread waited
+   * 6–17 ms of a ~140 ms eval pass (config b) for the helper. The helper's final "done" is waited
+   * for before the next call, not here: by then it has long woken and found nothing left.
+   */
+  share(method: HelperCall, args: Arg[], from: number, to: number, step: number, mine: (lo: number, hi: number) => void): void {
+    const c = this.control;
+    const chunks = Math.ceil((to - from) / step);
+    this.start(method, args, {from, to, step});
+    let done = 0;
+    try {
+      for (let i = Atomics.add(c, CLAIM, 1); i < chunks; i = Atomics.add(c, CLAIM, 1)) {
+        const lo = from + i * step;
+        mine(lo, Math.min(to, lo + step));
+        done++;
+      }
+    } catch (error) {
+      Atomics.store(c, CLAIM, chunks);
+      this.wait();
+      throw error;
+    }
+    awaitCount(c, HELPER_DONE, chunks - done, 'blas helper thread');
+    this.pending = false;
+    this.unacknowledged = true;
+    if (c[FAILED]) {
+      this.wait();
+      throw new Error('the blas helper thread failed on a call');
+    }
   }
 
   /** Runs `method(...args)` on the helper while `mine` runs here; returns when both are done. */
@@ -122,6 +173,7 @@ export class HelperThread {
   /** Blocks until the started call is done. */
   wait(): void {
     this.pending = false;
+    this.unacknowledged = false;
     awaitJob(this.control, this.seq, 'blas helper thread');
     if (this.control[FAILED]) throw new Error('the blas helper thread failed on a call');
   }
@@ -175,6 +227,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
     adamWRange: (vec instanceof StagedSimd ? vec.adamWRange.bind(vec) : ops.adamWRange) as (...args: Arg[]) => void,
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,
     binaryEqual: (vec instanceof StagedSimd ? vec.binaryEqual.bind(vec) : ops.binaryEqual) as (...args: Arg[]) => void,
+    ...(Object.fromEntries(Object.entries(RANGE_CALLS).map(([name, f]) => [name, (...args: Arg[]) => (f as (vec: VectorOps, ...rest: Arg[]) => void)(vec, ...args)])) as Record<RangeCall, (...args: Arg[]) => void>),
     attentionBackward: (...args: Arg[]) => {
       const n = args as number[];
       const [qkv, prefixKey, prefixValue, dContext, probs, dqkv, dPrefixKey, dPrefixValue, dP, dropped] = args.slice(10, 20) as A[];
@@ -195,6 +248,7 @@ export function serveCalls(workerData: HelperData): void {
     else buffers.delete(m.id);
   };
   serveJobs(control, workerData.port, onMessage, () => {
+    const step = control[RANGE_STEP];
     try {
       const kind = control[KIND];
       const args: Arg[] = [];
@@ -205,12 +259,48 @@ export function serveCalls(workerData: HelperData): void {
         else if (tag === TAG_ARRAY) args.push(new Float32Array(buffers.get(a[at + 1])!, a[at + 2], a[at + 3]));
         else args.push(tag === TAG_NONE ? undefined : tag === TAG_TRUE);
       }
-      functions[CALLS[kind & 0xff]](...args);
-      control[FAILED] = 0;
+      const run = functions[CALLS[kind & 0xff]];
+      if (step === 0) {
+        run(...args);
+        return;
+      }
+      // A shared call: claim chunks until none is left (the main thread takes them too).
+      const [from, to] = [control[RANGE_FROM], control[RANGE_TO]];
+      const chunks = Math.ceil((to - from) / step);
+      for (let i = Atomics.add(control, CLAIM, 1); i < chunks; i = Atomics.add(control, CLAIM, 1)) {
+        const lo = from + i * step;
+        run(...args, lo, Math.min(to, lo + step));
+        Atomics.add(control, HELPER_DONE, 1);
+        Atomics.notify(control, HELPER_DONE);
+      }
     } catch {
       control[FAILED] = 1;
+      if (step > 0) {
+        Atomics.add(control, HELPER_DONE, FAILED_CHUNKS);
+        Atomics.notify(control, HELPER_DONE);
+      }
     }
   });
+}
+
+/**
+ * Runs a call over n items shared with the helper (HelperThread.share): chunks of `step` (a
+ * multiple of `align`; at least n/16) that either thread claims, `mine` told to keep its
+ * products on one thread, the helper calling `call(...args, lo, hi)`; or all of it here
+ * (`mine(false, 0, n)`) when the helper is off or busy starting, n is under `min`, or an array
+ * is not in shared memory.
+ */
+export function shareWork(
+  n: number, min: number, arrays: (Float32Array | undefined)[],
+  mine: (oneThread: boolean, from: number, to: number) => void, call: HelperCall, args: Arg[], align = 1, step = 1,
+): void {
+  const h = helper;
+  if (!h || !h.ready || n < min || !arrays.every((a) => !a || isShared(a))) {
+    mine(false, 0, n);
+    return;
+  }
+  const chunk = Math.ceil(Math.max(step, Math.ceil(n / 16)) / align) * align;
+  h.share(call, args, 0, n, chunk, (lo, hi) => mine(true, lo, hi));
 }
 
 /**

@@ -11,7 +11,7 @@
  * the sum of squares of a gradient in one pass, without a squared copy.
  */
 import type * as tf from '@tensorflow/tfjs';
-import {splitWork} from './helper-thread.js';
+import {shareWork, splitWork} from './helper-thread.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
 import {mainStaged} from './staged-simd.js';
 import {adamWRange, squaredSum} from './vector-ops.js';
@@ -54,11 +54,11 @@ function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.Named
   const arrays = [p, g, m, v, outP, outM, outV].map((t) => mem.f32(t));
   const numbers = [beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale] as const;
   const [P, G, M, V, P2, M2, V2] = arrays;
-  splitWork(
+  shareWork(
     P.length, MIN_SPLIT, arrays,
     (_, from, to) => update(P, G, M, V, P2, M2, V2, ...numbers, from, to),
-    (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]],
-    // Halves on a multiple of 4: only the variable's last < 4 elements take the JS tail.
+    'adamWRange', [...arrays, ...numbers],
+    // Chunks on multiples of 4: only the variable's last < 4 elements take the JS tail.
     4,
   );
   return [outP, outM, outV];

@@ -1,9 +1,11 @@
 /**
- * The `blas` backend's row loops on two threads: each VectorOps call is split in two halves, the
- * second run by the helper thread (helper-thread.ts) while the main thread runs the first. The
- * halves are the same method on fewer rows (or, for flat loops, a shorter range), so the results
- * are bit-identical to one thread's, except LayerNorm's dγ and dβ, which are summed in two
- * partial sums and then added (a float rounding difference).
+ * The `blas` backend's row loops on two threads. GELU, dropout, LayerNorm and the residual
+ * LayerNorm are cut into chunks of rows (or elements) that the main thread and the helper thread
+ * (helper-thread.ts) claim as they go (vector-ranges.ts), so a late helper costs its share of the
+ * work rather than a wait; softmax and the LayerNorm gradient are split in two fixed halves, the
+ * second run by the helper. A chunk or half is the same method on fewer rows, so the results are
+ * bit-identical to one thread's, except LayerNorm's dγ and dβ, which are summed in two partial
+ * sums and then added (a float rounding difference).
  *
  * A call runs on the main thread alone when it is small (under MIN_ELEMENTS, where the helper's
  * wake-up costs more than the half it saves), when the helper is not ready, or when an output
@@ -12,6 +14,7 @@
  */
 import {helperThread, isShared, type Arg, type HelperThread, type VectorMethod} from './helper-thread.js';
 import type {VectorOps} from './staged-simd.js';
+import {RANGE_CALLS, type RangeCall} from './vector-ranges.js';
 
 /** Elements below which a call stays on the main thread. */
 const MIN_ELEMENTS = 1 << 15;
@@ -49,6 +52,20 @@ export class ParallelVec implements VectorOps {
     return copy;
   }
 
+  /**
+   * Runs RANGE_CALLS[call](inner, ...args, lo, hi) over [from, to) in chunks (at least 1/16 of it,
+   * a multiple of `align`) that this thread and the helper claim as they go (HelperThread.share).
+   */
+  private shareRange(call: RangeCall, args: Arg[], from: number, to: number, align: number): void {
+    const step = Math.ceil(Math.ceil((to - from) / 16) / align) * align;
+    const run = RANGE_CALLS[call] as (vec: VectorOps, ...rest: Arg[]) => void;
+    try {
+      this.helper.share(call, args, from, to, step, (lo, hi) => run(this.inner, ...args, lo, hi));
+    } finally {
+      this.staged = 0;
+    }
+  }
+
   /** Runs `method(...theirs)` on the helper and `mine` here, and returns when both are done. */
   private split(method: VectorMethod, theirs: Arg[], mine: () => void): void {
     try {
@@ -60,30 +77,19 @@ export class ParallelVec implements VectorOps {
 
   gelu(x: Float32Array, y: Float32Array, from: number, to: number, approximate: boolean): void {
     if (!this.splits(to - from, x, y)) return this.inner.gelu(x, y, from, to, approximate);
-    const mid = from + (((to - from) >> 1) & ~3);
-    this.split('gelu', [x, y, mid, to, approximate], () => this.inner.gelu(x, y, from, mid, approximate));
+    this.shareRange('geluRange', [x, y, approximate], from, to, 4);
   }
 
   geluSlope(x: Float32Array, y: Float32Array, g: Float32Array, from: number, to: number, approximate: boolean): void {
     if (!this.splits(to - from, x, y, g)) return this.inner.geluSlope(x, y, g, from, to, approximate);
-    const mid = from + (((to - from) >> 1) & ~3);
-    this.split('geluSlope', [x, y, g, mid, to, approximate], () => this.inner.geluSlope(x, y, g, from, mid, approximate));
+    this.shareRange('geluSlopeRange', [x, y, g, approximate], from, to, 4);
   }
 
   dropoutRows(x: Float32Array, xOffset: number, y: Float32Array, yOffset: number, rows: number, width: number, indexStride: number, seed: number, rate: number, index0: number): void {
     if (!this.splits(rows * width, x, y)) return this.inner.dropoutRows(x, xOffset, y, yOffset, rows, width, indexStride, seed, rate, index0);
-    if (rows === 1) {
-      // A flat run: mask indices continue along it.
-      const mid = (width >> 1) & ~3;
-      this.split('dropoutRows', [x, xOffset + mid, y, yOffset + mid, 1, width - mid, 0, seed, rate, index0 + mid], () =>
-        this.inner.dropoutRows(x, xOffset, y, yOffset, 1, mid, 0, seed, rate, index0),
-      );
-      return;
-    }
-    const r = rows >> 1;
-    this.split('dropoutRows', [x, xOffset + r * width, y, yOffset + r * width, rows - r, width, indexStride, seed, rate, index0 + r * indexStride], () =>
-      this.inner.dropoutRows(x, xOffset, y, yOffset, r, width, indexStride, seed, rate, index0),
-    );
+    // A flat run (mask indices continue along it) by elements, else by rows.
+    if (rows === 1) this.shareRange('dropoutFlatRange', [x, xOffset, y, yOffset, seed, rate, index0], 0, width, 4);
+    else this.shareRange('dropoutRowsRange', [x, xOffset, y, yOffset, width, indexStride, seed, rate, index0], 0, rows, 1);
   }
 
   softmaxRows(x: Float32Array, offset: number, rows: number, width: number, mask: Float32Array, maskOffset: number): void {
@@ -109,11 +115,7 @@ export class ParallelVec implements VectorOps {
       this.staged = 0;
       return this.inner.layerNormRows(x, gamma, beta, y, mean, rstd, rows, width, eps);
     }
-    const r = rows >> 1;
-    const o = r * width;
-    this.split('layerNormRows', [x.subarray(o), g, b, y.subarray(o), mean.subarray(r), rstd.subarray(r), rows - r, width, eps], () =>
-      this.inner.layerNormRows(x, gamma, beta, y, mean, rstd, r, width, eps),
-    );
+    this.shareRange('layerNormRange', [x, g, b, y, mean, rstd, width, eps], 0, rows, 1);
   }
 
   residualLayerNormRows(
@@ -127,11 +129,7 @@ export class ParallelVec implements VectorOps {
       this.staged = 0;
       return this.inner.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, rows, width, eps, rate, seed, index0);
     }
-    const r = rows >> 1;
-    const o = r * width;
-    this.split('residualLayerNormRows', [a.subarray(o), res.subarray(o), g, b, y.subarray(o), sum?.subarray(o), mean.subarray(r), rstd.subarray(r), rows - r, width, eps, rate, seed, index0 + o], () =>
-      this.inner.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, r, width, eps, rate, seed, index0),
-    );
+    this.shareRange('residualLayerNormRange', [a, res, g, b, y, sum, mean, rstd, width, eps, rate, seed, index0], 0, rows, 1);
   }
 
   layerNormGradRows(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, width: number): void {

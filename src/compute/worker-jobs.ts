@@ -86,6 +86,15 @@ export function awaitJob(control: Int32Array, seq: number, worker: string): void
   }
 }
 
+/** Main thread: blocks until control[word] reaches `target`; throws naming `worker` if it stops responding. */
+export function awaitCount(control: Int32Array, word: number, target: number, worker: string): void {
+  const until = Date.now() + JOB_TIMEOUT_MS;
+  for (let now = Atomics.load(control, word); now < target; now = Atomics.load(control, word)) {
+    if (Atomics.load(control, STATE) === STATE_FAILED || Date.now() > until) throw new Error(`the ${worker} stopped responding`);
+    Atomics.wait(control, word, now, 1000);
+  }
+}
+
 /** Worker: says it is up, then runs jobs forever, reading queued port messages before each. */
 export function serveJobs(control: Int32Array, port: MessagePort, onMessage: (message: unknown) => void, run: () => void): void {
   Atomics.store(control, STATE, STATE_READY);

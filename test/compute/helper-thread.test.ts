@@ -1,8 +1,9 @@
 /**
  * The blas backend's helper thread (helper-thread.ts) against the main thread alone: every
- * VectorOps method split in two (parallel-vec.ts) on arrays in shared memory, large enough to be
- * split, with odd row counts and widths; and attention's (example, head) pairs, half of them
- * run by the helper (attention-pairs.ts), with a prefix, padding and dropout. The helper's half
+ * VectorOps method split in two or shared in chunks (parallel-vec.ts) on arrays in shared memory,
+ * large enough to be split, with odd row counts and widths; attention's (example, head) pairs,
+ * half of them run by the helper (attention-pairs.ts), with a prefix, padding and dropout; and
+ * the shared-call protocol itself (chunks taken by both threads, a failure on the helper). The helper's half
  * must be written (outputs start as NaN) and equal what the main thread alone computes.
  * LayerNorm's dγ and dβ are two partial sums added, so they agree to float rounding; everything
  * else bit for bit.
@@ -15,7 +16,7 @@ import {helperThread} from '../../src/compute/helper-thread.js';
 import {ParallelVec} from '../../src/compute/parallel-vec.js';
 import {StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
 import * as ops from '../../src/compute/vector-ops.js';
-import {splitWork} from '../../src/compute/helper-thread.js';
+import {shareWork, splitWork} from '../../src/compute/helper-thread.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 
 const single: VectorOps = StagedSimd.create() ?? ops;
@@ -195,7 +196,7 @@ test('attention pairs run by the helper thread equal those of the main thread, f
   assert.ok(one.dPrefixKey.some((x) => Math.abs(x) > 1e-3), 'the prefix gets a gradient');
 });
 
-test('an AdamW update, equal-shape element-wise ops and a squared sum split with the helper thread equal the main thread alone', {skip}, async () => {
+test('an AdamW update and equal-shape element-wise ops shared with the helper thread, and a squared sum split with it, equal the main thread alone', {skip}, async () => {
   await twoThreads();
   const count = 200_003;
   const rng = mulberry32(17);
@@ -207,7 +208,7 @@ test('an AdamW update, equal-shape element-wise ops and a squared sum split with
     // The update the AdamW kernel runs: SIMD (staged) where there is SIMD, as the helper does.
     const adamW = (single instanceof StagedSimd ? single.adamWRange.bind(single) : ops.adamWRange) as (...a: unknown[]) => void;
     const run = (from: number, to: number) => adamW(...arrays, ...numbers, from, to);
-    if (split) splitWork(count, 1, arrays, (_, from, to) => run(from, to), (from, to) => ['adamWRange', [...arrays, ...numbers, from, to]], 4);
+    if (split) shareWork(count, 1, arrays, (_, from, to) => run(from, to), 'adamWRange', [...arrays, ...numbers], 4);
     else run(0, count);
     return outs;
   };
@@ -216,7 +217,7 @@ test('an AdamW update, equal-shape element-wise ops and a squared sum split with
   for (let op = 0; op < ops.BINARY_OPS.length; op++) {
     const [one, two] = [shared(count), shared(count)];
     ops.binaryEqual(op, p, v, one, 0, count);
-    splitWork(count, 1, [p, v, two], (_, from, to) => ops.binaryEqual(op, p, v, two, from, to), (from, to) => ['binaryEqual', [op, p, v, two, from, to]]);
+    shareWork(count, 1, [p, v, two], (_, from, to) => ops.binaryEqual(op, p, v, two, from, to), 'binaryEqual', [op, p, v, two], 4);
     assertSame(two, one, ops.BINARY_OPS[op]);
   }
   const theirs = shared(1);
@@ -226,4 +227,43 @@ test('an AdamW update, equal-shape element-wise ops and a squared sum split with
   ops.squaredSum(g, 0, count, all, 0);
   assert.ok(theirs[0] > 0, 'the helper summed its half');
   assert.ok(Math.abs(mine[0] + theirs[0] - all[0]) <= 1e-6 * all[0], `${mine[0] + theirs[0]} vs ${all[0]}`);
+});
+
+/** Blocks this thread for `ms` milliseconds. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+test('a shared call: the helper takes chunks, each chunk is computed once, and the result is one thread\'s', {skip}, async () => {
+  await twoThreads();
+  const count = 128 * 1024;
+  const x = shared(count, Array.from(normalArray(mulberry32(19), count, 2)));
+  const [one, two] = [shared(count), shared(count)];
+  single.gelu(x, one, 0, count, false);
+  const taken: [number, number][] = [];
+  // This thread is slow (2 ms a chunk), so the helper, once awake, takes some of the 64 chunks.
+  helper!.share('geluRange', [x, two, false], 0, count, 2048, (lo, hi) => {
+    taken.push([lo, hi]);
+    single.gelu(x, two, lo, hi, false);
+    pause(2);
+  });
+  // (This thread may take none, if the helper is quicker to every claim.)
+  assert.ok(taken.length < 64, `this thread took all 64 chunks: the helper took none`);
+  assert.ok(taken.every(([lo, hi]) => lo % 2048 === 0 && hi - lo === 2048), 'whole chunks');
+  assertSame(two, one, 'gelu over chunks from both threads');
+});
+
+test('a chunk that fails on the helper fails the shared call, and the helper serves the next call', {skip}, async () => {
+  await twoThreads();
+  const rows = 128;
+  const x = shared(rows * 8, Array.from(normalArray(mulberry32(23), rows * 8, 1)));
+  // γ is not an array: layerNormRows throws on the helper. This thread's chunks do nothing, slowly.
+  assert.throws(
+    () => helper!.share('layerNormRange', [x, 5, 6, shared(rows * 8), shared(rows), shared(rows), 8, 1e-5], 0, rows, 1, () => pause(2)),
+    /helper thread failed/,
+  );
+  const [one, two] = [shared(rows * 8), shared(rows * 8)];
+  single.gelu(x, one, 0, rows * 8, false);
+  helper!.share('geluRange', [x, two, false], 0, rows * 8, 16, (lo, hi) => single.gelu(x, two, lo, hi, false));
+  assertSame(two, one, 'gelu after the failure');
 });
