@@ -6,10 +6,12 @@
  * thread each is faster than two at 128×144×64).
  *
  * How: the backend's output arrays live in SharedArrayBuffers (buffer-pool.ts), so a worker
- * thread can read and write them in place. A call is split in two halves by rows, elements or
- * (example, head) pairs: the helper runs the same function (its own StagedSimd, and cblas_sgemm
- * bound once more, on one OpenBLAS thread) on one half while the main thread runs the other, then
- * the main thread waits (Atomics.wait) until the helper is done.
+ * thread can read and write them in place. Most calls are shared (`share`, `shareWork`): cut
+ * into chunks of rows, elements or (example, head) pairs that both threads claim from a shared
+ * counter, the helper running the same function (its own StagedSimd, and cblas_sgemm bound once
+ * more, on one OpenBLAS thread) on its chunks; the main thread waits (Atomics.wait) only for
+ * chunks the helper has claimed. A few (LayerNorm's gradient, softmax, the squared sum, whose
+ * partial sums must not depend on who took what) are split in two fixed halves (`splitWork`).
  * No message is posted per call: the arguments go through a shared Float64Array, and an array
  * is named by the id of its buffer, sent to the helper once (MessagePort) and forgotten there
  * when the buffer is collected here (FinalizationRegistry).
