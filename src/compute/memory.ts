@@ -16,9 +16,12 @@
  *   moments (updated in place from the first step) and the gradient: 5×. The same activations
  *   as WASM (the output pool, buffer-pool.ts, keeps their arrays between steps), 5% for JS
  *   garbage not yet collected, plus the Node/tfjs/OpenBLAS baseline. Measured peak RSS (npm run
- *   bench on blas, one process per point, MiB):
- *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 2085, estimate 2032; ft 3719, estimate 3755
- *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3614, estimate 3372; ft 8433, estimate 8699
+ *   bench on blas, one process per point, median of two rounds, MiB):
+ *     BERT-base shape, batch 8, seq 128: pt2 (P 16) 1886, estimate 2032; ft 3564, estimate 3755
+ *     BERT-large shape, batch 4, seq 128: pt2 (P 16) 3325, estimate 3372; ft 8246, estimate 8699
+ *   These are after the residual LayerNorm kernel (one [tokens, h] tensor fewer per residual)
+ *   and GELU's kept slope (one [tokens, ffn] more per layer): the peaks fell 2–10% from the
+ *   previous points (2085, 3719, 3614, 8433), the estimate is unchanged and stays above them.
  *   The refusal leaves 15% of RAM for the system and other processes.
  * - other backends (tfjs-node): not estimated.
  */

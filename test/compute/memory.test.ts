@@ -42,10 +42,10 @@ const MB = 2 ** 20;
 test('the blas estimate matches the peak RSS measured at four points within 10%', () => {
   // npm run bench on the blas backend, one process per point (src/compute/memory.ts header).
   const CASES = [
-    {name: 'BERT-base pt2 batch 8', cfg: BASE, step: {method: 'pt2', batch: 8, seqLen: 128, promptLength: 16}, measuredMb: 2085},
-    {name: 'BERT-base ft batch 8', cfg: BASE, step: {method: 'ft', batch: 8, seqLen: 128, promptLength: 16}, measuredMb: 3719},
-    {name: 'BERT-large pt2 batch 4', cfg: LARGE, step: {method: 'pt2', batch: 4, seqLen: 128, promptLength: 16}, measuredMb: 3614},
-    {name: 'BERT-large ft batch 4', cfg: LARGE, step: {method: 'ft', batch: 4, seqLen: 128, promptLength: 16}, measuredMb: 8433},
+    {name: 'BERT-base pt2 batch 8', cfg: BASE, step: {method: 'pt2', batch: 8, seqLen: 128, promptLength: 16}, measuredMb: 1886},
+    {name: 'BERT-base ft batch 8', cfg: BASE, step: {method: 'ft', batch: 8, seqLen: 128, promptLength: 16}, measuredMb: 3564},
+    {name: 'BERT-large pt2 batch 4', cfg: LARGE, step: {method: 'pt2', batch: 4, seqLen: 128, promptLength: 16}, measuredMb: 3325},
+    {name: 'BERT-large ft batch 4', cfg: LARGE, step: {method: 'ft', batch: 4, seqLen: 128, promptLength: 16}, measuredMb: 8246},
   ];
   for (const c of CASES) {
     const mb = estimateJsMemoryBytes(c.cfg, c.step) / MB;
