@@ -40,36 +40,33 @@ export class StagedSimd implements VectorOps {
     return [r * CHUNK * 4, r * CHUNK];
   }
 
-  gelu(x: Float32Array, y: Float32Array, from: number, to: number, approximate: boolean): void {
-    if (approximate) return ops.gelu(x, y, from, to, true);
-    const [ax, ix] = this.region(0);
-    const [ay, iy] = this.region(1);
+  /**
+   * Elements [from, to) in chunks: each input copied into staging region 0, 1, … in turn, `run`
+   * on the chunk's length (region r's byte address is r·CHUNK·4), each output copied out of the
+   * region paired with it; the last n mod 4 elements go to `tail(i)` (the JS reference from i).
+   */
+  private flat(from: number, to: number, inputs: Float32Array[], outputs: [Float32Array, number][], run: (n: number) => void, tail: (i: number) => void): void {
     let i = from;
     for (; to - i >= 4; ) {
       const n = Math.min(CHUNK, (to - i) & ~3);
-      this.heap.set(x.subarray(i, i + n), ix);
-      this.simd.gelu(ax, ay, n);
-      y.set(this.heap.subarray(iy, iy + n), i);
+      inputs.forEach((a, r) => this.heap.set(a.subarray(i, i + n), this.region(r)[1]));
+      run(n);
+      for (const [out, r] of outputs) out.set(this.heap.subarray(r * CHUNK, r * CHUNK + n), i);
       i += n;
     }
-    ops.gelu(x, y, i, to, false);
+    tail(i);
+  }
+
+  gelu(x: Float32Array, y: Float32Array, from: number, to: number, approximate: boolean): void {
+    if (approximate) return ops.gelu(x, y, from, to, true);
+    const [ax, ay] = [this.region(0)[0], this.region(1)[0]];
+    this.flat(from, to, [x], [[y, 1]], (n) => this.simd.gelu(ax, ay, n), (i) => ops.gelu(x, y, i, to, false));
   }
 
   geluSlope(x: Float32Array, y: Float32Array, g: Float32Array, from: number, to: number, approximate: boolean): void {
     if (approximate) return ops.geluSlope(x, y, g, from, to, true);
-    const [ax, ix] = this.region(0);
-    const [ay, iy] = this.region(1);
-    const [ag, ig] = this.region(2);
-    let i = from;
-    for (; to - i >= 4; ) {
-      const n = Math.min(CHUNK, (to - i) & ~3);
-      this.heap.set(x.subarray(i, i + n), ix);
-      this.simd.geluSlope(ax, ay, ag, n);
-      y.set(this.heap.subarray(iy, iy + n), i);
-      g.set(this.heap.subarray(ig, ig + n), i);
-      i += n;
-    }
-    ops.geluSlope(x, y, g, i, to, false);
+    const [ax, ay, ag] = [0, 1, 2].map((r) => this.region(r)[0]);
+    this.flat(from, to, [x], [[y, 1], [g, 2]], (n) => this.simd.geluSlope(ax, ay, ag, n), (i) => ops.geluSlope(x, y, g, i, to, false));
   }
 
   /**
@@ -82,21 +79,12 @@ export class StagedSimd implements VectorOps {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     beta1: number, beta2: number, eps: number, decay: number, stepSize: number, biasCorrection2: number, gradScale: number, from: number, to: number,
   ): void {
-    const [[ap, ip], [ag, ig], [am, im], [av, iv]] = [0, 1, 2, 3].map((r) => this.region(r));
-    let i = from;
-    for (; to - i >= 4; ) {
-      const n = Math.min(CHUNK, (to - i) & ~3);
-      this.heap.set(p.subarray(i, i + n), ip);
-      this.heap.set(g.subarray(i, i + n), ig);
-      this.heap.set(m.subarray(i, i + n), im);
-      this.heap.set(v.subarray(i, i + n), iv);
-      this.simd.adamW(ap, ag, am, av, n, beta1, 1 - beta1, beta2, 1 - beta2, eps, decay, stepSize, 1 / biasCorrection2, gradScale);
-      pOut.set(this.heap.subarray(ip, ip + n), i);
-      mOut.set(this.heap.subarray(im, im + n), i);
-      vOut.set(this.heap.subarray(iv, iv + n), i);
-      i += n;
-    }
-    ops.adamWRange(p, g, m, v, pOut, mOut, vOut, beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale, i, to);
+    const [ap, ag, am, av] = [0, 1, 2, 3].map((r) => this.region(r)[0]);
+    this.flat(
+      from, to, [p, g, m, v], [[pOut, 0], [mOut, 2], [vOut, 3]],
+      (n) => this.simd.adamW(ap, ag, am, av, n, beta1, 1 - beta1, beta2, 1 - beta2, eps, decay, stepSize, 1 / biasCorrection2, gradScale),
+      (i) => ops.adamWRange(p, g, m, v, pOut, mOut, vOut, beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale, i, to),
+    );
   }
 
   /**
@@ -106,18 +94,8 @@ export class StagedSimd implements VectorOps {
    */
   binaryEqual(code: number, a: Float32Array, b: Float32Array, out: Float32Array, from: number, to: number): void {
     const run = [this.simd.binaryAdd, this.simd.binarySub, this.simd.binaryMultiply, this.simd.binaryRealDiv][code];
-    const [aa, ia] = this.region(0);
-    const [ab, ib] = this.region(1);
-    let i = from;
-    for (; to - i >= 4; ) {
-      const n = Math.min(CHUNK, (to - i) & ~3);
-      this.heap.set(a.subarray(i, i + n), ia);
-      this.heap.set(b.subarray(i, i + n), ib);
-      run(aa, ab, aa, n);
-      out.set(this.heap.subarray(ia, ia + n), i);
-      i += n;
-    }
-    ops.binaryEqual(code, a, b, out, i, to);
+    const [aa, ab] = [this.region(0)[0], this.region(1)[0]];
+    this.flat(from, to, [a, b], [[out, 0]], (n) => run(aa, ab, aa, n), (i) => ops.binaryEqual(code, a, b, out, i, to));
   }
 
   dropoutRows(x: Float32Array, xOffset: number, y: Float32Array, yOffset: number, rows: number, width: number, indexStride: number, seed: number, rate: number, index0: number): void {
