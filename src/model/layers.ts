@@ -17,6 +17,9 @@
  *   backend has no UnsortedSegmentSum kernel (the gradient tfjs would use for gather).
  * - Dropout masks come from a hash of (seed, element index) on the fast path, so the backward
  *   pass recomputes the mask instead of keeping it; the stock path uses tf.dropout.
+ * - GELU and the residual LayerNorm ask tfjs whether a gradient tape is recording
+ *   (`engine().state.gradientDepth`): only then do they keep what their backward pass reads
+ *   (GELU's slope, the residual sum and LayerNorm's statistics); an eval pass keeps nothing.
  */
 import * as tf from '@tensorflow/tfjs';
 import {fastKernels, KERNEL_NAMES, parallelMatMul, runKernel} from '../compute/kernels.js';
