@@ -8,6 +8,7 @@ import {createRequire} from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import {findBlas, threadBudget} from './blas.js';
+import {findDnnl} from './dnnl.js';
 import {helperStarted} from './helper-thread.js';
 import {initBackend, type BackendChoice} from './backend.js';
 
@@ -37,6 +38,8 @@ export interface DoctorReport {
   blas?: {path: string; vendor: string; version: string; config: string; threads: number};
   /** Why BLAS libraries were skipped (when none loaded, or before the one that did). */
   blasSkipped: string[];
+  /** oneDNN's version when it loads (the blas backend's GELU outside training, dnnl.ts), else null. */
+  dnnl: string | null;
   notes: string[];
   /** Threads computing: the BLAS library's on `blas`; WASM's main thread plus its matmul helper. */
   threads: number;
@@ -126,6 +129,7 @@ export async function diagnose(opts: {backend?: BackendChoice; gemm?: boolean; r
     tfBackend: info.tfName,
     ...(blas ? {blas: {path: blas.path, vendor: blas.vendor, version: blas.version, config: blas.config, threads: blas.threads}} : {}),
     blasSkipped: skipped,
+    dnnl: findDnnl()?.version ?? null,
     notes: info.notes,
     threads: info.blas?.threads ?? (info.tfName === 'wasm' ? Math.min(2, threadBudget()) : info.tfName === 'cpu' ? 1 : threadBudget()),
     cpu,
@@ -139,6 +143,8 @@ export function formatDoctor(r: DoctorReport): string[] {
   const lines = [`backend: ${r.backend}`];
   if (r.blas) lines.push(`BLAS: ${r.blas.path} (${r.blas.vendor}, ${r.blas.threads} thread${r.blas.threads === 1 ? '' : 's'})`, `BLAS config: ${r.blas.config}`);
   else lines.push(`BLAS: none (${r.blasSkipped.join('; ')})`);
+  const dnnlOff = process.env.PTV2_DNNL?.trim() === 'none' ? 'PTV2_DNNL=none' : 'not found; Debian/Ubuntu: apt-get install libdnnl2';
+  lines.push(r.dnnl ? `oneDNN: ${r.dnnl} (the blas backend's GELU outside training)` : `oneDNN: none (${dnnlOff})`);
   lines.push(
     `CPU: ${r.cpu.model}, ${r.cpu.cores} cores at ${r.cpu.mhz} MHz, ${r.cpu.simd} (${r.cpu.flopsPerCycle} fp32 flop/cycle): peak ≈ ${r.cpu.peakGflops.toFixed(0)} GFLOP/s`,
     `threads: ${r.threads} (PTV2_THREADS=${process.env.PTV2_THREADS ?? 'unset'})`,

@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import {outputArray, poolOf} from './buffer-pool.js';
 import type {ArrayGemm} from './attention-pairs.js';
 import {findBlas, type Blas} from './blas.js';
+import {findDnnl, type Dnnl} from './dnnl.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
 import {matMulHelper, type MatMulHelper} from './parallel-matmul.js';
 import {ParallelVec} from './parallel-vec.js';
@@ -66,6 +67,8 @@ export interface KernelMemory {
    * helper thread multiplies too (helper-thread.ts).
    */
   arrayGemm?(oneThread: boolean): ArrayGemm;
+  /** `blas` only: oneDNN when it loads (dnnl.ts), for GELU without a gradient tape. */
+  readonly dnnl?: Dnnl | null;
   /**
    * `blas` only: a tensor sharing t's data (an output that is the input, updated in place), when
    * t's array belongs to t alone — one reference, from the pool, never read out or viewed
@@ -222,6 +225,7 @@ class CpuArrays implements KernelMemory {
 /** The `blas` backend's arrays (JS memory, as CPU) with the matrix products on cblas_sgemm. */
 class BlasArrays extends CpuArrays {
   override readonly vec: VectorOps = ParallelVec.wrap(mainStaged() ?? ops);
+  readonly dnnl = findDnnl();
 
   constructor(backend: CpuBackend, readonly blas: Blas) {
     super(backend);
@@ -293,6 +297,10 @@ function gelu(mem: KernelMemory, {x}: Inputs, {approximate, slope}: Attrs): Tens
     if (n4 > 0) mem.simd!.geluSlope(mem.address(x!), mem.address(out), mem.address(g), n4);
     mem.vec.geluSlope(mem.f32(x!), mem.f32(out), mem.f32(g), n4, n, approximate as boolean);
     return [out, g];
+  }
+  if (mem.dnnl && !approximate) {
+    mem.dnnl.gelu(mem.f32(x!).subarray(0, n), mem.f32(out).subarray(0, n));
+    return out;
   }
   if (n4 > 0) mem.simd!.gelu(mem.address(x!), mem.address(out), n4);
   mem.vec.gelu(mem.f32(x!), mem.f32(out), n4, n, approximate as boolean);

@@ -9,9 +9,11 @@ import {spawnSync} from 'node:child_process';
 import path from 'node:path';
 import {cpuInfo, simdOf} from '../../src/compute/doctor.js';
 import {requireBlas} from '../helpers/blas.js';
+import {requireDnnl} from '../helpers/dnnl.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/run.js');
 const {blas, skip} = requireBlas();
+const {dnnl} = requireDnnl();
 
 function doctor(args: string[], env: Record<string, string> = {}) {
   const {PTV2_BACKEND: _, ...inherited} = process.env;
@@ -45,6 +47,7 @@ test('ptv2 doctor --json reports the blas backend, the library and GEMM speed', 
   assert.equal(report.tfBackend, 'blas');
   assert.equal(report.blas.path, blas!.path);
   assert.match(report.blas.config, /^OpenBLAS \d/);
+  if (dnnl) assert.equal(report.dnnl, dnnl.version);
   assert.equal(report.threads, blas!.threads);
   assert.deepEqual(Object.keys(report.native).sort(), ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']);
   assert.deepEqual(report.gemm.map((g: {shape: string}) => g.shape), ['1024×1024×1024', '1024×768×3072']);
@@ -63,15 +66,17 @@ test('ptv2 doctor prints the backend, library, threads and self-test lines', {sk
   assert.match(r.stdout, /^backend: blas \(OpenBLAS [\d.]+, 1 thread\)$/m);
   assert.match(r.stdout, /^BLAS config: OpenBLAS /m);
   assert.match(r.stdout, /^threads: 1 \(PTV2_THREADS=1\)$/m);
+  assert.match(r.stdout, dnnl ? /^oneDNN: oneDNN 2\.\d+\.\d+ \(the blas backend's GELU outside training\)$/m : /^oneDNN: none \(not found/m);
   assert.match(r.stdout, /^CPU: .* peak ≈ \d+ GFLOP\/s$/m);
   assert.match(r.stdout, /^GEMM 1024×768×3072: [\d.]+ ms, [\d.]+ GFLOP\/s \(\d+% of peak\)$/m);
 });
 
 test('PTV2_BLAS=none: doctor reports WASM and why no BLAS loaded', () => {
-  const r = doctor(['--json', '--no-gemm'], {PTV2_BLAS: 'none'});
+  const r = doctor(['--json', '--no-gemm'], {PTV2_BLAS: 'none', PTV2_DNNL: 'none'});
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.equal(report.backend, 'wasm');
+  assert.equal(report.dnnl, null);
   assert.equal(report.blas, undefined);
   assert.deepEqual(report.blasSkipped, ['PTV2_BLAS=none']);
   assert.deepEqual(report.gemm, []);
