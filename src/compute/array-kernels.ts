@@ -18,8 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import type {Blas} from './blas.js';
 import {outputArray} from './buffer-pool.js';
 import {shareWork} from './helper-thread.js';
-import {mainStaged} from './staged-simd.js';
-import {BINARY_OPS, binaryEqual} from './vector-ops.js';
+import {mainFlatOps} from './staged-simd.js';
+import {BINARY_OPS} from './vector-ops.js';
 
 /** Elements below which an equal-shape op stays on the main thread. */
 const MIN_SPLIT = 1 << 16;
@@ -102,10 +102,10 @@ function binary(op: Op, stock: tf.KernelFunc): tf.KernelFunc {
     const out = outputArray(args.backend, n);
     if (size(a.shape) === n && size(b.shape) === n) {
       // Equal shapes (residual additions, gradient sums): split with the helper thread when large.
-      const [A, B, code, simd] = [values(a), values(b), BINARY_OPS.indexOf(op), mainStaged()];
+      const [A, B, code] = [values(a), values(b), BINARY_OPS.indexOf(op)];
       shareWork(
         n, MIN_SPLIT, [A, B, out],
-        (_, from, to) => (simd ? simd.binaryEqual(code, A, B, out, from, to) : binaryEqual(code, A, B, out, from, to)),
+        (_, from, to) => mainFlatOps().binaryEqual(code, A, B, out, from, to),
         'binaryEqual', [code, A, B, out], 4,
       );
     } else if (size(a.shape) === n && (size(b.shape) === 1 || isTrailing(b.shape, shape))) {

@@ -24,7 +24,7 @@
 import type {MessagePort} from 'node:worker_threads';
 import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
 import {bindSgemm, findBlas, threadBudget} from './blas.js';
-import {StagedSimd, type VectorOps} from './staged-simd.js';
+import {flatOps, StagedSimd, type VectorOps} from './staged-simd.js';
 import {RANGE_CALLS, type RangeCall} from './vector-ranges.js';
 import * as ops from './vector-ops.js';
 import {awaitCount, awaitJob, FIRST_FREE_WORD, postJob, serveJobs, startWorker, workerReady} from './worker-jobs.js';
@@ -207,7 +207,8 @@ export class HelperThread {
 
 /** The helper's functions by call, on its own StagedSimd and (bound on first use) cblas_sgemm. */
 function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...args: Arg[]) => void> {
-  const vec: VectorOps = StagedSimd.create() ?? ops;
+  const staged = StagedSimd.create() ?? null;
+  const vec: VectorOps = staged ?? ops;
   let gemm: ArrayGemm | undefined;
   const arrayGemm = (): ArrayGemm => {
     if (gemm) return gemm;
@@ -226,9 +227,8 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
       const [qkv, prefixKey, prefixValue, mask, probs, context, dropped] = args.slice(10, 17) as A[];
       forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18]);
     },
-    adamWRange: (vec instanceof StagedSimd ? vec.adamWRange.bind(vec) : ops.adamWRange) as (...args: Arg[]) => void,
+    ...(flatOps(staged) as unknown as Record<'adamWRange' | 'binaryEqual', (...args: Arg[]) => void>),
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,
-    binaryEqual: (vec instanceof StagedSimd ? vec.binaryEqual.bind(vec) : ops.binaryEqual) as (...args: Arg[]) => void,
     ...(Object.fromEntries(Object.entries(RANGE_CALLS).map(([name, f]) => [name, (...args: Arg[]) => (f as (vec: VectorOps, ...rest: Arg[]) => void)(vec, ...args)])) as Record<RangeCall, (...args: Arg[]) => void>),
     attentionBackward: (...args: Arg[]) => {
       const n = args as number[];
@@ -285,24 +285,27 @@ export function serveCalls(workerData: HelperData): void {
   });
 }
 
+/** The chunk a shared call over n items is cut into: 1/16 of it, rounded up to a multiple of `align`. */
+export function chunkOf(n: number, align: number): number {
+  return Math.ceil(Math.ceil(n / 16) / align) * align;
+}
+
 /**
- * Runs a call over n items shared with the helper (HelperThread.share): chunks of `step` (a
- * multiple of `align`; at least n/16) that either thread claims, `mine` told to keep its
- * products on one thread, the helper calling `call(...args, lo, hi)`; or all of it here
- * (`mine(false, 0, n)`) when the helper is off or busy starting, n is under `min`, or an array
- * is not in shared memory.
+ * Runs a call over n items shared with the helper (HelperThread.share): chunks (`chunkOf`) that
+ * either thread claims, `mine` told to keep its products on one thread, the helper calling
+ * `call(...args, lo, hi)`; or all of it here (`mine(false, 0, n)`) when the helper is off or busy
+ * starting, n is under `min`, or an array is not in shared memory.
  */
 export function shareWork(
   n: number, min: number, arrays: (Float32Array | undefined)[],
-  mine: (oneThread: boolean, from: number, to: number) => void, call: HelperCall, args: Arg[], align = 1, step = 1,
+  mine: (oneThread: boolean, from: number, to: number) => void, call: HelperCall, args: Arg[], align = 1,
 ): void {
   const h = helper;
   if (!h || !h.ready || n < min || !arrays.every((a) => !a || isShared(a))) {
     mine(false, 0, n);
     return;
   }
-  const chunk = Math.ceil(Math.max(step, Math.ceil(n / 16)) / align) * align;
-  h.share(call, args, 0, n, chunk, (lo, hi) => mine(true, lo, hi));
+  h.share(call, args, 0, n, chunkOf(n, align), (lo, hi) => mine(true, lo, hi));
 }
 
 /**

@@ -13,8 +13,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import {shareWork, splitWork} from './helper-thread.js';
 import {KERNEL_NAMES, registerKernel, type KernelMemory} from './kernels.js';
-import {mainStaged} from './staged-simd.js';
-import {adamWRange, squaredSum} from './vector-ops.js';
+import {mainFlatOps} from './staged-simd.js';
+import {squaredSum} from './vector-ops.js';
 
 export interface AdamWAttrs {
   beta1: number;
@@ -33,13 +33,6 @@ export interface AdamWAttrs {
 /** Elements below which the update stays on the main thread. */
 const MIN_SPLIT = 1 << 16;
 
-/** The update's SIMD loop (staged-simd.ts), or the JS reference where WebAssembly SIMD is missing. */
-const update: typeof adamWRange = (...args) => {
-  const simd = mainStaged();
-  if (simd) simd.adamWRange(...args);
-  else adamWRange(...args);
-};
-
 function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo[] {
   const {p, g, m, v} = inputs as Record<string, tf.TensorInfo>;
   const {beta1, beta2, eps, decay, stepSize, biasCorrection2, gradScale = 1} = attrs as unknown as AdamWAttrs;
@@ -56,7 +49,7 @@ function adamW(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.Named
   const [P, G, M, V, P2, M2, V2] = arrays;
   shareWork(
     P.length, MIN_SPLIT, arrays,
-    (_, from, to) => update(P, G, M, V, P2, M2, V2, ...numbers, from, to),
+    (_, from, to) => mainFlatOps().adamWRange(P, G, M, V, P2, M2, V2, ...numbers, from, to),
     'adamWRange', [...arrays, ...numbers],
     // Chunks on multiples of 4: only the variable's last < 4 elements take the JS tail.
     4,

@@ -12,7 +12,7 @@
  * (or a large input) is not in shared memory. Small read-only operands that are not shared (a
  * frozen LayerNorm's γ and β) are copied into a shared staging array first.
  */
-import {helperThread, isShared, type Arg, type HelperThread, type VectorMethod} from './helper-thread.js';
+import {chunkOf, helperThread, isShared, type Arg, type HelperThread, type VectorMethod} from './helper-thread.js';
 import type {VectorOps} from './staged-simd.js';
 import {RANGE_CALLS, type RangeCall} from './vector-ranges.js';
 
@@ -53,14 +53,25 @@ export class ParallelVec implements VectorOps {
   }
 
   /**
-   * Runs RANGE_CALLS[call](inner, ...args, lo, hi) over [from, to) in chunks (at least 1/16 of it,
-   * a multiple of `align`) that this thread and the helper claim as they go (HelperThread.share).
+   * The read-only operands `params` (γ, β, a mask row; `width` floats each) as the helper can read
+   * them — shared already, or copied into the staging array — when a call of n elements over
+   * `arrays` goes to two threads; else undefined, with the staging array emptied.
+   */
+  private twoThreads(n: number, arrays: Float32Array[], params: Float32Array[], width: number): Float32Array[] | undefined {
+    const shared = this.splits(n, ...arrays) ? params.map((p) => this.share(p, width)) : [];
+    if (shared.length === params.length && shared.every((p) => p !== undefined)) return shared as Float32Array[];
+    this.staged = 0;
+    return undefined;
+  }
+
+  /**
+   * Runs RANGE_CALLS[call](inner, ...args, lo, hi) over [from, to) in chunks (`chunkOf`) that this
+   * thread and the helper claim as they go (HelperThread.share).
    */
   private shareRange(call: RangeCall, args: Arg[], from: number, to: number, align: number): void {
-    const step = Math.ceil(Math.ceil((to - from) / 16) / align) * align;
     const run = RANGE_CALLS[call] as (vec: VectorOps, ...rest: Arg[]) => void;
     try {
-      this.helper.share(call, args, from, to, step, (lo, hi) => run(this.inner, ...args, lo, hi));
+      this.helper.share(call, args, from, to, chunkOf(to - from, align), (lo, hi) => run(this.inner, ...args, lo, hi));
     } finally {
       this.staged = 0;
     }
@@ -93,8 +104,9 @@ export class ParallelVec implements VectorOps {
   }
 
   softmaxRows(x: Float32Array, offset: number, rows: number, width: number, mask: Float32Array, maskOffset: number): void {
-    const m = this.splits(rows * width, x) ? this.share(mask.subarray(maskOffset, maskOffset + width), width) : undefined;
-    if (!m) return this.inner.softmaxRows(x, offset, rows, width, mask, maskOffset);
+    const params = this.twoThreads(rows * width, [x], [mask.subarray(maskOffset, maskOffset + width)], width);
+    if (!params) return this.inner.softmaxRows(x, offset, rows, width, mask, maskOffset);
+    const [m] = params;
     const r = rows >> 1;
     this.split('softmaxRows', [x, offset + r * width, rows - r, width, m, 0], () => this.inner.softmaxRows(x, offset, r, width, mask, maskOffset));
   }
@@ -108,13 +120,9 @@ export class ParallelVec implements VectorOps {
   }
 
   layerNormRows(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, width: number, eps: number): void {
-    const ready = this.splits(rows * width, x, y, mean, rstd);
-    const g = ready ? this.share(gamma, width) : undefined;
-    const b = g ? this.share(beta, width) : undefined;
-    if (!g || !b) {
-      this.staged = 0;
-      return this.inner.layerNormRows(x, gamma, beta, y, mean, rstd, rows, width, eps);
-    }
+    const params = this.twoThreads(rows * width, [x, y, mean, rstd], [gamma, beta], width);
+    if (!params) return this.inner.layerNormRows(x, gamma, beta, y, mean, rstd, rows, width, eps);
+    const [g, b] = params;
     this.shareRange('layerNormRange', [x, g, b, y, mean, rstd, width, eps], 0, rows, 1);
   }
 
@@ -122,23 +130,16 @@ export class ParallelVec implements VectorOps {
     a: Float32Array, res: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, sum: Float32Array | undefined,
     mean: Float32Array, rstd: Float32Array, rows: number, width: number, eps: number, rate: number, seed: number, index0: number,
   ): void {
-    const ready = this.splits(rows * width, a, res, y, mean, rstd, ...(sum ? [sum] : []));
-    const g = ready ? this.share(gamma, width) : undefined;
-    const b = g ? this.share(beta, width) : undefined;
-    if (!g || !b) {
-      this.staged = 0;
-      return this.inner.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, rows, width, eps, rate, seed, index0);
-    }
+    const params = this.twoThreads(rows * width, [a, res, y, mean, rstd, ...(sum ? [sum] : [])], [gamma, beta], width);
+    if (!params) return this.inner.residualLayerNormRows(a, res, gamma, beta, y, sum, mean, rstd, rows, width, eps, rate, seed, index0);
+    const [g, b] = params;
     this.shareRange('residualLayerNormRange', [a, res, g, b, y, sum, mean, rstd, width, eps, rate, seed, index0], 0, rows, 1);
   }
 
   layerNormGradRows(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, width: number): void {
-    const ready = this.splits(rows * width, dy, x, mean, rstd, dx);
-    const g = ready ? this.share(gamma, width) : undefined;
-    if (!g) {
-      this.staged = 0;
-      return this.inner.layerNormGradRows(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, width);
-    }
+    const params = this.twoThreads(rows * width, [dy, x, mean, rstd, dx], [gamma], width);
+    if (!params) return this.inner.layerNormGradRows(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, width);
+    const [g] = params;
     if (this.partial.length < 2 * width) this.partial = new Float32Array(new SharedArrayBuffer(2 * width * 4));
     const theirGamma = this.partial.subarray(0, width);
     const theirBeta = this.partial.subarray(width, 2 * width);

@@ -15,7 +15,7 @@
  */
 import {assemble, endOf, F32, horner, I32, op, reduceLanes, rowLoop, splat, V128, v, vectorLoop, type Code, type WasmFunction} from './wasm-asm.js';
 import {copyRowsFn, gemmFunction, transposeFn} from './simd-matrix.js';
-import {ERFC} from './vector-ops.js';
+import {BINARY_OPS, ERFC} from './vector-ops.js';
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript lib has no WebAssembly types). */
 export interface WasmMemory {
@@ -170,7 +170,7 @@ const geluSlopeFn: WasmFunction = {
 };
 
 /** out ← a op b for n floats, one function per op in the order of vector-ops.ts BINARY_OPS. */
-const binaryFns: WasmFunction[] = (['Add', 'Sub', 'Multiply', 'RealDiv'] as const).map((name, code) => ({
+const binaryFns: WasmFunction[] = BINARY_OPS.map((name, code) => ({
   name: `binary${name}`,
   params: [I32, I32, I32, I32],
   locals: [I32],

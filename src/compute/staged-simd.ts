@@ -249,10 +249,25 @@ export class StagedSimd implements VectorOps {
   }
 }
 
+/** The flat loops both threads run outside VectorOps: AdamW's update and equal-shape element-wise ops. */
+export type FlatOps = Pick<typeof ops, 'adamWRange' | 'binaryEqual'>;
+
+/** `simd`'s SIMD versions of the flat loops, or the JS references where WebAssembly SIMD is missing. */
+export function flatOps(simd: StagedSimd | null): FlatOps {
+  return simd ? {adamWRange: simd.adamWRange.bind(simd), binaryEqual: simd.binaryEqual.bind(simd)} : {adamWRange: ops.adamWRange, binaryEqual: ops.binaryEqual};
+}
+
 let main: StagedSimd | null | undefined;
+let mainFlat: FlatOps | undefined;
 
 /** The main thread's StagedSimd (made on first use), or null where WebAssembly SIMD is missing. */
 export function mainStaged(): StagedSimd | null {
   if (main === undefined) main = StagedSimd.create() ?? null;
   return main;
+}
+
+/** The main thread's flat loops (flatOps of mainStaged). */
+export function mainFlatOps(): FlatOps {
+  mainFlat ??= flatOps(mainStaged());
+  return mainFlat;
 }

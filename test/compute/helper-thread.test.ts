@@ -14,7 +14,7 @@ import {backwardPairs, forwardPairs, shapeArgs, zeroColumns, type ArrayGemm, typ
 import {findBlas} from '../../src/compute/blas.js';
 import {helperThread} from '../../src/compute/helper-thread.js';
 import {ParallelVec} from '../../src/compute/parallel-vec.js';
-import {StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
+import {mainFlatOps, StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
 import * as ops from '../../src/compute/vector-ops.js';
 import {shareWork, splitWork} from '../../src/compute/helper-thread.js';
 import {mulberry32, normalArray} from '../../src/random.js';
@@ -206,7 +206,7 @@ test('an AdamW update and equal-shape element-wise ops shared with the helper th
     const outs = [shared(count), shared(count), shared(count)];
     const arrays = [p, g, m, v, ...outs];
     // The update the AdamW kernel runs: SIMD (staged) where there is SIMD, as the helper does.
-    const adamW = (single instanceof StagedSimd ? single.adamWRange.bind(single) : ops.adamWRange) as (...a: unknown[]) => void;
+    const adamW = mainFlatOps().adamWRange as (...a: unknown[]) => void;
     const run = (from: number, to: number) => adamW(...arrays, ...numbers, from, to);
     if (split) shareWork(count, 1, arrays, (_, from, to) => run(from, to), 'adamWRange', [...arrays, ...numbers], 4);
     else run(0, count);
