@@ -68,6 +68,9 @@ function bind(lib: ReturnType<typeof koffi.load>): Dnnl {
   const setHandle = f('int dnnl_memory_set_data_handle(void *mem, void *handle)');
   const execute = f('int dnnl_primitive_execute(void *prim, void *stream, int nargs, ptv2_dnnl_exec_arg_t *args)');
   const wait = f('int dnnl_stream_wait(void *stream)');
+  const destroyDesc = f('int dnnl_primitive_desc_destroy(void *pd)');
+  const destroyPrimitive = f('int dnnl_primitive_destroy(void *prim)');
+  const destroyMemory = f('int dnnl_memory_destroy(void *mem)');
 
   const out: unknown[] = [null];
   check(engineCreate(out, ENGINE_CPU, 0), 'engine');
@@ -79,13 +82,24 @@ function bind(lib: ReturnType<typeof koffi.load>): Dnnl {
   const geluFor = (n: number) => {
     let p = primitives.get(n);
     if (p) return p;
-    if (primitives.size >= MAX_PRIMITIVES) primitives.clear();
+    if (primitives.size >= MAX_PRIMITIVES) {
+      // Native objects: released here, not by the garbage collector.
+      for (const kept of primitives.values()) {
+        destroyPrimitive(kept.primitive);
+        for (const {memory} of kept.args) destroyMemory(memory);
+      }
+      primitives.clear();
+    }
     const md = new Uint8Array(DESC_BYTES);
     check(memoryDesc(md, 1, BigInt64Array.of(BigInt(n)), F32, TAG_A), 'memory descriptor');
     const op = new Uint8Array(DESC_BYTES);
     check(eltwiseDesc(op, FORWARD_INFERENCE, ELTWISE_GELU_ERF, md, 0, 0), 'GELU descriptor');
     check(primitiveDesc(out, op, null, engine, null), 'GELU primitive descriptor');
-    check(primitiveCreate(out, out[0]), 'GELU primitive');
+    const desc = out[0];
+    const created = primitiveCreate(out, desc);
+    // The primitive keeps what it needs of its descriptor.
+    destroyDesc(desc);
+    check(created, 'GELU primitive');
     const primitive = out[0];
     const memories = [ARG_SRC, ARG_DST].map((arg) => {
       check(memoryCreate(out, md, engine, null), 'memory');
