@@ -52,7 +52,7 @@ export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: T
   const theirDropped = f(dropped?.[1]);
   shareWork(
     B * H, MIN_PAIRS, [...Object.values(arrays), theirDropped],
-    (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to),
+    (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to, mem.rowSoftmax),
     'attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, arrays.probs, arrays.context, theirDropped],
   );
   for (const t of [paddedMask, ...(dropped ?? [])]) mem.free(t);

@@ -38,7 +38,7 @@ export interface DoctorReport {
   blas?: {path: string; vendor: string; version: string; config: string; threads: number};
   /** Why BLAS libraries were skipped (when none loaded, or before the one that did). */
   blasSkipped: string[];
-  /** oneDNN's version when it loads (the blas backend's GELU outside training, dnnl.ts), else null. */
+  /** oneDNN's version when it loads (the blas backend's GELU outside training, LayerNorm and attention's softmax; dnnl.ts), else null. */
   dnnl: string | null;
   notes: string[];
   /** Threads computing: the BLAS library's on `blas`; WASM's main thread plus its matmul helper. */
@@ -144,7 +144,7 @@ export function formatDoctor(r: DoctorReport): string[] {
   if (r.blas) lines.push(`BLAS: ${r.blas.path} (${r.blas.vendor}, ${r.blas.threads} thread${r.blas.threads === 1 ? '' : 's'})`, `BLAS config: ${r.blas.config}`);
   else lines.push(`BLAS: none (${r.blasSkipped.join('; ')})`);
   const dnnlOff = process.env.PTV2_DNNL?.trim() === 'none' ? 'PTV2_DNNL=none' : 'not found; Debian/Ubuntu: apt-get install libdnnl2';
-  lines.push(r.dnnl ? `oneDNN: ${r.dnnl} (the blas backend's GELU outside training)` : `oneDNN: none (${dnnlOff})`);
+  lines.push(r.dnnl ? `oneDNN: ${r.dnnl} (blas: GELU outside training, LayerNorm, attention's softmax)` : `oneDNN: none (${dnnlOff})`);
   lines.push(
     `CPU: ${r.cpu.model}, ${r.cpu.cores} cores at ${r.cpu.mhz} MHz, ${r.cpu.simd} (${r.cpu.flopsPerCycle} fp32 flop/cycle): peak ≈ ${r.cpu.peakGflops.toFixed(0)} GFLOP/s`,
     `threads: ${r.threads} (PTV2_THREADS=${process.env.PTV2_THREADS ?? 'unset'})`,

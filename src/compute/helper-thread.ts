@@ -22,7 +22,8 @@
  * blas.ts), so the helper never competes with them.
  */
 import type {MessagePort} from 'node:worker_threads';
-import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
+import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm, type RowSoftmax} from './attention-pairs.js';
+import {findDnnl} from './dnnl.js';
 import {bindSgemm, findBlas, threadBudget} from './blas.js';
 import {flatOps, StagedSimd, type VectorOps} from './staged-simd.js';
 import {RANGE_CALLS, type RangeCall} from './vector-ranges.js';
@@ -70,6 +71,8 @@ export type Arg = Float32Array | number | boolean | undefined;
 interface HelperData {
   /** The BLAS library the main thread loaded, for attention's products. */
   blasPath?: string;
+  /** Whether the main thread uses oneDNN (dnnl.ts): then the helper binds it too, for attention's softmax. */
+  dnnl: boolean;
   control: SharedArrayBuffer;
   args: SharedArrayBuffer;
   port: MessagePort;
@@ -96,6 +99,7 @@ export class HelperThread {
   constructor() {
     const workerData: Omit<HelperData, 'port'> = {
       blasPath: findBlas().blas?.path,
+      dnnl: findDnnl() !== null,
       control: this.control.buffer as SharedArrayBuffer,
       args: this.args.buffer as SharedArrayBuffer,
     };
@@ -205,10 +209,15 @@ export class HelperThread {
   }
 }
 
-/** The helper's functions by call, on its own StagedSimd and (bound on first use) cblas_sgemm. */
-function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...args: Arg[]) => void> {
+/**
+ * The helper's functions by call, on its own StagedSimd, (bound on first use) cblas_sgemm, and its
+ * own oneDNN binding (primitives run on the thread that built them) when the main thread has one.
+ */
+function helperFunctions(blasPath: string | undefined, useDnnl: boolean): Record<HelperCall, (...args: Arg[]) => void> {
   const staged = StagedSimd.create() ?? null;
   const vec: VectorOps = staged ?? ops;
+  const dnnl = useDnnl ? findDnnl() : null;
+  const rowSoftmax: RowSoftmax | undefined = dnnl ? (x, rows, width) => dnnl.softmaxRows(x, rows, width) : undefined;
   let gemm: ArrayGemm | undefined;
   const arrayGemm = (): ArrayGemm => {
     if (gemm) return gemm;
@@ -225,7 +234,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
     attentionForward: (...args: Arg[]) => {
       const n = args as number[];
       const [qkv, prefixKey, prefixValue, mask, probs, context, dropped] = args.slice(10, 17) as A[];
-      forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18]);
+      forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18], rowSoftmax);
     },
     ...(flatOps(staged) as unknown as Record<'adamWRange' | 'binaryEqual', (...args: Arg[]) => void>),
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,
@@ -240,7 +249,7 @@ function helperFunctions(blasPath: string | undefined): Record<HelperCall, (...a
 
 /** The helper's loop (worker thread): wait for a call, run it, say so. */
 export function serveCalls(workerData: HelperData): void {
-  const functions = helperFunctions(workerData.blasPath);
+  const functions = helperFunctions(workerData.blasPath, workerData.dnnl);
   const control = new Int32Array(workerData.control);
   const a = new Float64Array(workerData.args);
   const buffers = new Map<number, SharedArrayBuffer>();

@@ -1,11 +1,16 @@
 /**
- * oneDNN's GELU (dnnl.ts) against a float64 GELU and ptv2's own SIMD GELU, and the blas GELU
- * kernel using it outside a gradient tape; PTV2_DNNL=none and a missing library find none.
+ * oneDNN's GELU, softmax, LayerNorm and add (dnnl.ts) against float64 references and ptv2's own
+ * loops; the blas GELU kernel using it outside a gradient tape, LayerNorm kernels and attention's
+ * masked softmax on it; PTV2_DNNL=none and a missing library find none.
  */
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import {forwardPairs, zeroColumns, type ArrayGemm, type AttentionShape} from '../../src/compute/attention-pairs.js';
+import {findBlas} from '../../src/compute/blas.js';
 import {findDnnl} from '../../src/compute/dnnl.js';
+import {KERNEL_NAMES, runKernel} from '../../src/compute/kernels.js';
+import * as ops from '../../src/compute/vector-ops.js';
 import {StagedSimd} from '../../src/compute/staged-simd.js';
 import {ACTIVATIONS} from '../../src/model/layers.js';
 import {mulberry32, normalArray} from '../../src/random.js';
@@ -89,6 +94,114 @@ test('the blas GELU kernel outside a gradient tape is oneDNN\'s; under a tape pt
     assert.ok(Math.abs(grad[i] - fd) <= 1e-5, `GELU′(${v}) = ${grad[i]}, finite difference ${fd}`);
   }
   x.dispose();
+});
+
+test('oneDNN softmax, in place, is within 3e-7 of a float64 softmax', {skip}, () => {
+  for (const [rows, width] of [[1, 1], [3, 7], [128, 144], [5, 1000]]) {
+    const x = Float32Array.from(normalArray(mulberry32(rows * width), rows * width, 4));
+    const y = x.slice();
+    dnnl!.softmaxRows(y, rows, width);
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(x.subarray(r * width, (r + 1) * width));
+      const max = Math.max(...row);
+      const total = row.reduce((s, v) => s + Math.exp(v - max), 0);
+      row.forEach((v, j) => {
+        const expected = Math.exp(v - max) / total;
+        assert.ok(Math.abs(y[r * width + j] - expected) <= 3e-7, `[${rows}, ${width}] row ${r}, column ${j}: ${y[r * width + j]}, float64 ${expected}`);
+      });
+    }
+  }
+});
+
+test('oneDNN LayerNorm is within 1e-6 of a float64 LayerNorm, with each row\'s mean and variance, in place too', {skip}, () => {
+  for (const [rows, width] of [[1, 3], [7, 33], [64, 256]]) {
+    const rng = mulberry32(width);
+    const x = Float32Array.from(normalArray(rng, rows * width, 2)).map((v, i) => v + (i % width === 0 ? 5 : 1));
+    const gamma = Float32Array.from(normalArray(rng, width, 1));
+    const beta = Float32Array.from(normalArray(rng, width, 1));
+    const [y, mean, variance] = [new Float32Array(rows * width).fill(NaN), new Float32Array(rows).fill(NaN), new Float32Array(rows).fill(NaN)];
+    dnnl!.layerNormRows(x, gamma, beta, y, rows, width, 1e-5, {mean, variance});
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(x.subarray(r * width, (r + 1) * width));
+      const mu = row.reduce((s, v) => s + v, 0) / width;
+      const v = row.reduce((s, t) => s + (t - mu) ** 2, 0) / width;
+      assert.ok(Math.abs(mean[r] - mu) <= 1e-6 && Math.abs(variance[r] - v) <= 1e-5, `[${rows}, ${width}] row ${r}: mean ${mean[r]} / ${mu}, variance ${variance[r]} / ${v}`);
+      row.forEach((t, j) => {
+        const expected = (gamma[j] * (t - mu)) / Math.sqrt(v + 1e-5) + beta[j];
+        assert.ok(Math.abs(y[r * width + j] - expected) <= 1e-6 * (1 + Math.abs(expected)), `[${rows}, ${width}] row ${r}, column ${j}: ${y[r * width + j]}, float64 ${expected}`);
+      });
+    }
+    const inPlace = x.slice();
+    dnnl!.layerNormRows(inPlace, gamma, beta, inPlace, rows, width, 1e-5);
+    assert.deepEqual(Array.from(inPlace), Array.from(y));
+  }
+});
+
+test('oneDNN add is the float32 sum, in place too', {skip}, () => {
+  const n = 10_001;
+  const a = Float32Array.from(normalArray(mulberry32(1), n, 3));
+  const b = Float32Array.from(normalArray(mulberry32(2), n, 3));
+  const sum = new Float32Array(n).fill(NaN);
+  dnnl!.add(a, b, sum);
+  sum.forEach((v, i) => assert.equal(v, Math.fround(a[i] + b[i]), `element ${i}`));
+  dnnl!.add(a, b, a);
+  assert.deepEqual(Array.from(a), Array.from(sum));
+});
+
+test('attention on oneDNN\'s softmax (mask added where it is not 0) matches ptv2\'s masked softmax within 1e-6', {skip: skip ?? requireBlas().skip}, () => {
+  const blas = findBlas().blas!;
+  const gemm: ArrayGemm = (tA, tB, m, n, k, alpha, A, aO, lda, B, bO, ldb, beta, C, cO, ldc) =>
+    blas.sgemm(tA, tB, m, n, k, alpha, A.subarray(aO), lda, B.subarray(bO), ldb, beta, C.subarray(cO), ldc, true);
+  const [B, H, S, P, d] = [3, 2, 9, 3, 8];
+  const K = P + S;
+  const s: AttentionShape = {B, H, S, P, K, K4: Math.ceil(K / 4) * 4, d, h: H * d};
+  const rng = mulberry32(21);
+  const qkv = Float32Array.from(normalArray(rng, B * S * 3 * s.h, 1));
+  const [prefixKey, prefixValue] = [0, 1].map(() => Float32Array.from(normalArray(rng, B * H * P * d, 1)));
+  // Padded columns [K, K4), a padded tail in example 1 and holes in example 2.
+  const mask = Float32Array.from({length: B * s.K4}, (_, i) => {
+    const [b, j] = [Math.floor(i / s.K4), i % s.K4];
+    return j >= K || (b === 1 && j >= K - 4) || (b === 2 && j % 5 === 4) ? -1e9 : 0;
+  });
+  const run = (rowSoftmax?: (x: Float32Array, rows: number, width: number) => void) => {
+    const probs = new Float32Array(B * H * S * s.K4);
+    zeroColumns(probs, B * H * S, s.K4, K);
+    const context = new Float32Array(B * S * s.h);
+    forwardPairs(gemm, ops, s, 0, 1, {qkv, prefixKey, prefixValue, mask, probs, context}, 0, B * H, rowSoftmax);
+    return {probs, context};
+  };
+  const ours = run();
+  const theirs = run((x, rows, width) => dnnl!.softmaxRows(x, rows, width));
+  for (const key of ['probs', 'context'] as const) {
+    ours[key].forEach((v, i) => assert.ok(Math.abs(v - theirs[key][i]) <= 1e-6, `${key}[${i}]: ptv2 ${v}, oneDNN ${theirs[key][i]}`));
+  }
+  // Masked keys get exactly 0.
+  for (let r = 0; r < B * H * S; r++) {
+    const b = Math.floor(r / (H * S));
+    for (let j = 0; j < s.K4; j++) if (mask[b * s.K4 + j] !== 0) assert.equal(theirs.probs[r * s.K4 + j], 0, `row ${r}, masked key ${j}`);
+  }
+});
+
+test('the blas LayerNorm kernels on oneDNN give ptv2\'s own results within 1e-5, and 1/σ for the backward pass', {skip: skip ?? requireBlas().skip}, async () => {
+  await useBackend('blas');
+  await tf.setBackend('blas');
+  const [rows, width] = [37, 48];
+  const rng = mulberry32(9);
+  const t = (n: number, shape: number[], std = 1) => tf.tensor(Float32Array.from(normalArray(rng, n, std)), shape);
+  const [a, residual, gamma, beta] = [t(rows * width, [rows, width], 2), t(rows * width, [rows, width]), t(width, [width]), t(width, [width])];
+  const eps = 1e-12;
+  for (const keepSum of [false, true]) {
+    const outs = runKernel(KERNEL_NAMES.residualLayerNorm, {a, residual, gamma, beta}, {eps, rate: 0.25, seed: 4, keepSum});
+    const [y, mean, rstd] = outs.map((o) => o.dataSync() as Float32Array);
+    const [A, R, G, Bt] = [a, residual, gamma, beta].map((x) => x.dataSync() as Float32Array);
+    const [sum, ey, em, er] = [new Float32Array(rows * width), new Float32Array(rows * width), new Float32Array(rows), new Float32Array(rows)];
+    ops.residualLayerNormRows(A, R, G, Bt, ey, sum, em, er, rows, width, eps, 0.25, 4, 0);
+    y.forEach((v, i) => assert.ok(Math.abs(v - ey[i]) <= 1e-5, `keepSum ${keepSum}: y[${i}] ${v}, ptv2 ${ey[i]}`));
+    mean.forEach((v, i) => assert.ok(Math.abs(v - em[i]) <= 1e-5 && Math.abs(rstd[i] - er[i]) <= 1e-5 * er[i], `row ${i}: mean ${v} / ${em[i]}, 1/σ ${rstd[i]} / ${er[i]}`));
+    if (keepSum) outs[3].dataSync().forEach((v, i) => assert.ok(Math.abs(v - sum[i]) <= 1e-6, `sum[${i}]: ${v}, ptv2 ${sum[i]}`));
+    tf.dispose(outs);
+  }
+  tf.dispose([a, residual, gamma, beta]);
 });
 
 test('PTV2_DNNL=none and a missing library find no oneDNN', () => {

@@ -66,7 +66,7 @@ test('ptv2 doctor prints the backend, library, threads and self-test lines', {sk
   assert.match(r.stdout, /^backend: blas \(OpenBLAS [\d.]+, 1 thread\)$/m);
   assert.match(r.stdout, /^BLAS config: OpenBLAS /m);
   assert.match(r.stdout, /^threads: 1 \(PTV2_THREADS=1\)$/m);
-  assert.match(r.stdout, dnnl ? /^oneDNN: oneDNN 2\.\d+\.\d+ \(the blas backend's GELU outside training\)$/m : /^oneDNN: none \(not found/m);
+  assert.match(r.stdout, dnnl ? /^oneDNN: oneDNN 2\.\d+\.\d+ \(blas: GELU outside training, LayerNorm, attention's softmax\)$/m : /^oneDNN: none \(not found/m);
   assert.match(r.stdout, /^CPU: .* peak ≈ \d+ GFLOP\/s$/m);
   assert.match(r.stdout, /^GEMM 1024×768×3072: [\d.]+ ms, [\d.]+ GFLOP\/s \(\d+% of peak\)$/m);
 });

@@ -12,6 +12,7 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {backwardPairs, forwardPairs, shapeArgs, zeroColumns, type ArrayGemm, type AttentionShape} from '../../src/compute/attention-pairs.js';
 import {findBlas} from '../../src/compute/blas.js';
+import {findDnnl} from '../../src/compute/dnnl.js';
 import {helperThread} from '../../src/compute/helper-thread.js';
 import {ParallelVec} from '../../src/compute/parallel-vec.js';
 import {mainFlatOps, StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
@@ -20,6 +21,9 @@ import {shareWork, splitWork} from '../../src/compute/helper-thread.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 
 const single: VectorOps = StagedSimd.create() ?? ops;
+/** The helper softmaxes attention rows on its own oneDNN when this thread has one (helper-thread.ts). */
+const dnnl = findDnnl();
+const rowSoftmax = dnnl ? dnnl.softmaxRows.bind(dnnl) : undefined;
 const helper = helperThread();
 const skip = helper ? undefined : 'needs two cores (the helper thread is off with PTV2_THREADS=1 or on one core)';
 
@@ -178,7 +182,7 @@ test('attention pairs run by the helper thread equal those of the main thread, f
     const forward = {qkv, prefixKey, prefixValue, mask, probs, context};
     const theirs = [shared(S * K4), scratch(), shared(S * K4)];
     if (onHelper) helper!.start('attentionForward', [...shapeArgs(s), rate, seed, qkv, prefixKey, prefixValue, mask, probs, context, theirs[0], half, pairs]);
-    forwardPairs(gemm, single, s, rate, seed, {...forward, dropped: shared(S * K4)}, 0, onHelper ? half : pairs);
+    forwardPairs(gemm, single, s, rate, seed, {...forward, dropped: shared(S * K4)}, 0, onHelper ? half : pairs, rowSoftmax);
     if (onHelper) helper!.wait();
     const dqkv = shared(B * S * 3 * h);
     const [dPrefixKey, dPrefixValue] = [shared(B * H * P * d), shared(B * H * P * d)];
