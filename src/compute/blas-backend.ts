@@ -18,6 +18,7 @@ import type {Blas} from './blas.js';
 import {BufferPool, outputArray} from './buffer-pool.js';
 import {helperWanted, isShared, runningHelper} from './helper-thread.js';
 import {installArrayCopyKernels} from './copy-kernels.js';
+import {findDnnl} from './dnnl.js';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -159,7 +160,7 @@ export function registerBlasBackend(blas: Blas): void {
     tf.registerKernel({...config, backendName: BLAS_BACKEND});
   }
   installArrayCopyKernels(BLAS_BACKEND);
-  installArrayKernels(BLAS_BACKEND, blas);
+  installArrayKernels(BLAS_BACKEND, blas, findDnnl());
   const stockMatMul = stock.get('BatchMatMul')!.kernelFunc;
   const stockFused = stock.get('_FusedMatMul')!.kernelFunc;
   for (const name of ['BatchMatMul', '_FusedMatMul']) tf.unregisterKernel(name, BLAS_BACKEND);

@@ -33,7 +33,6 @@ const TAG_PLAIN = [0, 2, 3];
 const FORWARD_TRAINING = 64;
 const FORWARD_INFERENCE = 96;
 const ELTWISE_GELU_ERF = 0x30;
-const BINARY_ADD = 0x1fff0;
 const USE_SCALE = 0x8;
 const USE_SHIFT = 0x10;
 const ARG_SRC = 1;
@@ -60,9 +59,20 @@ export interface Dnnl {
    * (training) each row's mean and variance are written there.
    */
   layerNormRows(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, rows: number, width: number, eps: number, stats?: {mean: Float32Array; variance: Float32Array}): void;
-  /** out ← a + b, element-wise over out's length (out may be a or b). */
-  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /**
+   * out ← a op b, element-wise over out's length (out may be a or b), IEEE float32 like a JS loop
+   * into a Float32Array. On the calling thread alone below TWO_THREADS elements.
+   */
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): void;
 }
+
+export type BinaryOp = 'Add' | 'Sub' | 'Multiply' | 'RealDiv';
+const BINARY_ALGS: Record<BinaryOp, number> = {Add: 0x1fff0, Multiply: 0x1fff1, RealDiv: 0x1fff4, Sub: 0x1fff5};
+/**
+ * Elements from which an element-wise op uses both threads: below, it runs in cache and a second
+ * thread's wake-up (~40 µs) costs more than it saves (one thread: ~0.1 ms for 0.5M floats).
+ */
+const TWO_THREADS = 1 << 22;
 
 type Fn = (...args: unknown[]) => number;
 interface Primitive {
@@ -162,7 +172,8 @@ function bind(lib: ReturnType<typeof koffi.load>, threads: number): Dnnl {
    * thread alone: they must also be built so, as oneDNN fixes a primitive's thread count when it
    * builds it. With OMP_WAIT_POLICY=PASSIVE, waking the second (sleeping) thread costs ~40 µs a
    * call: more than a head's softmax (~20 µs), and about what a second thread saves on LayerNorm
-   * or an add (memory-bound: [2048, 256] 133 µs on one thread, 116 on two).
+   * or an element-wise op in cache (memory-bound: LayerNorm [2048, 256] 133 µs on one thread,
+   * 116 on two).
    */
   const alone = (f: () => void) => {
     ompThreads(1);
@@ -213,16 +224,18 @@ function bind(lib: ReturnType<typeof koffi.load>, threads: number): Dnnl {
         run(p, stats ? [x, y, gamma, beta, stats.mean, stats.variance] : [x, y, gamma, beta], 'LayerNorm');
       });
     },
-    add(a, b, sum) {
-      const n = sum.length;
+    binary(kind, a, b, result) {
+      const n = result.length;
       if (n === 0) return;
-      alone(() => {
-        const p = primitiveFor(`add ${n}`, 'add', () => {
+      const build = () => {
+        const p = primitiveFor(`${kind} ${n}`, kind, () => {
           const md = memoryDescOf([n]);
-          return {op: op((d) => binaryDesc(d, BINARY_ADD, md, md, md), 'add'), args: [[ARG_SRC, md], [ARG_SRC_1, md], [ARG_DST, md]]};
+          return {op: op((d) => binaryDesc(d, BINARY_ALGS[kind], md, md, md), kind), args: [[ARG_SRC, md], [ARG_SRC_1, md], [ARG_DST, md]]};
         });
-        run(p, [a, b, sum], 'add');
-      });
+        run(p, [a, b, result], kind);
+      };
+      if (n < TWO_THREADS) alone(build);
+      else build();
     },
   };
 }

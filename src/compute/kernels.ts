@@ -360,8 +360,8 @@ function residualLayerNorm(mem: KernelMemory, {a, residual, gamma, beta}: Inputs
     const A = mem.f32(a!).subarray(0, n);
     if (dropRate > 0) {
       mem.vec.dropoutRows(A, 0, S, 0, 1, n, 0, dropSeed, dropRate, 0);
-      mem.dnnl.add(S, mem.f32(residual!).subarray(0, n), S);
-    } else mem.dnnl.add(A, mem.f32(residual!).subarray(0, n), S);
+      mem.dnnl.binary('Add', S, mem.f32(residual!).subarray(0, n), S);
+    } else mem.dnnl.binary('Add', A, mem.f32(residual!).subarray(0, n), S);
     dnnlLayerNorm(mem, mem.dnnl, S, gamma!, beta!, y, mean, rstd, eps as number);
   } else if (onHeap) {
     // In place on the WASM heap: dropout (or a copy) of a into sum, + residual, then LayerNorm.

@@ -1,5 +1,5 @@
 /**
- * oneDNN's GELU, softmax, LayerNorm and add (dnnl.ts) against float64 references and ptv2's own
+ * oneDNN's GELU, softmax, LayerNorm and element-wise ops (dnnl.ts) against float64 references and ptv2's own
  * loops; the blas GELU kernel using it outside a gradient tape, LayerNorm kernels and attention's
  * masked softmax on it; PTV2_DNNL=none and a missing library find none.
  */
@@ -137,15 +137,20 @@ test('oneDNN LayerNorm is within 1e-6 of a float64 LayerNorm, with each row\'s m
   }
 });
 
-test('oneDNN add is the float32 sum, in place too', {skip}, () => {
-  const n = 10_001;
-  const a = Float32Array.from(normalArray(mulberry32(1), n, 3));
-  const b = Float32Array.from(normalArray(mulberry32(2), n, 3));
-  const sum = new Float32Array(n).fill(NaN);
-  dnnl!.add(a, b, sum);
-  sum.forEach((v, i) => assert.equal(v, Math.fround(a[i] + b[i]), `element ${i}`));
-  dnnl!.add(a, b, a);
-  assert.deepEqual(Array.from(a), Array.from(sum));
+test('oneDNN add, sub, multiply and divide give the float32 results of a JS loop, in place too, on one thread and on two', {skip}, () => {
+  const ops = {Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Multiply: (x: number, y: number) => x * y, RealDiv: (x: number, y: number) => x / y};
+  // 2^22 elements and more run on two threads.
+  for (const n of [1, 10_001, (1 << 22) + 3]) {
+    for (const [name, f] of Object.entries(ops) as [keyof typeof ops, (x: number, y: number) => number][]) {
+      const a = Float32Array.from(normalArray(mulberry32(n), n, 3));
+      const b = Float32Array.from(normalArray(mulberry32(n + 1), n, 3));
+      const out = new Float32Array(n).fill(NaN);
+      dnnl!.binary(name, a, b, out);
+      for (let i = 0; i < n; i += n > 100_000 ? 61 : 1) assert.equal(out[i], Math.fround(f(a[i], b[i])), `${name}, n ${n}, element ${i}: ${a[i]} and ${b[i]}`);
+      dnnl!.binary(name, a, b, a);
+      assert.ok(a.every((v, i) => Object.is(v, out[i])), `${name} in place, n ${n}`);
+    }
+  }
 });
 
 test('attention on oneDNN\'s softmax (mask added where it is not 0) matches ptv2\'s masked softmax within 1e-6', {skip: skip ?? requireBlas().skip}, () => {
