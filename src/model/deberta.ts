@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import type {EncoderConfig} from './checkpoint.js';
 import type {DebertaSettings} from './deberta-config.js';
 import {prependOnes, prependZeros, type EncoderBatch, type EncoderWeights, type PromptHooks, type TextEncoder} from './encoder.js';
-import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, residualLayerNorm, type Linear} from './layers.js';
+import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, layerStep, linear, makeLinear, residualLayerNorm, type Linear} from './layers.js';
 import {relativeEmbeddingRows, relativePositions} from './relative-position.js';
 
 interface DebertaLayer {
@@ -195,10 +195,13 @@ export class DebertaEncoder implements TextEncoder {
     for (let l = 0; l < this.layers.length; l++) {
       const layer = this.layers[l];
       const prefix = hooks.layerPrefix?.[l] ?? null;
-      const context = this.attention(layer, x, batch, seqLen, prefix, maskFor(prefix ? prefix.key.shape[2] : 0), lookup, flat, training);
-      x = residualLayerNorm(linear(layer.attnOut, context), x, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
-      const inner = act(linear(layer.intermediate, x));
-      x = residualLayerNorm(linear(layer.output, inner), x, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
+      const mask = maskFor(prefix ? prefix.key.shape[2] : 0);
+      x = layerStep(x, (x) => {
+        const context = this.attention(layer, x, batch, seqLen, prefix, mask, lookup, flat, training);
+        const attended = residualLayerNorm(linear(layer.attnOut, context), x, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
+        const inner = act(linear(layer.intermediate, attended));
+        return residualLayerNorm(linear(layer.output, inner), attended, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
+      });
     }
     return x;
   }

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {modelPrefix, type Checkpoint, type EncoderConfig} from './checkpoint.js';
 import type {NamedTensor} from './safetensors.js';
-import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, linear, makeLinear, residualLayerNorm, selfAttention, type Linear} from './layers.js';
+import {ACTIVATIONS, Dropout, embeddingLookup, layerNorm, layerStep, linear, makeLinear, residualLayerNorm, selfAttention, type Linear} from './layers.js';
 
 export interface PrefixKV {
   /** [batch, heads, P, headDim] */
@@ -274,18 +274,21 @@ export class Encoder implements TextEncoder {
       const layer = this.layers[l];
       const prefix = hooks.layerPrefix?.[l] ?? null;
 
-      // Self-attention over [prefix; tokens] keys, on the fused QKV projection (see layers.ts).
-      const attentionRate = training ? this.attentionDropout : 0;
-      const context = selfAttention(linear(layer.qkv, x), maskFor(prefix ? prefix.key.shape[2] : 0), prefix, {
-        heads,
-        rate: attentionRate,
-        seed: attentionRate > 0 ? this.dropout.nextSeed() : 0,
-      });
-      x = residualLayerNorm(linear(layer.attnOut, context), x, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
+      const mask = maskFor(prefix ? prefix.key.shape[2] : 0);
+      x = layerStep(x, (x) => {
+        // Self-attention over [prefix; tokens] keys, on the fused QKV projection (see layers.ts).
+        const attentionRate = training ? this.attentionDropout : 0;
+        const context = selfAttention(linear(layer.qkv, x), mask, prefix, {
+          heads,
+          rate: attentionRate,
+          seed: attentionRate > 0 ? this.dropout.nextSeed() : 0,
+        });
+        const attended = residualLayerNorm(linear(layer.attnOut, context), x, layer.attnNorm[0], layer.attnNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
 
-      // Feed-forward.
-      const inner = act(linear(layer.intermediate, x));
-      x = residualLayerNorm(linear(layer.output, inner), x, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
+        // Feed-forward.
+        const inner = act(linear(layer.intermediate, attended));
+        return residualLayerNorm(linear(layer.output, inner), attended, layer.outNorm[0], layer.outNorm[1], cfg.layerNormEps, this.dropout, this.hiddenDropout, training);
+      });
     }
     return x;
   }
