@@ -30,6 +30,8 @@ export interface RunResult {
   method: BenchMethod;
   stepMs: number;
   stepsMs: number[];
+  /** Each timed eval pass (after the warm-up one). */
+  evalsMs: number[];
   evalMs: number;
   loss: number;
   peakRssMb: number;
@@ -88,6 +90,7 @@ async function measure(req: RunRequest): Promise<RunResult> {
   const stamps: number[] = [];
   let loss = NaN;
   let evalMs = NaN;
+  let evalsMs: number[] = [];
   const started = performance.now();
   await train({
     variables: model.variables,
@@ -108,6 +111,7 @@ async function measure(req: RunRequest): Promise<RunResult> {
         tf.tidy(() => model.logits(batch, false).dataSync());
         times.push(performance.now() - t0);
       }
+      evalsMs = times.slice(evalWarmup).map((t) => Math.round(t));
       evalMs = median(times.slice(evalWarmup));
       return {score: 0};
     },
@@ -127,6 +131,7 @@ async function measure(req: RunRequest): Promise<RunResult> {
     method: req.method,
     stepMs: median(steps),
     stepsMs: steps.map((s) => Math.round(s)),
+    evalsMs,
     evalMs,
     loss,
     peakRssMb: process.resourceUsage().maxRSS / 1024,

@@ -23,10 +23,10 @@ for (const modelType of ['bert', 'deberta-v2'] as ModelType[]) {
       const alive = tf.memory().numTensors - before;
       const evalValues = out.dataSync().slice();
       out.dispose();
-      let taped = new Float32Array(0);
+      let taped: Float32Array = new Float32Array(0);
       const {value, grads} = tf.variableGrads(() => {
         const y = encoder.forward(batch, {}, false);
-        taped = y.dataSync().slice();
+        taped = Float32Array.from(y.dataSync());
         return tf.sum(y);
       }, encoder.variables);
       tf.dispose([value, ...Object.values(grads)]);
