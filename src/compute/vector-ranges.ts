@@ -10,6 +10,8 @@ import type {VectorOps} from './staged-simd.js';
 type A = Float32Array;
 
 export const RANGE_CALLS = {
+  /** Rows [lo, hi) of a bias fill (blas-backend.ts): copies of row 0. */
+  copyFirstRowRange: (_vec: VectorOps, x: A, width: number, lo: number, hi: number) => copyFirstRow(x, width, lo, hi),
   geluRange: (vec: VectorOps, x: A, y: A, approximate: boolean, lo: number, hi: number) => vec.gelu(x, y, lo, hi, approximate),
   geluSlopeRange: (vec: VectorOps, x: A, y: A, g: A, approximate: boolean, lo: number, hi: number) => vec.geluSlope(x, y, g, lo, hi, approximate),
   /** Rows [lo, hi) of a dropoutRows call. */
@@ -28,5 +30,13 @@ export const RANGE_CALLS = {
       hi - lo, width, eps, rate, seed, index0 + lo * width,
     ),
 };
+
+/** Rows [lo, hi) of x [rows, width] ← its row 0 (written first), by doubling copies within the range. */
+export function copyFirstRow(x: A, width: number, lo: number, hi: number): void {
+  const [from, to] = [Math.max(lo, 1) * width, hi * width];
+  if (from >= to) return;
+  x.copyWithin(from, 0, width);
+  for (let filled = width; from + filled < to; filled *= 2) x.copyWithin(from + filled, from, from + Math.min(filled, to - from - filled));
+}
 
 export type RangeCall = keyof typeof RANGE_CALLS;

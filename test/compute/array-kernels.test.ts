@@ -67,6 +67,7 @@ const CASES: {name: string; f: (...xs: tf.Tensor[]) => tf.Tensor; shapes: number
     [false, true].map((tb) => ({name: `matMul transposeA ${ta} transposeB ${tb}`, f: (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb), shapes: [ta ? [2, 5, 3] : [2, 3, 5], tb ? [2, 4, 5] : [2, 5, 4]]})),
   ),
   {name: 'matMul broadcasting one matrix over a batch', f: (a, b) => tf.matMul(a, b), shapes: [[3, 4, 5], [5, 2]]},
+  {name: 'fused matMul with a bias over many rows (the fill shared with the helper thread)', f: (a, b, c) => tf.fused.matMul({a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, transposeB: true}), shapes: [[700, 8], [100, 8], [100]]},
   {name: 'fused matMul with bias and relu', f: (a, b, c) => tf.fused.matMul({a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, activation: 'relu', transposeB: true}), shapes: [[6, 4], [3, 4], [3]]},
 ];
 

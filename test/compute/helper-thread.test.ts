@@ -18,6 +18,7 @@ import {ParallelVec} from '../../src/compute/parallel-vec.js';
 import {mainFlatOps, StagedSimd, type VectorOps} from '../../src/compute/staged-simd.js';
 import * as ops from '../../src/compute/vector-ops.js';
 import {shareWork, splitWork} from '../../src/compute/helper-thread.js';
+import {copyFirstRow} from '../../src/compute/vector-ranges.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 
 const single: VectorOps = StagedSimd.create() ?? ops;
@@ -255,6 +256,21 @@ test('a shared call: the helper takes chunks, each chunk is computed once, and t
   assert.ok(taken.length < 64, `this thread took all 64 chunks: the helper took none`);
   assert.ok(taken.every(([lo, hi]) => lo % 2048 === 0 && hi - lo === 2048), 'whole chunks');
   assertSame(two, one, 'gelu over chunks from both threads');
+});
+
+test('a bias fill shared with the helper: every row of the output is the bias row, for chunks taken by either thread', {skip}, async () => {
+  await twoThreads();
+  for (const [rows, width, step] of [[2048, 24, 128], [37, 5, 4], [9, 3, 1]]) {
+    const bias = Array.from(normalArray(mulberry32(rows), width, 1));
+    const out = shared(rows * width, Array.from({length: rows * width}, () => NaN));
+    out.set(bias, 0);
+    // This thread is slow, so the helper takes chunks too.
+    helper!.share('copyFirstRowRange', [out, width], 0, rows, step, (lo, hi) => {
+      copyFirstRow(out, width, lo, hi);
+      pause(1);
+    });
+    for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) assert.equal(out[r * width + j], Math.fround(bias[j]), `[${rows}, ${width}] row ${r}, column ${j}`);
+  }
 });
 
 test('a chunk that fails on the helper fails the shared call, and the helper serves the next call', {skip}, async () => {
