@@ -112,7 +112,7 @@ function attentionForward(mem: KernelMemory, inputs: tf.NamedTensorInfoMap, attr
   const s = shapeOf(qkv, mask.shape[0], attrs.heads as number, prefixKey ? prefixKey.shape[2] : 0);
   const {B, H, S, K, K4, d, h} = s;
   const src: HeadSource = {qkv, prefixKey, prefixValue};
-  if (mem.arrayGemm) return attentionForwardStrided(mem, src, mask, s, rate, seed);
+  if (mem.arrayGemm) return attentionForwardStrided(mem, src, mask, s, rate, seed, attrs.keepProbs !== false);
 
   const context = mem.output([B * S, h]);
   const probs = mem.output([B, H, S, K4]);

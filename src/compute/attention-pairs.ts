@@ -70,7 +70,10 @@ interface PairSources {
 export interface ForwardArrays extends PairSources {
   /** [B, K4] mask with padded keys at −1e9. */
   mask: Float32Array;
-  /** Outputs: probs [B, H, S, K4] (padded columns already zero), context [B·S, h]. */
+  /**
+   * Outputs: probs [B, H, S, K4] (padded columns already zero), or one pair's [S, K4] that every
+   * pair overwrites (nothing kept: a pass without a gradient tape); context [B·S, h].
+   */
   probs: Float32Array;
   context: Float32Array;
   /** Scratch [S, K4] when rate > 0. */
@@ -104,9 +107,11 @@ function maskedSoftmax(vec: VectorOps, rowSoftmax: RowSoftmax | undefined, probs
 export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape, rate: number, seed: number, a: ForwardArrays, from: number, to: number, rowSoftmax?: RowSoftmax): void {
   const {S, P, K4, d, h} = s;
   const scale = 1 / Math.sqrt(d);
+  const scratch = a.probs.length === S * K4;
   for (let bh = from; bh < to; bh++) {
     const at = pairAt(s, bh);
-    const {pOffset, cOffset} = at;
+    const {cOffset} = at;
+    const pOffset = scratch ? 0 : at.pOffset;
     // scores = q·kᵀ/√d: prefix keys into columns [0, P), the sequence's into [P, P + S)
     if (P > 0) gemm(false, true, S, P, d, scale, a.qkv, at.q, 3 * h, a.prefixKey!, at.prefix, d, 0, a.probs, pOffset, K4);
     gemm(false, true, S, S, d, scale, a.qkv, at.q, 3 * h, a.qkv, at.k, 3 * h, 0, a.probs, pOffset + P, K4);

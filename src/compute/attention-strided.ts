@@ -34,13 +34,19 @@ function scratch(mem: KernelMemory, s: AttentionShape, wanted: boolean): [Tensor
   return wanted ? [mem.output([s.S, s.K4]), mem.output([s.S, s.K4])] : undefined;
 }
 
-export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: TensorInfo, s: AttentionShape, rate: number, seed: number): TensorInfo[] {
+/**
+ * [context, probs]; with `keepProbs` false (no gradient tape) only [context]: each thread's pairs
+ * then share one [S, K4] scratch for their scores instead of writing probs [B, H, S, K4], which
+ * a pass without a backward never reads (config b: 4.7 MB a layer written to arrays the pool
+ * hands back cold; a pair's 74 KB stays in cache).
+ */
+export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: TensorInfo, s: AttentionShape, rate: number, seed: number, keepProbs = true): TensorInfo[] {
   const {B, H, S, K, K4, h} = s;
   const context = mem.output([B * S, h]);
-  const probs = mem.output([B, H, S, K4]);
+  const [probs, theirProbs] = keepProbs ? [mem.output([B, H, S, K4])] : [mem.output([S, K4]), mem.output([S, K4])];
   // Output arrays may be reused (buffer-pool.ts): the padded key columns [K, K4), which no product
   // writes, are zeroed so that the mask gives them probability 0.
-  zeroColumns(mem.f32(probs), B * H * S, K4, K);
+  for (const t of [probs, theirProbs]) if (t) zeroColumns(mem.f32(t), t.shape.length === 4 ? B * H * S : S, K4, K);
   const paddedMask = mem.output([B, K4]);
   const PM = mem.f32(paddedMask);
   PM.fill(-1e9);
@@ -53,10 +59,13 @@ export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: T
   shareWork(
     B * H, MIN_PAIRS, [...Object.values(arrays), theirDropped],
     (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to, mem.rowSoftmax),
-    'attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, arrays.probs, arrays.context, theirDropped],
+    'attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, theirProbs ? mem.f32(theirProbs) : arrays.probs, arrays.context, theirDropped],
   );
   for (const t of [paddedMask, ...(dropped ?? [])]) mem.free(t);
-  return [context, probs];
+  if (keepProbs) return [context, probs];
+  mem.free(probs);
+  mem.free(theirProbs!);
+  return [context];
 }
 
 export function attentionBackwardStrided(mem: KernelMemory, src: Sources, dContext: TensorInfo, probs: TensorInfo, s: AttentionShape, rate: number, seed: number): TensorInfo[] {

@@ -292,6 +292,12 @@ export function selfAttention(
 ): tf.Tensor2D {
   if (!fastKernels()) return stockAttention(qkv, mask, prefix, opts);
   const attrs = {heads: opts.heads, rate: opts.rate, seed: opts.seed};
+  if (tf.engine().state.gradientDepth === 0) {
+    // No tape: nothing reads the attention weights again (blas then keeps none; others return them).
+    const [context, ...rest] = runKernel(KERNEL_NAMES.attention, prefix ? {qkv, mask, prefixKey: prefix.key, prefixValue: prefix.value} : {qkv, mask}, {...attrs, keepProbs: false});
+    tf.dispose(rest);
+    return context as tf.Tensor2D;
+  }
   const run = (inputs: Record<string, tf.Tensor>, save: tf.GradSaveFunc) => {
     const [context, probs] = runKernel(KERNEL_NAMES.attention, {...inputs, mask}, attrs);
     save([probs, ...Object.values(inputs)]);
