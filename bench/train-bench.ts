@@ -45,11 +45,11 @@ interface Options {
 /**
  * The big shapes take seconds per step: fewer steps there (BERT-large shape: 2 after 1). Evals
  * are cheap next to steps, and single eval timings of the same forward pass differed by up to
- * 25% (PyTorch's too): at least 3 on c, 2 on d, 7 elsewhere.
+ * 25%, on a busy host up to 80% (PyTorch's too): 5 on c, 3 on d, 15 elsewhere (b: 1.5 s).
  */
 function stepsFor(config: BenchConfig, opts: Options): Pick<Options, 'warmup' | 'steps' | 'evals'> {
-  if (config.layers >= 24) return {warmup: 1, steps: Math.min(2, opts.steps), evals: Math.min(2, opts.evals)};
-  if (config.layers >= 12) return {warmup: 1, steps: Math.min(3, opts.steps), evals: Math.min(3, opts.evals)};
+  if (config.layers >= 24) return {warmup: 1, steps: Math.min(2, opts.steps), evals: Math.min(3, opts.evals)};
+  if (config.layers >= 12) return {warmup: 1, steps: Math.min(3, opts.steps), evals: Math.min(5, opts.evals)};
   return {warmup: opts.warmup, steps: opts.steps, evals: opts.evals};
 }
 
@@ -78,7 +78,7 @@ function parseArgs(argv: string[]): Options {
     backends: value('--backends')?.split(',') ?? availableBackends(),
     warmup: quick ? 1 : 2,
     steps,
-    evals: quick ? 2 : 7,
+    evals: quick ? 2 : 15,
     rounds: Math.max(1, Math.floor(Number(value('--rounds') ?? 1)) || 1),
     torch: !argv.includes('--no-torch'),
     json: value('--json'),
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
   const configs = opts.configs.map((c) => `- ${c.label}: ffn ${c.ffn}, vocab ${c.vocab}, prompt length ${c.prompt}`).join('\n');
   process.stdout.write(
     `\n${table(rows, torch?.version ?? '')}\n\n${configs}\n\n` +
-      `${opts.rounds > 1 ? `Median over ${opts.rounds} interleaved rounds of: ` : ''}Median of ${opts.steps} steps after ${opts.warmup} warm-up steps and of ${opts.evals} eval passes (c: 3 steps after 1, 3 evals; d: 2 after 1, 2 evals; pure-JS CPU on b: one step, no warm-up); ` +
+      `${opts.rounds > 1 ? `Median over ${opts.rounds} interleaved rounds of: ` : ''}Median of ${opts.steps} steps after ${opts.warmup} warm-up steps and of ${opts.evals} eval passes (c: 3 steps after 1, 5 evals; d: 2 after 1, 3 evals; pure-JS CPU on b: one step, no warm-up); ` +
       `step = forward + backward + clipping + AdamW; GFLOP/s counts matmul FLOPs of the step analytically ` +
       `(bench/configs.ts); tokens/s = batch·seq per training step. Total time ${fixed((Date.now() - started) / 1000)} s.\n`,
   );
