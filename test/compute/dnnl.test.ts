@@ -6,8 +6,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {forwardPairs, zeroColumns, type ArrayGemm, type AttentionShape} from '../../src/compute/attention-pairs.js';
-import {findBlas} from '../../src/compute/blas.js';
+import {forwardPairs, zeroColumns} from '../../src/compute/attention-pairs.js';
 import {findDnnl} from '../../src/compute/dnnl.js';
 import {KERNEL_NAMES, runKernel} from '../../src/compute/kernels.js';
 import * as ops from '../../src/compute/vector-ops.js';
@@ -15,6 +14,7 @@ import {StagedSimd} from '../../src/compute/staged-simd.js';
 import {ACTIVATIONS} from '../../src/model/layers.js';
 import {mulberry32, normalArray} from '../../src/random.js';
 import {requireBlas} from '../helpers/blas.js';
+import {oneThreadGemm, smallAttentionShape} from '../helpers/attention.js';
 import {requireDnnl} from '../helpers/dnnl.js';
 import {useBackend} from '../helpers/tiny.js';
 
@@ -154,12 +154,9 @@ test('oneDNN add, sub, multiply and divide give the float32 results of a JS loop
 });
 
 test('attention on oneDNN\'s softmax (mask added where it is not 0) matches ptv2\'s masked softmax within 1e-6', {skip: skip ?? requireBlas().skip}, () => {
-  const blas = findBlas().blas!;
-  const gemm: ArrayGemm = (tA, tB, m, n, k, alpha, A, aO, lda, B, bO, ldb, beta, C, cO, ldc) =>
-    blas.sgemm(tA, tB, m, n, k, alpha, A.subarray(aO), lda, B.subarray(bO), ldb, beta, C.subarray(cO), ldc, true);
-  const [B, H, S, P, d] = [3, 2, 9, 3, 8];
-  const K = P + S;
-  const s: AttentionShape = {B, H, S, P, K, K4: Math.ceil(K / 4) * 4, d, h: H * d};
+  const gemm = oneThreadGemm();
+  const s = smallAttentionShape();
+  const {B, H, S, P, K, d} = s;
   const rng = mulberry32(21);
   const qkv = Float32Array.from(normalArray(rng, B * S * 3 * s.h, 1));
   const [prefixKey, prefixValue] = [0, 1].map(() => Float32Array.from(normalArray(rng, B * H * P * d, 1)));

@@ -10,7 +10,7 @@
  */
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {backwardPairs, forwardPairs, shapeArgs, zeroColumns, type ArrayGemm, type AttentionShape} from '../../src/compute/attention-pairs.js';
+import {backwardPairs, forwardPairs, shapeArgs, zeroColumns} from '../../src/compute/attention-pairs.js';
 import {findBlas} from '../../src/compute/blas.js';
 import {findDnnl} from '../../src/compute/dnnl.js';
 import {helperThread} from '../../src/compute/helper-thread.js';
@@ -20,6 +20,7 @@ import * as ops from '../../src/compute/vector-ops.js';
 import {shareWork, splitWork} from '../../src/compute/helper-thread.js';
 import {copyFirstRow} from '../../src/compute/vector-ranges.js';
 import {mulberry32, normalArray} from '../../src/random.js';
+import {oneThreadGemm, smallAttentionShape} from '../helpers/attention.js';
 
 const single: VectorOps = StagedSimd.create() ?? ops;
 /** The helper softmaxes attention rows on its own oneDNN when this thread has one (helper-thread.ts). */
@@ -156,13 +157,9 @@ test('arrays outside shared memory and small calls stay on the main thread, with
 
 test('attention pairs run by the helper thread equal those of the main thread, forward and backward', {skip: skip ?? (findBlas().blas ? undefined : 'needs a BLAS library')}, async () => {
   await twoThreads();
-  const blas = findBlas().blas!;
-  const gemm: ArrayGemm = (tA, tB, m, n, k, alpha, A, aO, lda, B, bO, ldb, beta, C, cO, ldc) =>
-    blas.sgemm(tA, tB, m, n, k, alpha, A.subarray(aO), lda, B.subarray(bO), ldb, beta, C.subarray(cO), ldc, true);
-  const [B, H, S, P, d] = [3, 2, 9, 3, 8];
-  const K = P + S;
-  const s: AttentionShape = {B, H, S, P, K, K4: Math.ceil(K / 4) * 4, d, h: H * d};
-  const {K4, h} = s;
+  const gemm = oneThreadGemm();
+  const s = smallAttentionShape();
+  const {B, H, S, P, K, K4, d, h} = s;
   const rng = mulberry32(11);
   const filled = (count: number) => shared(count, Array.from(normalArray(rng, count, 1)));
   const qkv = filled(B * S * 3 * h);
