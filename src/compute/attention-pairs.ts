@@ -5,6 +5,7 @@
  * columns of context and dqkv and its own prefix-gradient block; the scratch arrays (dropped
  * weights, dP) are per thread. No tfjs import, so the helper thread loads this cheaply.
  */
+import type {Dnnl} from './dnnl.js';
 import type {VectorOps} from './staged-simd.js';
 
 export interface AttentionShape {
@@ -80,16 +81,16 @@ export interface ForwardArrays extends PairSources {
   dropped?: Float32Array;
 }
 
-/** Each row of x [rows, width] ← softmax(row), in place, on the calling thread (oneDNN's, dnnl.ts). */
-export type RowSoftmax = (x: Float32Array, rows: number, width: number) => void;
+/** The thread's own oneDNN binding (dnnl.ts), for its row softmax on the calling thread. */
+export type RowSoftmax = Pick<Dnnl, 'softmaxRows'>;
 
 /**
  * Rows [S, K4] of probs at pOffset ← softmax(row + mask row): vec's masked softmax, or the mask
  * added to the columns where it is not 0 (padded keys; none in a full-length example) and then
- * `rowSoftmax`. Both give padded keys exactly 0.
+ * oneDNN's row softmax. Both give padded keys exactly 0.
  */
-function maskedSoftmax(vec: VectorOps, rowSoftmax: RowSoftmax | undefined, probs: Float32Array, pOffset: number, S: number, K4: number, mask: Float32Array, maskOffset: number): void {
-  if (!rowSoftmax) {
+function maskedSoftmax(vec: VectorOps, dnnl: RowSoftmax | undefined, probs: Float32Array, pOffset: number, S: number, K4: number, mask: Float32Array, maskOffset: number): void {
+  if (!dnnl) {
     vec.softmaxRows(probs, pOffset, S, K4, mask, maskOffset);
     return;
   }
@@ -97,14 +98,14 @@ function maskedSoftmax(vec: VectorOps, rowSoftmax: RowSoftmax | undefined, probs
     const m = mask[maskOffset + j];
     if (m !== 0) for (let at = pOffset + j; at < pOffset + S * K4; at += K4) probs[at] += m;
   }
-  rowSoftmax(probs.subarray(pOffset, pOffset + S * K4), S, K4);
+  dnnl.softmaxRows(probs.subarray(pOffset, pOffset + S * K4), S, K4);
 }
 
 /**
- * Pairs [from, to) of pair index b·H + hd: scores, softmax (`rowSoftmax` when the thread has
+ * Pairs [from, to) of pair index b·H + hd: scores, softmax (on `dnnl` when the thread has
  * oneDNN), dropout, context.
  */
-export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape, rate: number, seed: number, a: ForwardArrays, from: number, to: number, rowSoftmax?: RowSoftmax): void {
+export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape, rate: number, seed: number, a: ForwardArrays, from: number, to: number, dnnl?: RowSoftmax): void {
   const {S, P, K4, d, h} = s;
   const scale = 1 / Math.sqrt(d);
   const scratch = a.probs.length === S * K4;
@@ -115,7 +116,7 @@ export function forwardPairs(gemm: ArrayGemm, vec: VectorOps, s: AttentionShape,
     // scores = q·kᵀ/√d: prefix keys into columns [0, P), the sequence's into [P, P + S)
     if (P > 0) gemm(false, true, S, P, d, scale, a.qkv, at.q, 3 * h, a.prefixKey!, at.prefix, d, 0, a.probs, pOffset, K4);
     gemm(false, true, S, S, d, scale, a.qkv, at.q, 3 * h, a.qkv, at.k, 3 * h, 0, a.probs, pOffset + P, K4);
-    maskedSoftmax(vec, rowSoftmax, a.probs, pOffset, S, K4, a.mask, at.b * K4);
+    maskedSoftmax(vec, dnnl, a.probs, pOffset, S, K4, a.mask, at.b * K4);
     const [weights, wOffset] = pairWeights(vec, s, a.probs, pOffset, a.dropped, seed, rate, bh);
     // context = weights·v, written into columns hd·d of context [T, h]
     if (P > 0) gemm(false, false, S, d, P, 1, weights, wOffset, K4, a.prefixValue!, at.prefix, d, 0, a.context, cOffset, h);

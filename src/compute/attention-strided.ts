@@ -58,7 +58,7 @@ export function attentionForwardStrided(mem: KernelMemory, src: Sources, mask: T
   const theirDropped = f(dropped?.[1]);
   shareWork(
     B * H, MIN_PAIRS, [...Object.values(arrays), theirDropped],
-    (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to, mem.rowSoftmax),
+    (oneThread, from, to) => forwardPairs(mem.arrayGemm!(oneThread), mem.vec, s, rate, seed, {...arrays, dropped: f(dropped?.[0])}, from, to, mem.dnnl ?? undefined),
     'attentionForward', [...shapeArgs(s), rate, seed, arrays.qkv, arrays.prefixKey, arrays.prefixValue, PM, theirProbs ? mem.f32(theirProbs) : arrays.probs, arrays.context, theirDropped],
   );
   for (const t of [paddedMask, ...(dropped ?? [])]) mem.free(t);

@@ -78,6 +78,9 @@ function batchGemm(blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: Tensor
   return backend.makeTensorInfo([...outBatch, m, n], 'float32', out);
 }
 
+/** Floats below which a bias fill stays on the main thread. */
+const MIN_SHARED_FILL = 1 << 16;
+
 /**
  * `rows` copies of `row` into out: row 0 set, then copies of it by doubling copyWithin (11
  * memmoves for 2048 rows instead of 2048 set() calls), the rows shared with the helper thread
@@ -88,11 +91,9 @@ function fillRows(out: Float32Array, row: Float32Array, rows: number): void {
   const width = row.length;
   if (rows * width === 0) return;
   out.set(row, 0);
-  shareWork(rows, rows * width >= MIN_SHARED_FILL ? 2 : Infinity, [out], (_, lo, hi) => copyFirstRow(out, width, lo, hi), 'copyFirstRowRange', [out, width]);
+  const minRows = Math.max(2, Math.ceil(MIN_SHARED_FILL / width));
+  shareWork(rows, minRows, [out], (_, lo, hi) => copyFirstRow(out, width, lo, hi), 'copyFirstRowRange', [out, width]);
 }
-
-/** Floats below which a bias fill stays on the main thread. */
-const MIN_SHARED_FILL = 1 << 16;
 
 function relu(x: Float32Array): void {
   for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;

@@ -16,10 +16,11 @@
  * enough for oneDNN 2.x's structs; a primitive is built (JIT) once per shape and kept. oneDNN
  * computes on its OpenMP threads: OMP_NUM_THREADS follows PTV2_THREADS, and
  * OMP_WAIT_POLICY=PASSIVE (unless set) makes them sleep after each call instead of spinning on
- * the cores that OpenBLAS and ptv2's helper thread need next. Calls that run beside the helper
- * thread (one attention head's softmax) run on the calling thread alone: OpenMP's thread count
- * is a per-thread setting, lowered to 1 around them. Primitives run on the thread that built them
- * (oneDNN's shared scratchpad requires it): each thread binds its own (`findDnnl` per thread).
+ * the cores that OpenBLAS and ptv2's helper thread need next. Softmax, LayerNorm and element-wise
+ * ops below TWO_THREADS elements run on the calling thread alone (`alone`: OpenMP's thread count
+ * is a per-thread setting, lowered to 1 around them); GELU uses all. Primitives run on the
+ * thread that built them (oneDNN's shared scratchpad requires it): each thread binds its own
+ * (`findDnnl` per thread).
  * PTV2_DNNL=none turns it off; a path picks the library.
  */
 import koffi from 'koffi';

@@ -22,7 +22,7 @@
  * blas.ts), so the helper never competes with them.
  */
 import type {MessagePort} from 'node:worker_threads';
-import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm, type RowSoftmax} from './attention-pairs.js';
+import {backwardPairs, forwardPairs, shapeFromArgs, type ArrayGemm} from './attention-pairs.js';
 import {findDnnl} from './dnnl.js';
 import {bindSgemm, findBlas, threadBudget} from './blas.js';
 import {flatOps, StagedSimd, type VectorOps} from './staged-simd.js';
@@ -216,8 +216,7 @@ export class HelperThread {
 function helperFunctions(blasPath: string | undefined, useDnnl: boolean): Record<HelperCall, (...args: Arg[]) => void> {
   const staged = StagedSimd.create() ?? null;
   const vec: VectorOps = staged ?? ops;
-  const dnnl = useDnnl ? findDnnl() : null;
-  const rowSoftmax: RowSoftmax | undefined = dnnl ? (x, rows, width) => dnnl.softmaxRows(x, rows, width) : undefined;
+  const dnnl = (useDnnl && findDnnl()) || undefined;
   let gemm: ArrayGemm | undefined;
   const arrayGemm = (): ArrayGemm => {
     if (gemm) return gemm;
@@ -234,7 +233,7 @@ function helperFunctions(blasPath: string | undefined, useDnnl: boolean): Record
     attentionForward: (...args: Arg[]) => {
       const n = args as number[];
       const [qkv, prefixKey, prefixValue, mask, probs, context, dropped] = args.slice(10, 17) as A[];
-      forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18], rowSoftmax);
+      forwardPairs(arrayGemm(), vec, shapeFromArgs(n.slice(0, 8)), n[8], n[9], {qkv, prefixKey, prefixValue, mask, probs, context, dropped}, n[17], n[18], dnnl);
     },
     ...(flatOps(staged) as unknown as Record<'adamWRange' | 'binaryEqual', (...args: Arg[]) => void>),
     squaredSum: ops.squaredSum as (...args: Arg[]) => void,

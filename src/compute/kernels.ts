@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {outputArray, poolOf} from './buffer-pool.js';
-import type {ArrayGemm, RowSoftmax} from './attention-pairs.js';
+import type {ArrayGemm} from './attention-pairs.js';
 import {findBlas, type Blas} from './blas.js';
 import {findDnnl, type Dnnl} from './dnnl.js';
 import {installWasmCopyKernels} from './copy-kernels.js';
@@ -69,8 +69,6 @@ export interface KernelMemory {
   arrayGemm?(oneThread: boolean): ArrayGemm;
   /** `blas` only: oneDNN when it loads (dnnl.ts), for GELU without a gradient tape, LayerNorm and attention's softmax. */
   readonly dnnl?: Dnnl | null;
-  /** `blas` with oneDNN: one attention head's row softmax on the calling thread (attention-pairs.ts). */
-  readonly rowSoftmax?: RowSoftmax;
   /**
    * `blas` only: a tensor sharing t's data (an output that is the input, updated in place), when
    * t's array belongs to t alone — one reference, from the pool, never read out or viewed
@@ -228,7 +226,6 @@ class CpuArrays implements KernelMemory {
 class BlasArrays extends CpuArrays {
   override readonly vec: VectorOps = ParallelVec.wrap(mainStaged() ?? ops);
   readonly dnnl = findDnnl();
-  readonly rowSoftmax = this.dnnl ? this.dnnl.softmaxRows.bind(this.dnnl) : undefined;
 
   constructor(backend: CpuBackend, readonly blas: Blas) {
     super(backend);

@@ -24,8 +24,7 @@ import {oneThreadGemm, smallAttentionShape} from '../helpers/attention.js';
 
 const single: VectorOps = StagedSimd.create() ?? ops;
 /** The helper softmaxes attention rows on its own oneDNN when this thread has one (helper-thread.ts). */
-const dnnl = findDnnl();
-const rowSoftmax = dnnl ? dnnl.softmaxRows.bind(dnnl) : undefined;
+const dnnl = findDnnl() ?? undefined;
 const helper = helperThread();
 const skip = helper ? undefined : 'needs two cores (the helper thread is off with PTV2_THREADS=1 or on one core)';
 
@@ -180,7 +179,7 @@ test('attention pairs run by the helper thread equal those of the main thread, f
     const forward = {qkv, prefixKey, prefixValue, mask, probs, context};
     const theirs = [shared(S * K4), scratch(), shared(S * K4)];
     if (onHelper) helper!.start('attentionForward', [...shapeArgs(s), rate, seed, qkv, prefixKey, prefixValue, mask, probs, context, theirs[0], half, pairs]);
-    forwardPairs(gemm, single, s, rate, seed, {...forward, dropped: shared(S * K4)}, 0, onHelper ? half : pairs, rowSoftmax);
+    forwardPairs(gemm, single, s, rate, seed, {...forward, dropped: shared(S * K4)}, 0, onHelper ? half : pairs, dnnl);
     if (onHelper) helper!.wait();
     const dqkv = shared(B * S * 3 * h);
     const [dPrefixKey, dPrefixValue] = [shared(B * H * P * d), shared(B * H * P * d)];
